@@ -1,0 +1,533 @@
+"""The ``aggregator`` command: crawl, query, export, extract, demo.
+
+Every listing command prints a readable table, or JSON Lines with ``--json`` (one object
+per line, every field). Heavy modules (Scrapy, SQLAlchemy, rich) are imported inside the
+commands that need them, so ``aggregator extract`` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="aggregator",
+    help="Entertainment news aggregator: crawl outlets, extract articles, query the database.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DbOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database URL or SQLite file (default: $AGGREGATOR_DB_URL or ./aggregator.db)."
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON Lines (one object per line).")]
+SourceOpt = Annotated[
+    str | None, typer.Option("--source", help="Only this source (registry name).")
+]
+AuthorOpt = Annotated[
+    str | None, typer.Option("--author", help="Only articles by this author (substring, any case).")
+]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Published at or after: 2022-06-01, 12h, 2d, 1w.")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Published at or before (same forms as --since).")
+]
+LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(f"aggregator: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _engine(db: str | None) -> Any:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aggregator.storage import make_engine, safe_url
+    from aggregator.storage.engine import db_url
+
+    try:
+        return make_engine(db)
+    except (SQLAlchemyError, OSError) as exc:
+        raise _fail(f"cannot open database {safe_url(db_url(db))}: {type(exc).__name__}") from exc
+
+
+def _filters(
+    source: str | None, author: str | None, since: str | None, until: str | None, limit: int | None
+) -> Any:
+    from aggregator.normalize.dates import parse_since
+    from aggregator.storage import Filters
+
+    now = datetime.now(timezone.utc)
+    try:
+        return Filters(source, author, parse_since(since, now), parse_since(until, now), limit)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _print_jsonl(rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        sys.stdout.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def _short(value: Any, n: int) -> str:
+    s = "" if value is None else str(value)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def _article_table(articles: list[Any], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    table.add_column("id", justify="right")
+    table.add_column("published")
+    table.add_column("source")
+    table.add_column("title")
+    table.add_column("authors")
+    for a in articles:
+        table.add_row(
+            str(a.id),
+            a.published.strftime("%Y-%m-%d %H:%M") if a.published else "-",
+            a.source or "-",
+            _short(a.title, 70),
+            _short(", ".join(a.authors or []), 30),
+        )
+    Console().print(table)
+
+
+# -- crawling ------------------------------------------------------------------------------
+
+
+@app.command()
+def crawl(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Source names (see `aggregator sources`).")
+    ] = None,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Crawl every registered source.")
+    ] = False,
+    db: DbOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    sources_file: Annotated[
+        Path | None, typer.Option("--sources", help="Use this source registry file.")
+    ] = None,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Write the crawl log here.")
+    ] = None,
+    log_level: Annotated[
+        str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
+    ] = "INFO",
+) -> None:
+    """Crawl sources into the database (all of them in one process)."""
+    import os
+
+    from aggregator.crawl import run_crawls
+    from aggregator.sources import SourceError, load_sources
+
+    if sources_file is not None:
+        os.environ["AGGREGATOR_SOURCES"] = str(sources_file)
+    try:
+        registry = load_sources(str(sources_file) if sources_file else None)
+    except SourceError as exc:
+        raise _fail(str(exc)) from exc
+    names = list(registry) if all_sources else list(sources or [])
+    if not names:
+        raise _fail("name at least one source, or use --all (see `aggregator sources`)")
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise _fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+    overrides: dict[str, Any] = {"LOG_LEVEL": log_level.upper()}
+    if db:
+        overrides["AGGREGATOR_DB_URL"] = db
+    if sources_file:
+        overrides["AGGREGATOR_SOURCES"] = str(sources_file)
+    if log_file:
+        overrides["LOG_FILE"] = str(log_file)
+    spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
+    results = run_crawls(names, overrides=overrides, spider_args=spider_args)
+    _print_results(results)
+    failed = [r for r in results if r.finish_reason != "finished"]
+    if failed:
+        raise typer.Exit(1)
+
+
+def _print_results(results: list[Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Crawl results")
+    for col in ("source", "result", "pages", "new", "updated", "dropped", "errors"):
+        table.add_column(col, justify="left" if col in ("source", "result") else "right")
+    for r in results:
+        table.add_row(
+            r.source,
+            r.finish_reason,
+            str(r.stat("response_received_count")),
+            str(r.articles_new),
+            str(r.articles_updated),
+            str(r.dropped),
+            str(r.errors),
+        )
+    Console(stderr=True).print(table)
+
+
+# -- queries -------------------------------------------------------------------------------
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find in title or body (all required).")],
+    source: SourceOpt = None,
+    author: AuthorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 20,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Full-text search over titles and bodies, best matches first."""
+    from aggregator.storage import Query, article_dict
+
+    q = Query(_engine(db))
+    rows = q.search(query, _filters(source, author, since, until, limit))
+    if as_json:
+        _print_jsonl([article_dict(a) for a in rows])
+    else:
+        _article_table(rows, f"{len(rows)} result(s) for {query!r}")
+
+
+@app.command()
+def latest(
+    source: SourceOpt = None,
+    author: AuthorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 20,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The most recently published articles."""
+    from aggregator.storage import Query, article_dict
+
+    rows = Query(_engine(db)).latest(_filters(source, author, since, until, limit))
+    if as_json:
+        _print_jsonl([article_dict(a) for a in rows])
+    else:
+        _article_table(rows, "Latest articles")
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="Article id or URL.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One article with every field."""
+    from aggregator.storage import Query, article_dict
+
+    a = Query(_engine(db)).get(key)
+    if a is None:
+        raise _fail(f"no article with id or URL {key!r}", 1)
+    d = article_dict(a)
+    if as_json:
+        _print_jsonl([d])
+        return
+    from rich.console import Console
+
+    console = Console()
+    console.print(f"[bold]{a.title}[/bold]")
+    if a.subtitle:
+        console.print(f"[italic]{a.subtitle}[/italic]")
+    for k, v in d.items():
+        if k in ("title", "subtitle", "body"):
+            continue
+        console.print(f"[dim]{k}:[/dim] {v}")
+    console.print()
+    console.print(a.body)
+
+
+@app.command()
+def stats(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Per source: article count, newest and oldest, missing-field rates."""
+    from aggregator.storage import Query
+
+    rows = Query(_engine(db)).stats()
+    if as_json:
+        _print_jsonl(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Articles per source")
+    for col in ("source", "articles", "newest", "oldest", "missing (share of articles)"):
+        table.add_column(col)
+    for r in rows:
+        miss = ", ".join(f"{k} {v:.0%}" for k, v in r["missing"].items() if v)
+        table.add_row(
+            str(r["source"]),
+            str(r["articles"]),
+            str(r["newest"] or "-")[:16],
+            str(r["oldest"] or "-")[:16],
+            miss or "none",
+        )
+    Console().print(table)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+    source: SourceOpt = None,
+    author: AuthorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Export articles (every field) as JSON Lines or CSV."""
+    import csv
+
+    from aggregator.storage import Query, article_dict
+    from aggregator.storage.models import Article
+
+    if fmt not in ("jsonl", "csv"):
+        raise _fail(f"--format must be jsonl or csv, not {fmt!r}")
+    q = Query(_engine(db))
+    rows = q.iter_all(_filters(source, author, since, until, None))
+    fh = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
+    n = 0
+    try:
+        if fmt == "jsonl":
+            for a in rows:
+                fh.write(json.dumps(article_dict(a), ensure_ascii=False) + "\n")
+                n += 1
+        else:
+            columns = [c.key for c in Article.__table__.columns]
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            for a in rows:
+                d = article_dict(a)
+                d["authors"] = "; ".join(d["authors"] or [])
+                d["tags"] = "; ".join(d["tags"] or [])
+                writer.writerow(d)
+                n += 1
+    finally:
+        if out:
+            fh.close()
+    typer.echo(f"exported {n} article(s)", err=True)
+
+
+@app.command()
+def sources(
+    sources_file: Annotated[
+        Path | None, typer.Option("--sources", help="Source registry file.")
+    ] = None,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The registered sources, with category and last crawl result."""
+    from aggregator.sources import SourceError, load_sources
+    from aggregator.storage.runs import RunRecorder
+
+    try:
+        registry = load_sources(str(sources_file) if sources_file else None)
+    except SourceError as exc:
+        raise _fail(str(exc)) from exc
+    last: dict[str, Any] = {}
+    for past in RunRecorder(_engine(db)).history(limit=1000):
+        last.setdefault(past.source, past)
+    rows: list[dict[str, Any]] = []
+    for s in registry.values():
+        run = last.get(s.name)
+        rows.append(
+            {
+                "name": s.name,
+                "title": s.title,
+                "category": s.category,
+                "language": s.language,
+                "domains": list(s.domains),
+                "feeds": list(s.feeds),
+                "sitemaps": list(s.sitemaps),
+                "listings": list(s.listings),
+                "last_run": None
+                if run is None
+                else {
+                    "started_at": run.started_at.isoformat(),
+                    "status": run.status,
+                    "new": run.new,
+                    "updated": run.updated,
+                    "errors": run.errors,
+                },
+            }
+        )
+    if as_json:
+        _print_jsonl(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(rows)} source(s)")
+    for col in ("name", "title", "category", "last crawl"):
+        table.add_column(col)
+    for r in rows:
+        lr = r["last_run"]
+        desc = (
+            "never"
+            if lr is None
+            else f"{lr['started_at'][:16]} {lr['status']} (+{lr['new']} new, {lr['errors']} errors)"
+        )
+        table.add_row(r["name"], r["title"], r["category"], desc)
+    Console().print(table)
+
+
+@app.command()
+def runs(db: DbOpt = None, limit: LimitOpt = 20, as_json: JsonOpt = False) -> None:
+    """Crawl history: one row per source per run."""
+    from aggregator.storage.runs import RunRecorder
+
+    history = RunRecorder(_engine(db)).history(limit)
+    rows: list[dict[str, Any]] = [
+        {
+            "id": r.id,
+            "source": r.source,
+            "started_at": r.started_at.isoformat(),
+            "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+            "status": r.status,
+            "pages": r.pages,
+            "new": r.new,
+            "updated": r.updated,
+            "dropped": r.dropped,
+            "errors": r.errors,
+            "details": r.details,
+        }
+        for r in history
+    ]
+    if as_json:
+        _print_jsonl(rows)
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="Crawl runs")
+    for col in (
+        "id",
+        "source",
+        "started",
+        "status",
+        "pages",
+        "new",
+        "updated",
+        "dropped",
+        "errors",
+    ):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["source"],
+            r["started_at"][:19],
+            r["status"],
+            str(r["pages"]),
+            str(r["new"]),
+            str(r["updated"]),
+            str(r["dropped"]),
+            str(r["errors"]),
+        )
+    Console().print(table)
+
+
+# -- extraction ----------------------------------------------------------------------------
+
+
+@app.command()
+def extract(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Saved pages (.html or .html.gz).")
+    ] = None,
+    url: Annotated[str | None, typer.Option("--url", help="The URL the page(s) came from.")] = None,
+    manifest: Annotated[
+        Path | None, typer.Option("--manifest", help="JSON Lines of {path, url, fetched_at}.")
+    ] = None,
+) -> None:
+    """Extract saved pages and print one JSON line per page (path plus every item field)."""
+    from aggregator.extract.batch import PageSpec, read_manifest, run
+
+    specs: list[PageSpec] = []
+    for f in files or []:
+        specs.append(PageSpec(f, url or f.resolve().as_uri()))
+    if manifest is not None:
+        try:
+            specs.extend(read_manifest(manifest))
+        except (OSError, ValueError) as exc:
+            raise _fail(str(exc)) from exc
+    if not specs:
+        raise _fail("give saved pages or --manifest PAGES.jsonl")
+    _ok, failed = run(specs)
+    if failed:
+        raise typer.Exit(1)
+
+
+# -- demo ----------------------------------------------------------------------------------
+
+
+@app.command()
+def demo(db: DbOpt = None) -> None:
+    """Crawl the bundled fixture site (offline) through the real spiders and pipelines."""
+    from aggregator.crawl import run_crawls
+    from aggregator.mirror import MirrorServer
+    from aggregator.sources import load_sources
+    from aggregator.storage import Filters, Query
+    from aggregator.storage.engine import db_url, safe_url
+
+    try:
+        server = MirrorServer()
+    except FileNotFoundError as exc:
+        raise _fail(str(exc)) from exc
+    with server:
+        hosts = set(server.hosts())
+        names = [
+            s.name
+            for s in load_sources().values()
+            if any(h == d or h.endswith("." + d) for h in hosts for d in s.domains)
+        ]
+        url = db_url(db)
+        typer.echo(
+            f"Demo: serving {len(hosts)} site(s) on 127.0.0.1:{server.port}; "
+            f"crawling {', '.join(names)} into {safe_url(url)}",
+            err=True,
+        )
+        overrides = {
+            "AGGREGATOR_HOST_MAP": server.host_map(),
+            "AGGREGATOR_DB_URL": url,
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "LOG_LEVEL": "WARNING",
+        }
+        results = run_crawls(names, overrides=overrides)
+    _print_results(results)
+    rows = Query(_engine(url)).latest(Filters(limit=20))
+    _article_table(rows, f"Collected articles (newest 20) in {safe_url(url)}")
+    if any(r.finish_reason != "finished" for r in results):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

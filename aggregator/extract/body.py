@@ -1,0 +1,541 @@
+"""Article body: find the content container, drop page furniture, assemble plain text.
+
+The steps, each a general rule rather than a per-site pattern:
+
+1. **Prune** what is never article text: scripts, styles, forms, navigation, hidden
+   elements, and blocks whose class/id names them as furniture (share bars, related
+   links, newsletter boxes, author bios, comments, captions, ads).
+2. **Choose the container**: score every element by the paragraphs it holds (text length,
+   commas), discounted by link density and nudged by class/id names; a semantic hint
+   (``itemprop=articleBody``, ``article-body``...) wins when it holds most of that text.
+   Siblings carrying article paragraphs are merged in (bodies split across blocks).
+3. **Assemble text** block by block (paragraphs, headings, list items, quotes), and drop
+   blocks that read as furniture: mostly links, "More: ...", "Got a tip?", bylines, the
+   headline repeated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aggregator.extract.page import HtmlElement
+from aggregator.normalize.text import clean_body
+
+# Elements that never hold article text.
+_DROP_TAGS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "iframe",
+        "object",
+        "embed",
+        "svg",
+        "canvas",
+        "form",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "option",
+        "nav",
+        "aside",
+        "footer",
+        "figcaption",
+        "label",
+        "dialog",
+        "menu",
+        "map",
+        "audio",
+        "video",
+        "source",
+        "picture",
+        "link",
+        "meta",
+        "head",
+    }
+)
+_BLOCK_TAGS = frozenset(
+    {
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "header",
+        "footer",
+        "aside",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "ul",
+        "ol",
+        "li",
+        "dl",
+        "dt",
+        "dd",
+        "blockquote",
+        "pre",
+        "table",
+        "thead",
+        "tbody",
+        "tfoot",
+        "tr",
+        "td",
+        "th",
+        "figure",
+        "hr",
+        "address",
+        "center",
+        "details",
+        "summary",
+        "fieldset",
+        "body",
+        "html",
+        "caption",
+    }
+)
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_PARAGRAPH_TAGS = frozenset({"p", "pre", "blockquote", "td", "dd", "li"})
+
+# class/id tokens naming furniture. Matched against whole tokens of class and id split at
+# non-letters, so "ad" matches "ad-slot" but not "header" or "read".
+_FURNITURE_TOKENS = frozenset(
+    [
+        "share",
+        "sharing",
+        "sharebar",
+        "social",
+        "socials",
+        "related",
+        "relatedposts",
+        "recommended",
+        "recommendations",
+        "recirc",
+        "recirculation",
+        "newsletter",
+        "newsletters",
+        "subscribe",
+        "subscription",
+        "signup",
+        "promo",
+        "promos",
+        "promoted",
+        "advert",
+        "adverts",
+        "advertisement",
+        "advertising",
+        "ad",
+        "ads",
+        "adslot",
+        "adunit",
+        "dfp",
+        "sponsor",
+        "sponsored",
+        "outbrain",
+        "taboola",
+        "comment",
+        "comments",
+        "disqus",
+        "breadcrumb",
+        "breadcrumbs",
+        "sidebar",
+        "widget",
+        "widgets",
+        "popup",
+        "modal",
+        "cookie",
+        "cookies",
+        "consent",
+        "caption",
+        "captions",
+        "credit",
+        "credits",
+        "toolbar",
+        "pagination",
+        "pager",
+        "tags",
+        "tagcloud",
+        "bio",
+        "authorbio",
+        "tipbox",
+        "tip",
+        "tips",
+        "trending",
+        "popular",
+        "mostread",
+        "jumplink",
+        "skiplink",
+        "print",
+        "email",
+        "rating",
+        "ratings",
+        "reactions",
+        "paywall",
+        "subscribeprompt",
+        "banner",
+        "masthead",
+        "hidden",
+        "hide",
+        "visuallyhidden",
+        "srOnly",
+        "sronly",
+        "offscreen",
+        "gallery",
+        "slideshow",
+        "carousel",
+    ]
+)
+# Tokens that mark the article container itself (positive weight).
+_CONTENT_TOKENS = frozenset(
+    [
+        "article",
+        "articlebody",
+        "body",
+        "content",
+        "entry",
+        "entrycontent",
+        "main",
+        "post",
+        "postcontent",
+        "story",
+        "storybody",
+        "text",
+        "richtext",
+        "prose",
+        "blog",
+        "news",
+        "page",
+    ]
+)
+_NEGATIVE_TOKENS = _FURNITURE_TOKENS | frozenset(
+    ["footer", "header", "nav", "menu", "meta", "byline", "author", "masthead", "topbar"]
+)
+_TOKEN_SPLIT = re.compile(r"[^a-zA-Z]+")
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+# Semantic hints for the body container, most specific first.
+_BODY_HINTS = (
+    "//*[@itemprop='articleBody']",
+    "//*[@data-component='text-block' or @data-testid='article-body']/..",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article__body ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' post-content ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-content ')]",
+    "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
+    "//*[@id='article-body' or @id='articleBody' or @id='article-content']",
+)
+
+# Short blocks that are furniture whatever their markup.
+_FURNITURE_TEXT = re.compile(
+    r"^(?:more|related|read more|read also|read next|see also|also read|also see|recommended"
+    r"|related articles?|related stories|related coverage|more from|more on|you may also like"
+    r"|you might also like|watch|listen|sign up|subscribe|got a tip|follow us|follow me"
+    r"|share this|share on|click here|advertisement|anzeige|werbung|publicité|image|photo"
+    r"|credit|source|getty images|lesen sie auch|mehr zum thema|auch interessant|weiterlesen"
+    r"|lire aussi|à lire aussi|leer más|lee también|read the full|continue reading|tags?"
+    r"|filed under|topics?|trending|popular|most read|newsletter|let us know|log in|login"
+    r")\b\s*[:?!.\-–—]*",
+    re.IGNORECASE,
+)
+_ADVERT = re.compile(
+    r"^\s*(advertisement|anzeige|werbung|publicité|publicidad|sponsored)\s*$", re.I
+)
+_BYLINE = re.compile(r"^\s*(?:by|von|par|por)\s+\S", re.IGNORECASE)
+
+
+def _tokens(el: HtmlElement) -> set[str]:
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}"
+    if not raw.strip():
+        return set()
+    raw = _CAMEL.sub(" ", raw)
+    toks = {t.lower() for t in _TOKEN_SPLIT.split(raw) if t}
+    # Also the joined forms: "related-posts" -> "relatedposts", "author-bio" -> "authorbio".
+    for part in raw.split():
+        joined = _TOKEN_SPLIT.sub("", part).lower()
+        if joined:
+            toks.add(joined)
+    return toks
+
+
+def _is_hidden(el: HtmlElement) -> bool:
+    if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    if style:
+        s = style.replace(" ", "").lower()
+        if "display:none" in s or "visibility:hidden" in s:
+            return True
+    return False
+
+
+def prune(root: HtmlElement, protect: Iterable[HtmlElement] = ()) -> None:
+    """Remove elements that never carry article text, in place.
+
+    ``protect`` holds elements (and implicitly their ancestors) that must survive, such as
+    a semantic body container whose class happens to contain a furniture word.
+    """
+    keep: set[HtmlElement] = set()
+    for el in protect:
+        keep.add(el)
+        keep.update(el.iterancestors())
+    doomed: list[HtmlElement] = []
+    for el in root.iter():
+        tag = el.tag
+        if not isinstance(tag, str):  # comments, processing instructions
+            doomed.append(el)
+            continue
+        if el in keep or tag in ("html", "body"):
+            continue
+        if tag in _DROP_TAGS or _is_hidden(el):
+            doomed.append(el)
+            continue
+        toks = _tokens(el)
+        if toks and toks & _FURNITURE_TOKENS and tag not in ("article", "main"):
+            doomed.append(el)
+    for el in doomed:
+        _drop_keep_tail(el)
+
+
+def _drop_keep_tail(el: HtmlElement) -> None:
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail and tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+@dataclass
+class _Stats:
+    text: int = 0
+    links: int = 0
+    score: float = 0.0
+
+
+def _text_len(s: str | None) -> int:
+    return len(s.strip()) if s else 0
+
+
+def _measure(root: HtmlElement) -> dict[HtmlElement, _Stats]:
+    """Text and link-text length under every element, in one bottom-up pass."""
+    stats: dict[HtmlElement, _Stats] = {}
+
+    def visit(el: HtmlElement, in_link: bool) -> tuple[int, int]:
+        is_link = in_link or el.tag == "a"
+        t = _text_len(el.text)
+        total, links = t, (t if is_link else 0)
+        for child in el:
+            ct, cl = visit(child, is_link)
+            tail = _text_len(child.tail)
+            total += ct + tail
+            links += cl + (tail if is_link else 0)
+        stats[el] = _Stats(total, links)
+        return total, links
+
+    visit(root, False)
+    return stats
+
+
+def _class_weight(el: HtmlElement) -> float:
+    toks = _tokens(el)
+    if not toks:
+        return 0.0
+    w = 0.0
+    if toks & _CONTENT_TOKENS:
+        w += 25
+    if toks & _NEGATIVE_TOKENS:
+        w -= 25
+    return w
+
+
+def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElement, float]:
+    """Readability-style scores: each paragraph credits its parent fully, its grandparent
+    by half and its great-grandparent by a third."""
+    scores: dict[HtmlElement, float] = {}
+    for el in root.iter(*_PARAGRAPH_TAGS, "div"):
+        st = stats.get(el)
+        if st is None or st.text < 25:
+            continue
+        if el.tag == "div" and any(c.tag in _BLOCK_TAGS for c in el):
+            # A div counts as a paragraph only when it holds text directly.
+            direct = _text_len(el.text) + sum(_text_len(c.tail) for c in el)
+            if direct < 25:
+                continue
+        text = el.text_content()
+        value = 1 + text.count(",") + text.count("،") + text.count("、") + min(len(text) // 100, 3)
+        if st.links / max(st.text, 1) > 0.5:
+            value *= 0.2
+        for depth, anc in enumerate(el.iterancestors()):
+            if depth > 2:
+                break
+            if anc not in scores:
+                scores[anc] = _class_weight(anc) + (5 if anc.tag in ("div", "article") else 0)
+            scores[anc] += value / (1, 2, 3)[depth]
+    for el, sc in scores.items():
+        st = stats[el]
+        scores[el] = sc * (1 - st.links / max(st.text, 1))
+    return scores
+
+
+def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> HtmlElement | None:
+    """The element that holds the article text, or None when nothing looks like one."""
+    scores = _score(root, stats)
+    best = max(scores, key=scores.__getitem__) if scores else None
+    hint = _hinted(root, stats)
+    if hint is not None:
+        if best is None:
+            return hint
+        # Prefer the semantic container when it holds most of the best candidate's text
+        # or contains it; otherwise it names something smaller (a teaser, a single block).
+        if best in set(hint.iterancestors()) and stats[hint].text >= 0.6 * stats[best].text:
+            return hint
+        if hint is best or hint in set(best.iterancestors()):
+            return hint if stats[hint].text <= 1.6 * stats[best].text else best
+        if stats[hint].text >= 0.6 * stats[best].text:
+            return hint
+    return best
+
+
+def _hinted(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> HtmlElement | None:
+    for xp in _BODY_HINTS:
+        found = [e for e in root.xpath(xp) if isinstance(e.tag, str) and e in stats]
+        if not found:
+            continue
+        found.sort(key=lambda e: stats[e].text, reverse=True)
+        el = found[0]
+        if stats[el].text >= 200:
+            return el
+    return None
+
+
+# ---------------------------------------------------------------------------------------
+# Text assembly
+
+
+@dataclass
+class Block:
+    """One block of text in the container, with what filtering needs to know."""
+
+    tag: str
+    text: str
+    link_chars: int
+
+
+def _blocks(container: HtmlElement) -> list[Block]:
+    blocks: list[Block] = []
+    buf: list[str] = []
+    link_chars = 0
+    block_tag = [container.tag if isinstance(container.tag, str) else "div"]
+
+    def flush() -> None:
+        nonlocal link_chars
+        text = "".join(buf)
+        if text.strip():
+            blocks.append(Block(block_tag[-1], text, link_chars))
+        buf.clear()
+        link_chars = 0
+
+    def walk(el: HtmlElement, in_link: bool) -> None:
+        nonlocal link_chars
+        tag = el.tag if isinstance(el.tag, str) else ""
+        is_block = tag in _BLOCK_TAGS
+        is_link = in_link or tag == "a"
+        if tag == "br":
+            buf.append("\n")
+        elif is_block:
+            flush()
+            block_tag.append(tag)
+        if el.text:
+            buf.append(el.text)
+            if is_link:
+                link_chars += len(el.text.strip())
+        for child in el:
+            walk(child, is_link)
+            if child.tail:
+                buf.append(child.tail)
+                if is_link:
+                    link_chars += len(child.tail.strip())
+        if is_block:
+            flush()
+            block_tag.pop()
+        elif tag in ("td", "th"):
+            buf.append(" ")
+
+    walk(container, False)
+    flush()
+    return blocks
+
+
+def _norm(s: str) -> str:
+    return re.sub(r"\W+", " ", s.casefold()).strip()
+
+
+def assemble(
+    container: HtmlElement, *, title: str | None = None, subtitle: str | None = None
+) -> str | None:
+    """Plain text of the container's article blocks, separated by blank lines."""
+    skip = {_norm(t) for t in (title, subtitle) if t}
+    out: list[str] = []
+    for b in _blocks(container):
+        text = re.sub(r"[ \t\r\f\v\u00a0]+", " ", b.text).strip()
+        if not text:
+            continue
+        n = len(text)
+        if b.link_chars / max(n, 1) > 0.5 and (n < 300 or b.tag == "li"):
+            continue  # related-link lines, tag lists, share bars
+        if (
+            n < 120
+            and _FURNITURE_TEXT.match(text)
+            and (b.link_chars or n < 40 or text.endswith("?"))
+        ):
+            continue
+        if _ADVERT.match(text):
+            continue
+        if n < 80 and _BYLINE.match(text):
+            continue
+        if skip and _norm(text) in skip:
+            continue
+        out.append(text)
+    return clean_body("\n\n".join(out))
+
+
+def extract_body(
+    root: HtmlElement,
+    *,
+    title: str | None = None,
+    subtitle: str | None = None,
+    container: HtmlElement | None = None,
+) -> str | None:
+    """The article text of a page tree (modified in place: run it after metadata)."""
+    protect = [container] if container is not None else []
+    hint = _hinted_raw(root)
+    if hint is not None:
+        protect.append(hint)
+    prune(root, protect)
+    if container is None:
+        stats = _measure(root)
+        container = find_container(root, stats)
+    if container is None:
+        return None
+    return assemble(container, title=title, subtitle=subtitle)
+
+
+def _hinted_raw(root: HtmlElement) -> HtmlElement | None:
+    for xp in _BODY_HINTS[:1]:
+        found = root.xpath(xp)
+        if found:
+            return found[0]
+    return None

@@ -1,0 +1,182 @@
+"""A page parsed once: the lxml tree, its JSON-LD objects and its meta tags.
+
+Everything downstream (metadata, body) reads this one tree. lxml is an order of
+magnitude faster than BeautifulSoup at building it, and Scrapy responses can hand us
+their text without a second download.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from datetime import datetime
+from functools import cached_property
+from typing import Any, TypeAlias
+
+from lxml import etree
+from lxml import html as lxml_html
+
+# lxml ships no type information; elements are typed by this alias so signatures still
+# say what they take.
+HtmlElement: TypeAlias = Any
+
+_PARSER = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+_JSON_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# JSON-LD nesting beyond this is hostile or broken; we stop walking there.
+MAX_JSONLD_DEPTH = 12
+ARTICLE_TYPES = frozenset(
+    {
+        "article",
+        "newsarticle",
+        "blogposting",
+        "reportagenewsarticle",
+        "analysisnewsarticle",
+        "opinionnewsarticle",
+        "reviewnewsarticle",
+        "backgroundnewsarticle",
+        "socialmediaposting",
+        "liveblogposting",
+        "techarticle",
+        "scholarlyarticle",
+        "report",
+        "review",
+        "posting",
+        "webpage",
+        "creativework",
+        "advertisercontentarticle",
+        "satiricalarticle",
+        "askpublicnewsarticle",
+        "factcheck",
+        "medicalwebpage",
+        "itempage",
+        "videoobject",
+    }
+)
+# Types that are an article proper (preferred over WebPage and the like).
+STRONG_ARTICLE_TYPES = ARTICLE_TYPES - {"webpage", "creativework", "itempage", "videoobject"}
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> str:
+    """Bytes to text: BOM, then the HTTP header, then ``<meta charset>``, then UTF-8 with
+    replacement (w3lib implements the WHATWG order browsers use)."""
+    from w3lib.encoding import html_to_unicode
+
+    _, text = html_to_unicode(content_type, data)
+    return text
+
+
+def parse_tree(html: str) -> HtmlElement:
+    """Parse HTML text into an lxml tree; never raises on malformed markup."""
+    data = html.encode("utf-8", "replace")
+    try:
+        root = lxml_html.document_fromstring(data, parser=_PARSER)
+    except (etree.ParserError, ValueError):
+        root = lxml_html.document_fromstring(b"<html><body></body></html>", parser=_PARSER)
+    return root
+
+
+def _types(obj: dict[str, Any]) -> set[str]:
+    t = obj.get("@type")
+    if isinstance(t, str):
+        return {t.lower().rsplit("/", 1)[-1]}
+    if isinstance(t, list):
+        return {x.lower().rsplit("/", 1)[-1] for x in t if isinstance(x, str)}
+    return set()
+
+
+def _walk(node: Any, depth: int = 0) -> Iterator[dict[str, Any]]:
+    if depth > MAX_JSONLD_DEPTH:
+        return
+    if isinstance(node, list):
+        for x in node:
+            yield from _walk(x, depth + 1)
+    elif isinstance(node, dict):
+        yield node
+        graph = node.get("@graph")
+        if graph is not None:
+            yield from _walk(graph, depth + 1)
+        main = node.get("mainEntity")
+        if isinstance(main, (dict, list)):
+            yield from _walk(main, depth + 1)
+
+
+class Page:
+    """One fetched page: text, URL, fetch time, and views parsed on first use."""
+
+    def __init__(self, html: str, url: str, fetched_at: datetime | None = None) -> None:
+        self.html = html
+        self.url = url
+        self.fetched_at = fetched_at
+
+    @cached_property
+    def tree(self) -> HtmlElement:
+        """The whole document as an lxml tree (parsed once, shared by every field)."""
+        return parse_tree(self.html)
+
+    @cached_property
+    def jsonld(self) -> list[dict[str, Any]]:
+        """Every JSON-LD object on the page, ``@graph`` members flattened, in page order."""
+        out: list[dict[str, Any]] = []
+        for script in self.tree.iter("script"):
+            if (script.get("type") or "").strip().lower() != "application/ld+json":
+                continue
+            text = (script.text or "").strip()
+            if not text:
+                continue
+            data = _load_json(text)
+            if data is not None:
+                out.extend(_walk(data))
+        return out
+
+    @cached_property
+    def articles(self) -> list[dict[str, Any]]:
+        """JSON-LD objects that describe an article, the strongest types first."""
+        strong = [o for o in self.jsonld if _types(o) & STRONG_ARTICLE_TYPES]
+        taken = {id(o) for o in strong}
+        weak = [o for o in self.jsonld if (_types(o) & ARTICLE_TYPES) and id(o) not in taken]
+        return strong + weak
+
+    @cached_property
+    def meta(self) -> dict[str, list[str]]:
+        """``<meta>`` contents keyed by lowercased name/property/itemprop, in page order."""
+        out: dict[str, list[str]] = {}
+        for m in self.tree.iter("meta"):
+            content = m.get("content")
+            if content is None:
+                continue
+            content = content.strip()
+            if not content:
+                continue
+            for attr in ("property", "name", "itemprop", "http-equiv"):
+                key = m.get(attr)
+                if key:
+                    out.setdefault(key.strip().lower(), []).append(content)
+        return out
+
+    def meta_first(self, *keys: str) -> str | None:
+        """The first non-empty meta content among ``keys``, in the order given."""
+        for k in keys:
+            values = self.meta.get(k)
+            if values:
+                return values[0]
+        return None
+
+    def jsonld_types(self, obj: dict[str, Any]) -> set[str]:
+        """Lowercased ``@type`` names of a JSON-LD object."""
+        return _types(obj)
+
+
+def _load_json(text: str) -> Any:
+    text = text.strip()
+    if text.startswith("<!--"):
+        text = text[4:]
+    if text.endswith("-->"):
+        text = text[:-3]
+    text = text.strip().rstrip(";")
+    for candidate in (text, _JSON_CONTROL.sub(" ", text)):
+        try:
+            return json.loads(candidate, strict=False)
+        except (ValueError, RecursionError):
+            continue
+    return None

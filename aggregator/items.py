@@ -1,0 +1,94 @@
+"""The article item: what one news page becomes.
+
+A plain dataclass, so the extractor has no Scrapy dependency; Scrapy handles
+dataclass items natively (itemadapter), so spiders yield it and feed exports
+(``scrapy crawl x -O out.jsonl``) write it as is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass
+class ArticleItem:
+    """One article, as extracted from a page and then normalized."""
+
+    url: str
+    """The URL the page was fetched from (after redirects), absolute http(s)."""
+
+    canonical_url: str | None = None
+    """The article's canonical URL: rel=canonical or og:url resolved against ``url``, with
+    tracking parameters (utm_*, fbclid, ...) and the fragment removed. The dedup key."""
+
+    source: str | None = None
+    """Short name of the outlet in the source registry (``dualshockers``); None when the
+    page was extracted outside a crawl and its domain is not registered."""
+
+    site_name: str | None = None
+    """The outlet's display name as the page states it (og:site_name / JSON-LD publisher),
+    e.g. ``DualShockers``."""
+
+    title: str | None = None
+    """The headline: plain text, Unicode NFC, single spaces, without the site-name suffix
+    or prefix (``Headline | Site`` gives ``Headline``)."""
+
+    subtitle: str | None = None
+    """The dek (standfirst): one plain-text sentence or two under the headline, or None."""
+
+    authors: list[str] = field(default_factory=list)
+    """Person names, one per entry, clean: no "By", roles, e-mail addresses, handles or
+    outlet names; order as on the page; empty when no author is named."""
+
+    published: datetime | None = None
+    """First publication time, timezone-aware. Extraction keeps the page's own offset;
+    storage converts to UTC and records the offset separately. Naive page dates get the
+    source's timezone. None when the page states no date or only a future one."""
+
+    published_raw: str | None = None
+    """The text the publication time was read from, exactly as on the page
+    (``2022-06-06T12:00:00-04:00``, ``June 6, 2022``)."""
+
+    modified: datetime | None = None
+    """Last update time, same format and rules as ``published``."""
+
+    modified_raw: str | None = None
+    """The text the update time was read from, as on the page."""
+
+    body: str | None = None
+    """The article text: its paragraphs, headings and list items as plain text, one block per
+    paragraph, blocks separated by one blank line (``\\n\\n``). No page furniture."""
+
+    image: str | None = None
+    """Absolute URL of the lead image (og:image / JSON-LD image), or None."""
+
+    tags: list[str] = field(default_factory=list)
+    """Keywords/tags as the outlet lists them (article:tag, JSON-LD keywords), deduplicated
+    case-insensitively, order kept."""
+
+    section: str | None = None
+    """The outlet's section or category for the article (article:section,
+    JSON-LD articleSection), e.g. ``TV``."""
+
+    language: str | None = None
+    """Language of the article as a lowercase BCP 47 primary tag (``en``, ``de``), from
+    ``<html lang>``, og:locale or JSON-LD inLanguage; None when the page does not say."""
+
+    fetched_at: datetime | None = None
+    """When the page was fetched, timezone-aware UTC. The "now" for relative dates."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, with datetimes as ISO 8601 strings (their own offset kept)."""
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = value.isoformat() if isinstance(value, datetime) else value
+        return out
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """Names of all item fields, in declaration order."""
+        return [f.name for f in dataclasses.fields(cls)]

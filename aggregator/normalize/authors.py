@@ -1,0 +1,212 @@
+"""Author names: from messy bylines to a list of clean person names."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from aggregator.normalize.text import clean_text
+from aggregator.normalize.titles import site_keys
+
+# "By", and its equivalents in the languages we meet, at the start of a byline.
+_BY_PREFIX = re.compile(
+    r"^\s*(?:(?:written|posted|reported|words|story|text|photos?|interview)\s+(?:by|von)\b\s*:?"
+    r"|by\b\s*:?|von\b\s*:?|par\b\s*:?|por\b\s*:?|autor(?:in|a)?\s*:|author\s*:"
+    r"|texte?\s*:|redaktion\s*:|from\s+(?=[A-Z]))\s*",
+    re.IGNORECASE,
+)
+# Short lowercase particles ("di Mario Rossi", "door Jan Jansen") only when lowercase, so
+# names such as "Di Caprio" or "De Niro" survive.
+_LOWER_PREFIX = re.compile(r"^(?:di|da|de|door|af|av|vom)\s+(?=[^\W\d_])")
+# Separators between several authors.
+_SPLIT = re.compile(
+    r"\s*(?:,|;|\||/|\s&\s|\s\+\s|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bog\b|\boch\b|\bi\b)\s*",
+    re.IGNORECASE,
+)
+_EMAIL = re.compile(r"\S+@\S+\.\S+")
+_HANDLE = re.compile(r"(?<!\w)@\w+")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_PARENS = re.compile(r"\([^)]*\)|\[[^\]]*\]")
+_DIGITS = re.compile(r"\d")
+# Words that make a segment a role, a date or a place, not a name.
+_ROLE_WORDS = frozenset(
+    [
+        "editor",
+        "editors",
+        "editorial",
+        "writer",
+        "writers",
+        "reporter",
+        "reporters",
+        "correspondent",
+        "correspondents",
+        "contributor",
+        "contributors",
+        "contributing",
+        "staff",
+        "senior",
+        "chief",
+        "managing",
+        "associate",
+        "executive",
+        "deputy",
+        "assistant",
+        "freelance",
+        "freelancer",
+        "columnist",
+        "critic",
+        "critics",
+        "producer",
+        "host",
+        "anchor",
+        "photographer",
+        "photographers",
+        "photos",
+        "photo",
+        "intern",
+        "news",
+        "desk",
+        "team",
+        "newsroom",
+        "published",
+        "updated",
+        "posted",
+        "min",
+        "mins",
+        "minute",
+        "minutes",
+        "read",
+        "hours",
+        "hour",
+        "ago",
+        "am",
+        "pm",
+        "gmt",
+        "utc",
+        "est",
+        "edt",
+        "pst",
+        "pdt",
+        "bst",
+        "cet",
+        "cest",
+        "redakteur",
+        "redakteurin",
+        "redaktion",
+        "korrespondent",
+        "korrespondentin",
+        "autor",
+        "autorin",
+        "mitarbeiter",
+        "leiter",
+        "leiterin",
+        "ressortleiter",
+        "chefredakteur",
+        "stellvertretender",
+        "freier",
+        "freie",
+        "agentur",
+        "agenturen",
+        "dpa",
+        "afp",
+        "reuters",
+        "ap",
+        "sid",
+        "kna",
+        "epd",
+        "apa",
+    ]
+)
+_ORG_WORDS = frozenset(
+    [
+        "news",
+        "media",
+        "group",
+        "magazine",
+        "times",
+        "post",
+        "daily",
+        "press",
+        "network",
+        "online",
+        "digital",
+        "inc",
+        "ltd",
+        "llc",
+        "gmbh",
+        "tv",
+        "radio",
+        "channel",
+        "newspaper",
+        "journal",
+        "agency",
+    ]
+)
+_NAME_CHARS = re.compile(r"^[\w .'’\-]+$", re.UNICODE)
+
+
+def strip_by(value: str) -> str:
+    """Remove a leading "By"/"Von"/"Par"/... and a trailing role after a dash or comma."""
+    previous = None
+    while previous != value:
+        previous = value
+        value = _LOWER_PREFIX.sub("", _BY_PREFIX.sub("", value, count=1), count=1)
+    return value.strip(" :-–—|,·")
+
+
+def _is_name(segment: str, sites: set[str]) -> bool:
+    words = segment.split()
+    if not 1 <= len(words) <= 6 or len(segment) > 60:
+        return False
+    if _DIGITS.search(segment) or not _NAME_CHARS.match(segment):
+        return False
+    lowered = {w.strip(".'’").lower() for w in words}
+    if lowered & _ROLE_WORDS:
+        return False
+    key = re.sub(r"[\W_]+", "", segment.casefold())
+    if key in sites:
+        return False
+    if len(words) > 1 and lowered & _ORG_WORDS:
+        return False
+    # A name has at least one capitalised word (or is in a script without case).
+    return any(w[0].isupper() or not w[0].isalpha() or w[0].lower() == w[0].upper() for w in words)
+
+
+def _split(value: str) -> list[str]:
+    parts = [p for p in _SPLIT.split(value) if p and p.strip()]
+    # "Smith, John" style (surname, given name) is rare in news bylines; we do not rejoin.
+    return parts
+
+
+def clean_authors(raw: Iterable[str | None], site_names: Iterable[str | None] = ()) -> list[str]:
+    """Clean person names from raw author strings.
+
+    Each raw string may hold several names ("A and B", "A, B & C"), a "By" prefix,
+    a role ("Jane Doe, Senior Editor"), an e-mail address, a social handle or the
+    outlet's name; all of that is removed. Names are deduplicated case-insensitively,
+    in first-seen order.
+    """
+    sites = site_keys(site_names)
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in raw:
+        text = clean_text(value)
+        if not text:
+            continue
+        text = _URL.sub(" ", _EMAIL.sub(" ", text))
+        text = _HANDLE.sub(" ", _PARENS.sub(" ", text))
+        text = strip_by(text)
+        # "Jane Doe - Senior Editor" / "Jane Doe | Staff": role after a spaced dash or bar.
+        text = re.split(r"\s+[-–—|]\s+", text)[0] if re.search(r"\s[-–—|]\s", text) else text
+        for part in _split(text):
+            name = strip_by(part).strip(" .,:;'\"")
+            name = re.sub(r"\s+", " ", name)
+            if not _is_name(name, sites):
+                continue
+            if name.isupper() and len(name) > 3:
+                name = name.title()
+            key = name.casefold()
+            if key not in seen:
+                seen.add(key)
+                out.append(name)
+    return out

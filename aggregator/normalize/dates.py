@@ -1,0 +1,209 @@
+"""Dates: ISO strings on a fast path, free text through dateparser, zones made explicit.
+
+dateparser is imported lazily: it costs about half a second at import and most pages
+carry ISO 8601 dates in JSON-LD or meta tags, which never need it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any
+
+_ISO = re.compile(
+    r"^\s*(\d{4})-?(\d{2})-?(\d{2})"
+    r"(?:[T ](\d{1,2}):?(\d{2})(?::?(\d{2})(?:[.,](\d{1,9}))?)?)?"
+    r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*$",
+    re.IGNORECASE,
+)
+_EPOCH = re.compile(r"^\s*(\d{10})(\d{3})?\s*$")
+# Dates inside URLs: /2022/06/06/ or /2022-06-06- or /20220606/.
+_URL_DATE = re.compile(
+    r"(?<!\d)(20\d{2}|19\d{2})[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?!\d)"
+    r"|(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"
+)
+# A date may be at most this far ahead of the fetch time (clock skew, zone confusion).
+FUTURE_SLACK = timedelta(hours=26)
+
+
+def _offset(text: str) -> tzinfo:
+    text = text.upper()
+    if text in ("Z", "UTC", "GMT"):
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+    if hours > 18 or minutes > 59:
+        raise ValueError(text)
+    return timezone(sign * timedelta(hours=hours, minutes=minutes))
+
+
+def parse_iso(raw: str) -> datetime | None:
+    """Parse ISO 8601 (and its common sloppy variants); aware if the string has a zone."""
+    m = _ISO.match(raw)
+    if not m:
+        e = _EPOCH.match(raw)
+        if e:
+            return datetime.fromtimestamp(int(e.group(1)), tz=timezone.utc)
+        return None
+    year, month, day, hour, minute, second, frac, zone = m.groups()
+    try:
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        tz = _offset(zone) if zone else None
+        return datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
+            micro,
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str | None) -> tzinfo | None:
+    if not name:
+        return None
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return timezone.utc
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(name)
+    except (KeyError, ValueError, OSError):
+        return None
+
+
+def zone(name: str | None) -> tzinfo | None:
+    """A tzinfo for an IANA name (``America/New_York``), or None if unknown."""
+    return _zone(name)
+
+
+def parse_date(
+    raw: str | None,
+    *,
+    now: datetime | None = None,
+    languages: list[str] | None = None,
+    tz: str | None = None,
+) -> datetime | None:
+    """Parse a date string as it appears on a page.
+
+    ISO 8601 takes a fast path; anything else ("June 6, 2022", "6. Juni 2022, 14:03 Uhr",
+    "2 hours ago") goes through dateparser, relative dates counted back from ``now``
+    (the fetch time). The result is aware when the string names a zone or ``tz`` is given,
+    naive otherwise; naive results are local times whose zone the caller decides.
+    """
+    if not raw:
+        return None
+    raw = raw.strip()
+    if not raw or len(raw) > 200:
+        return None
+    dt = parse_iso(raw)
+    if dt is None:
+        dt = _dateparser(raw, now, languages)
+    if dt is None:
+        return None
+    if dt.tzinfo is None and tz:
+        zi = _zone(tz)
+        if zi is not None:
+            dt = dt.replace(tzinfo=zi)
+    return dt
+
+
+def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> datetime | None:
+    if not any(c.isdigit() for c in raw) and not _maybe_relative(raw):
+        return None
+    import dateparser
+
+    settings: dict[str, Any] = {
+        "PREFER_DATES_FROM": "past",
+        "RETURN_AS_TIMEZONE_AWARE": False,
+        "PREFER_DAY_OF_MONTH": "first",
+        "STRICT_PARSING": False,
+    }
+    if now is not None:
+        base = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+        settings["RELATIVE_BASE"] = base
+    try:
+        result = dateparser.parse(raw, languages=languages or None, settings=settings)
+    except Exception:  # dateparser raises assorted errors on odd input
+        return None
+    if result is None and languages:
+        try:
+            result = dateparser.parse(raw, settings=settings)
+        except Exception:
+            return None
+    return result if isinstance(result, datetime) else None
+
+
+_RELATIVE_WORDS = re.compile(
+    r"\b(ago|yesterday|today|hour|minute|day|week|vor|gestern|heute|hier|aujourd|hace|ayer|hoy)",
+    re.IGNORECASE,
+)
+
+
+def _maybe_relative(raw: str) -> bool:
+    return bool(_RELATIVE_WORDS.search(raw))
+
+
+def date_from_url(url: str) -> datetime | None:
+    """A calendar date embedded in an article URL (``/2022/06/06/slug``), naive, or None."""
+    m = _URL_DATE.search(url)
+    if not m:
+        return None
+    g = m.groups()
+    year, month, day = (g[0], g[1], g[2]) if g[0] else (g[3], g[4], g[5])
+    try:
+        return datetime(int(year), int(month), int(day))
+    except ValueError:
+        return None
+
+
+def ensure_aware(dt: datetime | None, tz: str | None) -> datetime | None:
+    """Give a naive datetime the zone ``tz`` (IANA name; UTC if unknown or None)."""
+    if dt is None or dt.tzinfo is not None:
+        return dt
+    return dt.replace(tzinfo=_zone(tz) or timezone.utc)
+
+
+def is_future(dt: datetime, now: datetime) -> bool:
+    """True if ``dt`` lies beyond ``now`` by more than clock skew and zone slips allow."""
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return dt - now > FUTURE_SLACK
+
+
+def utc_offset_minutes(dt: datetime | None) -> int | None:
+    """The datetime's UTC offset in minutes (the page's own offset), None if naive."""
+    if dt is None or dt.tzinfo is None:
+        return None
+    off = dt.utcoffset()
+    return None if off is None else int(off.total_seconds() // 60)
+
+
+_SPAN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$", re.IGNORECASE)
+_SPAN_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_since(value: str | None, now: datetime) -> datetime | None:
+    """A window bound: an ISO date/time (``2022-06-01``) or a span back from ``now``
+    (``30m``, ``12h``, ``2d``, ``1w``). Aware UTC; raises ValueError on anything else."""
+    if value is None or not str(value).strip():
+        return None
+    m = _SPAN.match(str(value))
+    if m:
+        n, unit = int(m.group(1)), m.group(2).lower()
+        return now - timedelta(**{_SPAN_UNITS[unit]: n})
+    dt = parse_iso(str(value))
+    if dt is None:
+        raise ValueError(
+            f"cannot read {value!r} as a date: use 2022-06-01, 2022-06-01T12:00Z or 12h/2d/1w"
+        )
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

@@ -1,0 +1,16 @@
+"""Storage: models, engine, upserts and queries (SQLite by default, any SQLAlchemy URL)."""
+
+from aggregator.storage.engine import db_url, make_engine, safe_url
+from aggregator.storage.query import Filters, Query, article_dict
+from aggregator.storage.store import ArticleStore, body_hash
+
+__all__ = [
+    "ArticleStore",
+    "Filters",
+    "Query",
+    "article_dict",
+    "body_hash",
+    "db_url",
+    "make_engine",
+    "safe_url",
+]

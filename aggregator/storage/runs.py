@@ -1,0 +1,65 @@
+"""The ``crawl_runs`` table: one row per source per crawl, with its figures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from aggregator.storage.engine import session_factory
+from aggregator.storage.models import CrawlRun
+
+
+def _sum(stats: dict[str, Any], prefix: str) -> int:
+    return sum(int(v) for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
+
+
+class RunRecorder:
+    """Opens a run row when a crawl starts and fills in its figures when it ends."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.sessions = session_factory(engine)
+        self.run_id: int | None = None
+
+    def start(self, source: str) -> int:
+        with self.sessions.begin() as s:
+            run = CrawlRun(
+                source=source, started_at=datetime.now(timezone.utc), status="running", details={}
+            )
+            s.add(run)
+            s.flush()
+            self.run_id = run.id
+        return run.id
+
+    def finish(self, stats: dict[str, Any], reason: str) -> None:
+        if self.run_id is None:
+            return
+        dropped = {
+            k.removeprefix("aggregator/dropped/"): v
+            for k, v in stats.items()
+            if k.startswith("aggregator/dropped/")
+        }
+        errors = {
+            k.removeprefix("aggregator/errors/"): v
+            for k, v in stats.items()
+            if k.startswith("aggregator/errors/")
+        }
+        values = {
+            "finished_at": datetime.now(timezone.utc),
+            "status": "finished" if reason == "finished" else reason,
+            "pages": int(stats.get("response_received_count", 0)),
+            "new": int(stats.get("aggregator/stored/new", 0)),
+            "updated": int(stats.get("aggregator/stored/updated", 0))
+            + int(stats.get("aggregator/stored/duplicate", 0)),
+            "dropped": _sum(stats, "aggregator/dropped/"),
+            "errors": _sum(stats, "aggregator/errors/"),
+            "details": {"dropped": dropped, "errors": errors},
+        }
+        with self.sessions.begin() as s:
+            s.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(**values))
+
+    def history(self, limit: int = 50) -> list[CrawlRun]:
+        with self.sessions() as s:
+            stmt = select(CrawlRun).order_by(CrawlRun.id.desc()).limit(limit)
+            return list(s.execute(stmt).scalars())

@@ -1,0 +1,1 @@
+"""Item pipelines: validate -> normalize -> dedup -> store. Thin: the work is in ``aggregator``."""

@@ -1,0 +1,77 @@
+"""Store items in the database in batches, and record the run in ``crawl_runs``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Engine
+
+from aggregator.items import ArticleItem
+from aggregator.storage.engine import make_engine, safe_url
+from aggregator.storage.runs import RunRecorder
+from aggregator.storage.store import ArticleStore
+from pipelines.base import CrawlerPipeline
+
+logger = logging.getLogger("aggregator.store")
+DISABLED = {"", "none", "off", "false", "0"}
+
+
+class StorePipeline(CrawlerPipeline):
+    """Upsert items ``AGGREGATOR_STORE_BATCH`` at a time; commit the rest on close.
+
+    ``AGGREGATOR_DB_URL=none`` turns storage off (items still reach feed exports).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        settings = self.crawler.settings
+        self.batch_size = max(1, settings.getint("AGGREGATOR_STORE_BATCH", 50))
+        raw_url = settings.get("AGGREGATOR_DB_URL")
+        self.enabled = raw_url is None or str(raw_url).strip().lower() not in DISABLED
+        self.url = raw_url
+        self.buffer: list[ArticleItem] = []
+        self.engine: Engine | None = None
+        self.store: ArticleStore | None = None
+        self.runs: RunRecorder | None = None
+
+    def open_spider(self) -> None:
+        if not self.enabled:
+            logger.info("Storage is off (AGGREGATOR_DB_URL=%s)", self.url)
+            return
+        self.engine = make_engine(self.url)
+        self.store = ArticleStore(self.engine)
+        self.runs = RunRecorder(self.engine)
+        name = getattr(self.crawler.spider, "name", "?")
+        self.runs.start(name)
+        logger.info("Storing articles in %s", safe_url(str(self.engine.url)))
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, ArticleItem) or self.store is None:
+            return item
+        self.buffer.append(item)
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Write the buffered items in one transaction."""
+        if not self.buffer or self.store is None:
+            return
+        batch, self.buffer = self.buffer, []
+        results = self.store.upsert(batch, datetime.now(timezone.utc))
+        for r in results:
+            self.count(f"stored/{r.outcome}")
+
+    def close_spider(self) -> None:
+        if self.store is None:
+            return
+        try:
+            self.flush()
+        finally:
+            if self.runs is not None and self.crawler.stats is not None:
+                reason = self.crawler.stats.get_value("finish_reason") or "finished"
+                self.runs.finish(self.crawler.stats.get_stats(), str(reason))
+            if self.engine is not None:
+                self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Spiders: crawling only. One :class:`~spiders.news.NewsSpider` per registered source."""
