@@ -94,9 +94,10 @@ def extract_file(spec: PageSpec) -> dict[str, Any]:
     return {"path": str(spec.path), **item.to_dict()}
 
 
-def run(specs: Iterable[PageSpec], out: TextIO = sys.stdout) -> tuple[int, int]:
+def run(specs: Iterable[PageSpec], out: TextIO | None = None) -> tuple[int, int]:
     """Write one JSON line per page; a page that fails gets ``{"path", "error"}``.
     Returns (pages extracted, pages failed)."""
+    out = out or sys.stdout
     ok = failed = 0
     for spec in specs:
         try:

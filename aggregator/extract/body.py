@@ -390,23 +390,67 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
     return scores
 
 
-def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> HtmlElement | None:
-    """The element that holds the article text, or None when nothing looks like one."""
+def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[HtmlElement]:
+    """The element(s) holding the article text, in document order; empty if none.
+
+    The best-scored element wins unless a semantic container (``itemprop=articleBody``...)
+    names the same text: a hint that contains the winner (a body split into several
+    blocks) or covers most of its text is taken instead. Without a hint, siblings of the
+    winner that carry article paragraphs are merged in, as readability does.
+    """
     scores = _score(root, stats)
     best = max(scores, key=scores.__getitem__) if scores else None
     hint = _hinted(root, stats)
-    if hint is not None:
-        if best is None:
-            return hint
-        # Prefer the semantic container when it holds most of the best candidate's text
-        # or contains it; otherwise it names something smaller (a teaser, a single block).
-        if best in set(hint.iterancestors()) and stats[hint].text >= 0.6 * stats[best].text:
-            return hint
-        if hint is best or hint in set(best.iterancestors()):
-            return hint if stats[hint].text <= 1.6 * stats[best].text else best
-        if stats[hint].text >= 0.6 * stats[best].text:
-            return hint
-    return best
+    if hint is not None and best is None:
+        return [hint]
+    if hint is not None and best is not None:
+        h, b = stats[hint], stats[best]
+        low_links = h.links / max(h.text, 1) < 0.3
+        if best is hint:
+            return [hint]
+        if hint in set(best.iterancestors()):  # the hint lies inside the winner
+            if h.text >= 0.6 * b.text:
+                return [hint]
+        elif best in set(hint.iterancestors()):  # the hint holds the winner and more
+            if low_links and h.text <= 3 * b.text:
+                return [hint]
+        elif low_links and h.text >= 0.6 * b.text:  # elsewhere on the page
+            return [hint]
+    if best is None:
+        return []
+    return _with_siblings(best, scores, stats)
+
+
+def _with_siblings(
+    best: HtmlElement, scores: dict[HtmlElement, float], stats: dict[HtmlElement, _Stats]
+) -> list[HtmlElement]:
+    parent = best.getparent()
+    if parent is None:
+        return [best]
+    threshold = max(10.0, scores[best] * 0.2)
+    best_class = best.get("class")
+    parts: list[HtmlElement] = []
+    for sib in parent:
+        if not isinstance(sib.tag, str):
+            continue
+        if sib is best:
+            parts.append(sib)
+            continue
+        bonus = scores[best] * 0.2 if best_class and sib.get("class") == best_class else 0.0
+        if scores.get(sib, 0.0) + bonus >= threshold:
+            parts.append(sib)
+            continue
+        st = stats.get(sib)
+        if sib.tag == "p" and st is not None and st.text:
+            density = st.links / st.text
+            if (st.text > 80 and density < 0.25) or (
+                density == 0 and _ENDS_SENTENCE.search(sib.text_content() or "")
+            ):
+                parts.append(sib)
+    return parts
+
+
+_ENDS_SENTENCE = re.compile(r"[.!?。]\s*$")
 
 
 def _hinted(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> HtmlElement | None:
@@ -484,12 +528,13 @@ def _norm(s: str) -> str:
 
 
 def assemble(
-    container: HtmlElement, *, title: str | None = None, subtitle: str | None = None
+    parts: list[HtmlElement], *, title: str | None = None, subtitle: str | None = None
 ) -> str | None:
-    """Plain text of the container's article blocks, separated by blank lines."""
+    """Plain text of the article blocks in ``parts``, separated by blank lines."""
     skip = {_norm(t) for t in (title, subtitle) if t}
     out: list[str] = []
-    for b in _blocks(container):
+    blocks = [b for part in parts for b in _blocks(part)]
+    for b in blocks:
         text = re.sub(r"[ \t\r\f\v\u00a0]+", " ", b.text).strip()
         if not text:
             continue
@@ -525,12 +570,10 @@ def extract_body(
     if hint is not None:
         protect.append(hint)
     prune(root, protect)
-    if container is None:
-        stats = _measure(root)
-        container = find_container(root, stats)
-    if container is None:
+    parts = [container] if container is not None else find_container(root, _measure(root))
+    if not parts:
         return None
-    return assemble(container, title=title, subtitle=subtitle)
+    return assemble(parts, title=title, subtitle=subtitle)
 
 
 def _hinted_raw(root: HtmlElement) -> HtmlElement | None:

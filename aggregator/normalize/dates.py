@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any
 
@@ -22,6 +23,11 @@ _EPOCH = re.compile(r"^\s*(\d{10})(\d{3})?\s*$")
 _URL_DATE = re.compile(
     r"(?<!\d)(20\d{2}|19\d{2})[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?!\d)"
     r"|(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"
+)
+# RFC 822/2822 as in RSS pubDate: "Mon, 06 Jun 2022 16:05:00 +0000".
+_RFC822 = re.compile(
+    r"^\s*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?\d{1,2}\s+[A-Za-z]{3}[a-z]*\s+\d{2,4}"
+    r"\s+\d{1,2}:\d{2}"
 )
 # A date may be at most this far ahead of the fetch time (clock skew, zone confusion).
 FUTURE_SLACK = timedelta(hours=26)
@@ -104,6 +110,11 @@ def parse_date(
     if not raw or len(raw) > 200:
         return None
     dt = parse_iso(raw)
+    if dt is None and _RFC822.match(raw):
+        try:
+            dt = parsedate_to_datetime(raw)
+        except (TypeError, ValueError, IndexError):
+            dt = None
     if dt is None:
         dt = _dateparser(raw, now, languages)
     if dt is None:
@@ -122,7 +133,6 @@ def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> 
 
     settings: dict[str, Any] = {
         "PREFER_DATES_FROM": "past",
-        "RETURN_AS_TIMEZONE_AWARE": False,
         "PREFER_DAY_OF_MONTH": "first",
         "STRICT_PARSING": False,
     }

@@ -1,0 +1,150 @@
+"""The `aggregator` commands on a real SQLite file filled from the fixture pages."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from aggregator.cli import app
+from aggregator.extract import extract_article
+from aggregator.extract.batch import read_page
+from aggregator.normalize.item import normalize_item
+from aggregator.storage import ArticleStore, make_engine
+from tests.conftest import FIXTURES
+
+runner = CliRunner()
+SITE = FIXTURES / "site" / "www.dualshockers.com"
+NOW = datetime(2022, 6, 20, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("cli") / "news.db"
+    items = []
+    for page in sorted(SITE.glob("*/index.html")):
+        if page.parent.name == "news":
+            continue
+        url = f"https://www.dualshockers.com/{page.parent.name}/"
+        raw = extract_article(read_page(page), url, NOW, source="dualshockers")
+        items.append(normalize_item(raw, tz="America/New_York").item)
+    ArticleStore(make_engine(str(path))).upsert(items, NOW)
+    return str(path)
+
+
+def jsonl(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_search_json_has_every_field(db: str) -> None:
+    res = runner.invoke(app, ["search", "All of Us Are Dead", "--db", db, "--json"])
+    assert res.exit_code == 0, res.output
+    rows = jsonl(res.stdout)
+    assert rows[0]["title"] == "All of Us Are Dead Season 2 Officially Confirmed by Netflix"
+    for field in ("canonical_url", "authors", "published", "published_raw", "body", "tags",
+                  "first_seen", "last_seen", "body_hash"):  # fmt: skip
+        assert field in rows[0]
+
+
+def test_search_filters(db: str) -> None:
+    res = runner.invoke(app, ["search", "Netflix", "--db", db, "--json", "--author", "marcus",
+                              "--since", "2022-06-01", "--until", "2022-06-02"])  # fmt: skip
+    assert [r["title"] for r in jsonl(res.stdout)] == ["Netflix Geeked Week 2022: Full Schedule"]
+    res = runner.invoke(app, ["search", "Netflix", "--db", db, "--json", "--limit", "1"])
+    assert len(jsonl(res.stdout)) == 1
+
+
+def test_latest_show_stats(db: str) -> None:
+    res = runner.invoke(app, ["latest", "--db", db, "--json", "--limit", "2"])
+    titles = [r["title"] for r in jsonl(res.stdout)]
+    assert titles == ["Squid Game Season 2 Is Officially Happening",
+                      "All of Us Are Dead Season 2 Officially Confirmed by Netflix"]  # fmt: skip
+    url = "https://www.dualshockers.com/all-of-us-are-dead-season-2-confirmed-netflix/"
+    res = runner.invoke(app, ["show", url, "--db", db, "--json"])
+    assert jsonl(res.stdout)[0]["authors"] == ["Shivam Gulati"]
+    res = runner.invoke(app, ["show", url, "--db", db])
+    assert "Recently, Netflix confirmed" in res.stdout
+    assert runner.invoke(app, ["show", "99999", "--db", db]).exit_code == 1
+    res = runner.invoke(app, ["stats", "--db", db, "--json"])
+    (row,) = jsonl(res.stdout)
+    assert row["articles"] == 5 and row["source"] == "dualshockers"
+    assert "dualshockers" in runner.invoke(app, ["stats", "--db", db]).stdout
+
+
+def test_export_jsonl_and_csv(db: str, tmp_path: Path) -> None:
+    out = tmp_path / "all.jsonl"
+    res = runner.invoke(app, ["export", "--db", db, "--format", "jsonl", "--out", str(out)])
+    assert res.exit_code == 0
+    assert len(jsonl(out.read_text())) == 5
+    res = runner.invoke(app, ["export", "--db", db, "--format", "csv", "--author", "Rachel"])
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert {r["authors"] for r in rows} == {"Rachel Ortiz"} and len(rows) == 2
+    assert runner.invoke(app, ["export", "--db", db, "--format", "xml"]).exit_code == 2
+
+
+def test_sources_and_runs(db: str) -> None:
+    res = runner.invoke(app, ["sources", "--db", db, "--json"])
+    (row,) = jsonl(res.stdout)
+    assert row["name"] == "dualshockers" and row["category"] == "games"
+    assert runner.invoke(app, ["runs", "--db", db, "--json"]).exit_code == 0
+
+
+def test_extract_prints_item_per_page() -> None:
+    page = SITE / "all-of-us-are-dead-season-2-confirmed-netflix" / "index.html"
+    url = "https://www.dualshockers.com/all-of-us-are-dead-season-2-confirmed-netflix/"
+    res = runner.invoke(app, ["extract", str(page), "--url", url])
+    (row,) = jsonl(res.stdout)
+    assert row["path"] == str(page) and row["authors"] == ["Shivam Gulati"]
+    assert row["published"] == "2022-06-06T16:05:00+00:00"
+
+
+def test_extract_manifest_with_gz(tmp_path: Path) -> None:
+    import gzip
+
+    page = SITE / "the-boys-season-3-episode-guide" / "index.html"
+    gz = tmp_path / "p.html.gz"
+    gz.write_bytes(gzip.compress(page.read_bytes()))
+    manifest = tmp_path / "pages.jsonl"
+    manifest.write_text(
+        json.dumps(
+            {
+                "path": "p.html.gz",
+                "url": "https://www.dualshockers.com/the-boys-season-3-episode-guide/",
+                "fetched_at": "2022-06-10T00:00:00Z",
+            }
+        )
+        + "\n"
+        + json.dumps({"path": "missing.html", "url": "https://x.example/"})
+        + "\n"
+    )
+    res = runner.invoke(app, ["extract", "--manifest", str(manifest)])
+    ok, missing = jsonl(res.stdout)
+    assert ok["title"] == "The Boys Season 3: Episode Release Schedule"
+    assert ok["fetched_at"] == "2022-06-10T00:00:00+00:00"
+    assert "error" in missing and res.exit_code == 1
+
+
+INJECTIONS = ["'; DROP TABLE articles; --", '" OR 1=1 --', "%", "_", "\\", "NEAR(", "*"]
+
+
+@pytest.mark.parametrize("evil", INJECTIONS)
+def test_injection_strings_in_every_filter(db: str, evil: str) -> None:
+    for args in (["search", evil, "--source", evil, "--author", evil],
+                 ["latest", "--source", evil, "--author", evil],
+                 ["export", "--source", evil, "--author", evil],
+                 ["show", evil]):  # fmt: skip
+        res = runner.invoke(app, [*args, "--db", db])
+        assert res.exit_code in (0, 1), (args, res.output)
+        assert "Traceback" not in res.output
+    res = runner.invoke(app, ["latest", "--db", db, "--json", "--limit", "50"])
+    assert len(jsonl(res.stdout)) == 5
+
+
+def test_bad_window_is_a_clear_error(db: str) -> None:
+    res = runner.invoke(app, ["latest", "--db", db, "--since", "last tuesday-ish"])
+    assert res.exit_code == 2 and "cannot read" in res.output

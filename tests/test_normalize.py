@@ -1,0 +1,175 @@
+"""Normalizers: pure functions, each case a real-world shape of messy input."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from aggregator.items import ArticleItem
+from aggregator.normalize.authors import clean_authors
+from aggregator.normalize.dates import (
+    date_from_url,
+    ensure_aware,
+    is_future,
+    parse_date,
+    parse_since,
+    utc_offset_minutes,
+)
+from aggregator.normalize.item import normalize_item
+from aggregator.normalize.text import clean_body, clean_text
+from aggregator.normalize.titles import strip_site_name
+from aggregator.normalize.urls import canonicalize_url
+
+NOW = datetime(2022, 6, 6, 18, 0, tzinfo=timezone.utc)
+
+
+class TestText:
+    def test_entities_nfc_whitespace(self) -> None:
+        assert clean_text("  Caf\u0065\u0301 &amp; more\u00a0\n here\u200b ") == "Café & more here"
+
+    def test_empty_is_none(self) -> None:
+        assert clean_text(" \n\t ") is None
+        assert clean_body("\n\n \n") is None
+
+    def test_body_paragraphs_one_blank_line(self) -> None:
+        raw = "First  para\n\n\n\n  Second para \n line two\n\n"
+        assert clean_body(raw) == "First para\n\nSecond para\nline two"
+
+    def test_body_idempotent(self) -> None:
+        once = clean_body("A\u00a0 b\n\n\nC")
+        assert clean_body(once) == once
+
+
+class TestTitles:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("All of Us Are Dead Season 2 | DualShockers", "All of Us Are Dead Season 2"),
+            ("Squid Game returns - Variety", "Squid Game returns"),
+            ("Variety: Squid Game returns", "Squid Game returns"),
+            ("Dune review – The Hollywood Reporter", "Dune review"),
+            ("Spider-Man - No Way Home - Review | IGN", "Spider-Man - No Way Home - Review"),
+            ("Kendrick Lamar's new album | hollywoodreporter.com", "Kendrick Lamar's new album"),
+        ],
+    )
+    def test_site_suffix_and_prefix(self, raw: str, expected: str) -> None:
+        names = ["DualShockers", "Variety", "The Hollywood Reporter", "IGN"]
+        assert strip_site_name(raw, names) == expected
+
+    def test_unknown_suffix_kept(self) -> None:
+        assert strip_site_name("Dune: Part Two - Review", ["Variety"]) == "Dune: Part Two - Review"
+
+
+class TestAuthors:
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            (["By Shivam Gulati"], ["Shivam Gulati"]),
+            (["Jane Doe and John Smith"], ["Jane Doe", "John Smith"]),
+            (["Jane Doe, John Smith & Ann Lee"], ["Jane Doe", "John Smith", "Ann Lee"]),
+            (["Jane Doe, Senior Editor"], ["Jane Doe"]),
+            (["Jane Doe - Staff Writer"], ["Jane Doe"]),
+            (["Jane Doe (jane@example.com)"], ["Jane Doe"]),
+            (["Jane Doe @janedoe"], ["Jane Doe"]),
+            (["Von Anna Müller und Jonas Weber"], ["Anna Müller", "Jonas Weber"]),
+            (["Par Claire Dubois"], ["Claire Dubois"]),
+            (["Por María López y Juan Pérez"], ["María López", "Juan Pérez"]),
+            (["DualShockers Staff"], []),
+            (["Variety"], []),
+            (["Jane Doe", "jane doe"], ["Jane Doe"]),
+            (["JANE DOE"], ["Jane Doe"]),
+            (["Leonardo Di Caprio"], ["Leonardo Di Caprio"]),
+        ],
+    )
+    def test_clean(self, raw: list[str], expected: list[str]) -> None:
+        assert clean_authors(raw, ["DualShockers", "Variety", "variety.com"]) == expected
+
+
+class TestDates:
+    def test_iso_with_offset_keeps_offset(self) -> None:
+        dt = parse_date("2022-06-06T12:05:00-04:00")
+        assert dt == datetime(2022, 6, 6, 16, 5, tzinfo=timezone.utc)
+        assert utc_offset_minutes(dt) == -240
+
+    def test_iso_z_and_fraction(self) -> None:
+        dt = parse_date("2022-06-06T16:05:00.123Z")
+        assert dt is not None and dt.tzinfo is not None and dt.microsecond == 123000
+
+    def test_naive_stays_naive_until_zone_given(self) -> None:
+        dt = parse_date("2022-06-06 16:05:00")
+        assert dt is not None and dt.tzinfo is None
+        aware = ensure_aware(dt, "America/New_York")
+        assert aware is not None and utc_offset_minutes(aware) == -240
+
+    def test_free_text(self) -> None:
+        assert parse_date("June 6, 2022") == datetime(2022, 6, 6)
+
+    def test_german_text(self) -> None:
+        dt = parse_date("6. Juni 2022, 14:03 Uhr", languages=["de"])
+        assert dt == datetime(2022, 6, 6, 14, 3)
+
+    def test_relative_against_fetch_time(self) -> None:
+        dt = parse_date("2 hours ago", now=NOW)
+        assert dt is not None
+        assert abs(dt.replace(tzinfo=timezone.utc) - (NOW - timedelta(hours=2))) < timedelta(
+            minutes=1
+        )
+
+    def test_garbage(self) -> None:
+        assert parse_date("not a date") is None
+        assert parse_date("2022-13-45") is None
+        assert parse_date("") is None
+
+    def test_url_date(self) -> None:
+        assert date_from_url("https://x.com/2022/06/06/slug/") == datetime(2022, 6, 6)
+        assert date_from_url("https://x.com/news/20220606-slug") == datetime(2022, 6, 6)
+        assert date_from_url("https://x.com/slug-123456/") is None
+
+    def test_future(self) -> None:
+        assert is_future(NOW + timedelta(days=3), NOW)
+        assert not is_future(NOW + timedelta(hours=2), NOW)
+
+    def test_since(self) -> None:
+        assert parse_since("2d", NOW) == NOW - timedelta(days=2)
+        assert parse_since("2022-06-01", NOW) == datetime(2022, 6, 1, tzinfo=timezone.utc)
+        with pytest.raises(ValueError, match="cannot read"):
+            parse_since("yesterday-ish", NOW)
+
+
+class TestUrls:
+    def test_tracking_and_fragment_removed(self) -> None:
+        url = "HTTPS://WWW.Example.com:443/a/b/?utm_source=rss&id=7&fbclid=x#comments"
+        assert canonicalize_url(url) == "https://www.example.com/a/b/?id=7"
+
+    def test_relative(self) -> None:
+        assert canonicalize_url("/x/", "https://a.com/y/z") == "https://a.com/x/"
+
+    @pytest.mark.parametrize(
+        "bad", ["javascript:alert(1)", "mailto:a@b.c", "data:text/html,x", "ftp://a/b", "", "  "]
+    )
+    def test_non_http_refused(self, bad: str) -> None:
+        assert canonicalize_url(bad) is None
+
+
+def test_normalize_item_applies_zone_and_rejects_future() -> None:
+    item = ArticleItem(
+        url="https://www.dualshockers.com/x/?utm_source=feed",
+        title="A headline | DualShockers",
+        authors=["By Jane Doe and John Smith"],
+        published=datetime(2022, 6, 6, 12, 0),
+        published_raw="June 6, 2022 12:00",
+        modified=datetime(2030, 1, 1, tzinfo=timezone.utc),
+        modified_raw="2030-01-01",
+        body="Para one.\n\n\n\nPara two.",
+        fetched_at=NOW,
+    )
+    result = normalize_item(item, tz="America/New_York", site_names=["DualShockers"])
+    out = result.item
+    assert out.title == "A headline"
+    assert out.authors == ["Jane Doe", "John Smith"]
+    assert out.published == datetime(2022, 6, 6, 16, 0, tzinfo=timezone.utc)
+    assert out.modified is None and out.modified_raw == "2030-01-01"
+    assert result.notes == ["future_modified_date"]
+    assert out.canonical_url == "https://www.dualshockers.com/x/"
+    assert out.body == "Para one.\n\nPara two."
