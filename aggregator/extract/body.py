@@ -17,7 +17,6 @@ The steps, each a general rule rather than a per-site pattern:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aggregator.extract.page import HtmlElement
@@ -35,7 +34,6 @@ _DROP_TAGS = frozenset(
         "embed",
         "svg",
         "canvas",
-        "form",
         "button",
         "input",
         "select",
@@ -172,16 +170,12 @@ _FURNITURE_TOKENS = frozenset(
         "mostread",
         "jumplink",
         "skiplink",
-        "print",
         "email",
         "rating",
         "ratings",
         "reactions",
-        "paywall",
         "subscribeprompt",
-        "banner",
         "masthead",
-        "hidden",
         "hide",
         "visuallyhidden",
         "srOnly",
@@ -276,32 +270,61 @@ def _is_hidden(el: HtmlElement) -> bool:
     return False
 
 
-def prune(root: HtmlElement, protect: Iterable[HtmlElement] = ()) -> None:
-    """Remove elements that never carry article text, in place.
-
-    ``protect`` holds elements (and implicitly their ancestors) that must survive, such as
-    a semantic body container whose class happens to contain a furniture word.
-    """
-    keep: set[HtmlElement] = set()
-    for el in protect:
-        keep.add(el)
-        keep.update(el.iterancestors())
+def prune(root: HtmlElement) -> None:
+    """Remove, in place, what never carries article text: scripts, styles, embeds,
+    navigation, asides, footers, captions, form controls, hidden elements, comments."""
     doomed: list[HtmlElement] = []
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):  # comments, processing instructions
             doomed.append(el)
             continue
-        if el in keep or tag in ("html", "body"):
-            continue
-        if tag in _DROP_TAGS or _is_hidden(el):
-            doomed.append(el)
-            continue
-        toks = _tokens(el)
-        if toks and toks & _FURNITURE_TOKENS and tag not in ("article", "main"):
+        if tag not in ("html", "body") and (tag in _DROP_TAGS or _is_hidden(el)):
             doomed.append(el)
     for el in doomed:
         _drop_keep_tail(el)
+
+
+def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None:
+    """Inside a chosen container, remove blocks whose class/id names them as furniture
+    (share bars, related links, newsletter boxes, author bios, ads) and forms.
+
+    Only inside the container, and only blocks holding less than half of its text:
+    class names lie in both directions ("ad-margins" or "paywall" around a whole
+    article, ASP.NET forms around whole pages, "modal-enabled" on an article box).
+    """
+    total = stats[part].text if part in stats else len(part.text_content())
+    doomed: list[HtmlElement] = []
+    for el in part.iterdescendants():
+        if not isinstance(el.tag, str):
+            continue
+        toks = _tokens(el)
+        if el.tag == "form" or (toks and toks & _FURNITURE_TOKENS):
+            st = stats.get(el)
+            size = st.text if st is not None else len(el.text_content())
+            if size < 0.5 * total and not _holds_article_text(el):
+                doomed.append(el)
+    for el in doomed:
+        if el.getparent() is not None:
+            _drop_keep_tail(el)
+
+
+def _holds_article_text(el: HtmlElement) -> bool:
+    """True if ``el`` holds 1000+ characters of text outside links, in blocks of at
+    least 150: article text rather than a teaser list, a widget or a share bar."""
+    total = 0
+    for block in el.iter("p", "div", "li", "td", "blockquote", "pre", "section"):
+        own = (block.text or "").strip()
+        n = len(own) + sum(len((c.tail or "").strip()) for c in block)
+        if block.tag == "p" or not any(
+            isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in block
+        ):
+            n = len(block.text_content()) - sum(len(a.text_content()) for a in block.iter("a"))
+        if n >= 150:
+            total += n
+            if total >= 1000:
+                return True
+    return False
 
 
 def _drop_keep_tail(el: HtmlElement) -> None:
@@ -349,44 +372,53 @@ def _measure(root: HtmlElement) -> dict[HtmlElement, _Stats]:
     return stats
 
 
-def _class_weight(el: HtmlElement) -> float:
+def _class_factor(el: HtmlElement) -> float:
+    """A multiplier from class/id names: content names up, furniture names down."""
     toks = _tokens(el)
     if not toks:
-        return 0.0
-    w = 0.0
+        return 1.0
+    factor = 1.0
     if toks & _CONTENT_TOKENS:
-        w += 25
+        factor *= 1.25
     if toks & _NEGATIVE_TOKENS:
-        w -= 25
-    return w
+        factor *= 0.6
+    return factor
+
+
+def _own_text(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> int:
+    """Unlinked text a block contributes by itself: all of it for a paragraph, only its
+    direct text for a div that also holds other blocks."""
+    st = stats[el]
+    if el.tag != "p" and any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in el):
+        return _text_len(el.text) + sum(_text_len(c.tail) for c in el)
+    return st.text - st.links
 
 
 def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElement, float]:
-    """Readability-style scores: each paragraph credits its parent fully, its grandparent
-    by half and its great-grandparent by a third."""
+    """Content scores: every text block credits its unlinked characters to its parent,
+    half to its grandparent and a third to its great-grandparent, so the element that
+    directly holds most of the prose wins; then scaled by 1 - link density and by class
+    names."""
     scores: dict[HtmlElement, float] = {}
-    for el in root.iter(*_PARAGRAPH_TAGS, "div"):
-        st = stats.get(el)
-        if st is None or st.text < 25:
+    for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
+        if el not in stats:
             continue
-        if el.tag == "div" and any(c.tag in _BLOCK_TAGS for c in el):
-            # A div counts as a paragraph only when it holds text directly.
-            direct = _text_len(el.text) + sum(_text_len(c.tail) for c in el)
-            if direct < 25:
-                continue
-        text = el.text_content()
-        value = 1 + text.count(",") + text.count("،") + text.count("、") + min(len(text) // 100, 3)
-        if st.links / max(st.text, 1) > 0.5:
-            value *= 0.2
+        own = _own_text(el, stats)
+        if own < 25:
+            continue
+        if el.tag == "span" and (el.getparent() is None or el.getparent().tag in _PARAGRAPH_TAGS):
+            continue  # a span counts only when it stands in for a paragraph
+        # Prose has sentence punctuation; menus, tag lists and teasers have little.
+        text = el.text_content() if own < 400 else ""
+        if text and not any(ch in text for ch in ".,;:!?。،、"):
+            own *= 0.3
         for depth, anc in enumerate(el.iterancestors()):
             if depth > 2:
                 break
-            if anc not in scores:
-                scores[anc] = _class_weight(anc) + (5 if anc.tag in ("div", "article") else 0)
-            scores[anc] += value / (1, 2, 3)[depth]
+            scores[anc] = scores.get(anc, 0.0) + own / (1, 2, 3)[depth]
     for el, sc in scores.items():
         st = stats[el]
-        scores[el] = sc * (1 - st.links / max(st.text, 1))
+        scores[el] = sc * (1 - st.links / max(st.text, 1)) * _class_factor(el)
     return scores
 
 
@@ -418,7 +450,34 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
             return [hint]
     if best is None:
         return []
-    return _with_siblings(best, scores, stats)
+    main = _main_article(root, best, stats)
+    if main is not None:
+        inside = [el for el in scores if el is main or main in set(el.iterancestors())]
+        # The story alone: its siblings are the teasers.
+        return [max(inside, key=scores.__getitem__) if inside else main]
+    parts = _with_siblings(best, scores, stats)
+    return _with_fragments(root, parts, stats)
+
+
+def _main_article(
+    root: HtmlElement, best: HtmlElement, stats: dict[HtmlElement, _Stats]
+) -> HtmlElement | None:
+    """When the winner holds several ``<article>`` elements, it is a list of teasers ("you
+    may also like", with long excerpts): the story is the ``<article>`` around the
+    page's ``<h1>``, if there is one and it is not itself a list."""
+    teasers = [
+        a for a in best.iter("article") if a is not best and a in stats and stats[a].text >= 100
+    ]
+    if len(teasers) < 2:
+        return None
+    h1 = root.find(".//h1")
+    if h1 is None:
+        return None
+    for anc in h1.iterancestors("article"):
+        if anc.find(".//article") is None and anc in stats:
+            return anc
+        break
+    return None
 
 
 def _with_siblings(
@@ -450,6 +509,48 @@ def _with_siblings(
     return parts
 
 
+def _signature(el: HtmlElement, depth: int = 3) -> tuple[tuple[str, str], ...]:
+    """Tag and class of the element's nearest ancestors: where in the template it sits."""
+    out = []
+    for anc in el.iterancestors():
+        out.append((str(anc.tag), anc.get("class") or ""))
+        if len(out) == depth:
+            break
+    return tuple(out)
+
+
+def _with_fragments(
+    root: HtmlElement, parts: list[HtmlElement], stats: dict[HtmlElement, _Stats]
+) -> list[HtmlElement]:
+    """Add the article's other fragments: elements elsewhere on the page with the same
+    tag, class and ancestry as the chosen container (CMSes split long bodies into repeated
+    blocks between ads and embeds), when they carry low-link text."""
+    best = parts[0] if len(parts) == 1 else None
+    cls = best.get("class") if best is not None else None
+    if best is None or not cls or not cls.strip():
+        return parts
+    taken = set(parts)
+    fragments: list[HtmlElement] = []
+    signature = _signature(best)
+    for el in root.iter(best.tag):
+        if el in taken or el.get("class") != cls or el not in stats:
+            continue
+        if _signature(el) != signature:
+            continue  # same class in another context (a summary box, a sidebar)
+        if any(a in taken for a in el.iterancestors()) or any(
+            p in taken for p in el.iterdescendants()
+        ):
+            continue
+        st = stats[el]
+        if st.text >= 100 and st.links / st.text < 0.3:
+            fragments.append(el)
+            taken.add(el)
+    if not fragments:
+        return parts
+    order = {el: i for i, el in enumerate(root.iter())}
+    return sorted([*parts, *fragments], key=order.__getitem__)
+
+
 _ENDS_SENTENCE = re.compile(r"[.!?。]\s*$")
 
 
@@ -478,11 +579,17 @@ class Block:
     link_chars: int
 
 
+_WS = re.compile(r"\s+")
+
+
 def _blocks(container: HtmlElement) -> list[Block]:
+    """Split the container into text blocks at block-level elements. Whitespace inside a
+    block collapses as a browser renders it; ``<br>`` is a line break; ``<pre>`` is kept."""
     blocks: list[Block] = []
     buf: list[str] = []
     link_chars = 0
     block_tag = [container.tag if isinstance(container.tag, str) else "div"]
+    pre_depth = 0
 
     def flush() -> None:
         nonlocal link_chars
@@ -492,8 +599,16 @@ def _blocks(container: HtmlElement) -> list[Block]:
         buf.clear()
         link_chars = 0
 
-    def walk(el: HtmlElement, in_link: bool) -> None:
+    def add(text: str, is_link: bool) -> None:
         nonlocal link_chars
+        if not pre_depth:
+            text = _WS.sub(" ", text)
+        buf.append(text)
+        if is_link:
+            link_chars += len(text.strip())
+
+    def walk(el: HtmlElement, in_link: bool) -> None:
+        nonlocal pre_depth
         tag = el.tag if isinstance(el.tag, str) else ""
         is_block = tag in _BLOCK_TAGS
         is_link = in_link or tag == "a"
@@ -502,21 +617,19 @@ def _blocks(container: HtmlElement) -> list[Block]:
         elif is_block:
             flush()
             block_tag.append(tag)
+        if tag == "pre":
+            pre_depth += 1
         if el.text:
-            buf.append(el.text)
-            if is_link:
-                link_chars += len(el.text.strip())
+            add(el.text, is_link)
         for child in el:
             walk(child, is_link)
             if child.tail:
-                buf.append(child.tail)
-                if is_link:
-                    link_chars += len(child.tail.strip())
+                add(child.tail, is_link)
+        if tag == "pre":
+            pre_depth -= 1
         if is_block:
             flush()
             block_tag.pop()
-        elif tag in ("td", "th"):
-            buf.append(" ")
 
     walk(container, False)
     flush()
@@ -531,7 +644,9 @@ def assemble(
     parts: list[HtmlElement], *, title: str | None = None, subtitle: str | None = None
 ) -> str | None:
     """Plain text of the article blocks in ``parts``, separated by blank lines."""
-    skip = {_norm(t) for t in (title, subtitle) if t}
+    # The headline repeated inside the container goes; a block equal to the dek stays
+    # (pages often use their first paragraph as the meta description).
+    skip = {_norm(title)} if title else set()
     out: list[str] = []
     blocks = [b for part in parts for b in _blocks(part)]
     for b in blocks:
@@ -539,8 +654,8 @@ def assemble(
         if not text:
             continue
         n = len(text)
-        if b.link_chars / max(n, 1) > 0.5 and (n < 300 or b.tag == "li"):
-            continue  # related-link lines, tag lists, share bars
+        if b.link_chars / max(n, 1) > 0.5 and n - b.link_chars < 40:
+            continue  # related-link lines, tag lists, share bars: little text besides links
         if (
             n < 120
             and _FURNITURE_TEXT.match(text)
@@ -565,20 +680,11 @@ def extract_body(
     container: HtmlElement | None = None,
 ) -> str | None:
     """The article text of a page tree (modified in place: run it after metadata)."""
-    protect = [container] if container is not None else []
-    hint = _hinted_raw(root)
-    if hint is not None:
-        protect.append(hint)
-    prune(root, protect)
-    parts = [container] if container is not None else find_container(root, _measure(root))
+    prune(root)
+    stats = _measure(root)
+    parts = [container] if container is not None else find_container(root, stats)
     if not parts:
         return None
+    for part in parts:
+        prune_furniture(part, stats)
     return assemble(parts, title=title, subtitle=subtitle)
-
-
-def _hinted_raw(root: HtmlElement) -> HtmlElement | None:
-    for xp in _BODY_HINTS[:1]:
-        found = root.xpath(xp)
-        if found:
-            return found[0]
-    return None
