@@ -403,7 +403,7 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
     for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
         if el not in stats:
             continue
-        own = _own_text(el, stats)
+        own: float = _own_text(el, stats)
         if own < 25:
             continue
         if el.tag == "span" and (el.getparent() is None or el.getparent().tag in _PARAGRAPH_TAGS):
