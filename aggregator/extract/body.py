@@ -17,6 +17,7 @@ The steps, each a general rule rather than a per-site pattern:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from aggregator.extract.page import HtmlElement
@@ -577,6 +578,14 @@ class Block:
     tag: str
     text: str
     link_chars: int
+    group: int = 0
+    """Identifies the enclosing block element (the ``<ul>`` of an ``<li>``)."""
+
+    @property
+    def link_heavy(self) -> bool:
+        """Mostly link text, with little text besides the links."""
+        n = len(self.text.strip())
+        return self.link_chars / max(n, 1) > 0.5 and n - self.link_chars < 40
 
 
 _WS = re.compile(r"\s+")
@@ -589,13 +598,14 @@ def _blocks(container: HtmlElement) -> list[Block]:
     buf: list[str] = []
     link_chars = 0
     block_tag = [container.tag if isinstance(container.tag, str) else "div"]
+    block_el: list[int] = [0, id(container)]
     pre_depth = 0
 
     def flush() -> None:
         nonlocal link_chars
         text = "".join(buf)
         if text.strip():
-            blocks.append(Block(block_tag[-1], text, link_chars))
+            blocks.append(Block(block_tag[-1], text, link_chars, block_el[-2]))
         buf.clear()
         link_chars = 0
 
@@ -617,6 +627,7 @@ def _blocks(container: HtmlElement) -> list[Block]:
         elif is_block:
             flush()
             block_tag.append(tag)
+            block_el.append(id(el))
         if tag == "pre":
             pre_depth += 1
         if el.text:
@@ -630,6 +641,7 @@ def _blocks(container: HtmlElement) -> list[Block]:
         if is_block:
             flush()
             block_tag.pop()
+            block_el.pop()
 
     walk(container, False)
     flush()
@@ -641,30 +653,47 @@ def _norm(s: str) -> str:
 
 
 def assemble(
-    parts: list[HtmlElement], *, title: str | None = None, subtitle: str | None = None
+    parts: list[HtmlElement],
+    *,
+    headlines: Collection[str] = (),
+    authors: Collection[str] = (),
 ) -> str | None:
-    """Plain text of the article blocks in ``parts``, separated by blank lines."""
-    # The headline repeated inside the container goes; a block equal to the dek stays
-    # (pages often use their first paragraph as the meta description).
-    skip = {_norm(title)} if title else set()
+    """Plain text of the article blocks in ``parts``, separated by blank lines.
+
+    Dropped: link-dominated blocks, furniture phrases ("More:", "Got a tip?"), advert
+    labels, bylines and date lines, and the headline repeated inside the container. A
+    block equal to the dek stays: pages often use their first paragraph as description.
+    """
+    skip = {_norm(h) for h in headlines if h}
+    names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
     blocks = [b for part in parts for b in _blocks(part)]
+    # Share of link-heavy items per list: a link list is furniture, a linked item in a
+    # list of prose items is content.
+    groups: dict[int, list[bool]] = {}
+    for b in blocks:
+        if b.tag in ("li", "dd", "dt"):
+            groups.setdefault(b.group, []).append(b.link_heavy)
     for b in blocks:
         text = re.sub(r"[ \t\r\f\v\u00a0]+", " ", b.text).strip()
         if not text:
             continue
         n = len(text)
-        if b.link_chars / max(n, 1) > 0.5 and n - b.link_chars < 40:
-            continue  # related-link lines, tag lists, share bars: little text besides links
+        if b.link_heavy:
+            siblings = groups.get(b.group, [])
+            if not (b.tag in ("li", "dd", "dt") and sum(siblings) * 2 < len(siblings)):
+                continue  # related-link lines, tag lists, share bars
         if (
             n < 120
             and _FURNITURE_TEXT.match(text)
             and (b.link_chars or n < 40 or text.endswith("?"))
         ):
             continue
-        if _ADVERT.match(text):
+        if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)):
             continue
-        if n < 80 and _BYLINE.match(text):
+        if n < 100 and names and _is_byline(text, names):
+            continue  # the byline repeated inside the container
+        if n < 70 and _is_dateline(text):
             continue
         if skip and _norm(text) in skip:
             continue
@@ -672,14 +701,51 @@ def assemble(
     return clean_body("\n\n".join(out))
 
 
+_DATE_IN_TEXT = re.compile(
+    r"\d{1,2}[./]\s?\d{1,2}[./]\s?\d{2,4}|\d{4}-\d{2}-\d{2}"
+    r"|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2}(?:,\s*\d{4})?",
+    re.IGNORECASE,
+)
+_TIME_IN_TEXT = re.compile(r"\d{1,2}:\d{2}")
+_DATELINE_WORDS = re.compile(
+    r"\b(?:published|updated|posted|last|modified|on|at|am|pm|a\.m\.|p\.m\.|[a-z]{2,4}t|utc|gmt"
+    r"|veröffentlicht|aktualisiert|stand|uhr|am|um|publié|mis à jour|le|à|publicado|actualizado)\b",
+    re.IGNORECASE,
+)
+
+
+def _is_byline(text: str, names: list[str]) -> bool:
+    """A short block that is author names plus little else (an outlet, a place)."""
+    low = text.casefold()
+    if not any(name in low for name in names):
+        return False
+    for name in names:
+        low = low.replace(name, " ")
+    return len(re.sub(r"\W+", "", low)) <= 30
+
+
+def _is_dateline(text: str) -> bool:
+    """A short block that is only a date (and time) with a "Published"/"Updated" label.
+    A time alone stays: live blogs head their entries with one."""
+    if not _DATE_IN_TEXT.search(text):
+        return False
+    rest = _DATELINE_WORDS.sub(" ", _TIME_IN_TEXT.sub(" ", _DATE_IN_TEXT.sub(" ", text)))
+    rest = re.sub(r"[\W\d_]+", "", rest)
+    return len(rest) <= 3
+
+
 def extract_body(
     root: HtmlElement,
     *,
-    title: str | None = None,
-    subtitle: str | None = None,
+    headlines: Collection[str] = (),
+    authors: Collection[str] = (),
     container: HtmlElement | None = None,
 ) -> str | None:
-    """The article text of a page tree (modified in place: run it after metadata)."""
+    """The article text of a page tree (modified in place: run it after metadata).
+
+    ``headlines`` (title variants) and ``authors`` let the assembler recognise the
+    headline and byline when the container repeats them.
+    """
     prune(root)
     stats = _measure(root)
     parts = [container] if container is not None else find_container(root, stats)
@@ -687,4 +753,4 @@ def extract_body(
         return None
     for part in parts:
         prune_furniture(part, stats)
-    return assemble(parts, title=title, subtitle=subtitle)
+    return assemble(parts, headlines=headlines, authors=authors)

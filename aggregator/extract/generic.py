@@ -21,6 +21,7 @@ from aggregator.normalize.text import clean_text
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url, domain_of
 
+_TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 _WS = re.compile(r"\s+")
 
@@ -115,23 +116,17 @@ class GenericExtractor:
                 v = None
         return clean_text(v)
 
-    def title_candidates(self) -> list[str]:
-        """Headline candidates in order of trust."""
-        out: list[str] = []
-        for v in (
-            _first_str(self.jsonld_value("headline")),
+    def title_candidates(self) -> list[str | None]:
+        """Raw headline candidates in order of preference: og:title (the headline the
+        outlet shares, without kickers or SEO padding more often than any other
+        source), JSON-LD headline, twitter:title, the visible ``<h1>``, ``<title>``."""
+        return [
             self.page.meta_first("og:title"),
+            _first_str(self.jsonld_value("headline")),
             self.page.meta_first("twitter:title"),
-        ):
-            if v:
-                out.append(v)
-        h1 = self._h1()
-        if h1:
-            out.append(h1)
-        t = self.tree.findtext(".//title")
-        if t:
-            out.append(t)
-        return out
+            self._h1(),
+            self.tree.findtext(".//title"),
+        ]
 
     def _h1(self) -> str | None:
         for h in self.tree.iter("h1"):
@@ -142,18 +137,19 @@ class GenericExtractor:
 
     def title(self) -> str | None:
         names = self.site_names()
-        cands = [c for c in (strip_site_name(x, names) for x in self.title_candidates()) if c]
-        if not cands:
+        cands = [strip_site_name(x, names) for x in self.title_candidates()]
+        present = [c for c in cands if c]
+        if not present:
             return None
-        h1 = strip_site_name(self._h1(), names)
-        if h1:
-            key = h1.casefold()
-            # The visible headline wins when structured data agrees with it (they often
-            # differ only by a suffix or by SEO rewording, where h1 is the reader's view).
-            for c in cands:
-                if c.casefold() == key:
-                    return c
-        return cands[0]
+        best = present[0]
+        # Leftovers the site-name list did not catch ("Headline | Section" when only the
+        # <title> carries the section): another candidate that is exactly the start of
+        # this one, followed by a separator, is the clean headline.
+        for other in present[1:]:
+            rest = best[len(other) :]
+            if other != best and best.startswith(other) and _TITLE_SEPARATOR.match(rest):
+                best = other
+        return best
 
     def subtitle(self) -> str | None:
         if self.subtitle_xpath:
@@ -176,59 +172,92 @@ class GenericExtractor:
             v = _first_str(self.jsonld_value("description"))
         return clean_text(v)
 
-    def author_candidates(self) -> list[str]:
-        """Raw author strings, structured data first; the DOM only when it has none."""
-        out: list[str] = []
-        for obj in self.page.articles[:1] or []:
+    _ORG_TYPES = frozenset({"organization", "newsmediaorganization", "corporation"})
+    _AUTHOR_META = (
+        "author", "article:author", "article:byline", "parsely-author", "sailthru.author",
+        "dc.creator", "dcterms.creator", "byl", "cxenseparse:author", "citation_author",
+    )  # fmt: skip
+    _AUTHOR_XPATHS = (
+        "//*[@itemprop='author']//*[@itemprop='name']",
+        "//*[@itemprop='author' and not(.//*[@itemprop='name'])]",
+        "//a[@rel='author']",
+        "//*[contains(@class,'author-name') or contains(@class,'byline__name')"
+        " or contains(@class,'author__name') or contains(@class,'authorName')]",
+        "//*[contains(@class,'byline') and not(.//*[contains(@class,'byline')])]",
+        "//*[(contains(@class,'author') or contains(@class,'autor'))"
+        " and not(.//*[contains(@class,'author') or contains(@class,'autor')])]",
+    )
+
+    def author_sources(self) -> Iterator[list[str]]:
+        """Raw author strings, one list per source, most trusted source first: JSON-LD
+        (Person names; an Organization only when it is a news agency), meta tags, then
+        bylines in the DOM."""
+        from aggregator.normalize.authors import is_agency
+
+        for obj in self.page.articles:
+            out: list[str] = []
             for a in _as_list(obj.get("author")) + _as_list(obj.get("creator")):
                 if isinstance(a, dict):
-                    types = self.page.jsonld_types(a)
-                    if types & {"organization", "newsmediaorganization", "corporation"}:
-                        continue
                     name = a.get("name")
-                    if isinstance(name, str):
-                        out.append(name)
-                    elif isinstance(name, list):
-                        out.extend(x for x in name if isinstance(x, str))
+                    names = [name] if isinstance(name, str) else _as_list(name)
+                    names = [n for n in names if isinstance(n, str)]
+                    if self.page.jsonld_types(a) & self._ORG_TYPES:
+                        names = [n for n in names if is_agency(n)]
+                    out.extend(names)
                 elif isinstance(a, str) and not a.startswith("http"):
                     out.append(a)
-        if out:
-            return out
-        for key in (
-            "author",
-            "article:author",
-            "parsely-author",
-            "sailthru.author",
-            "dc.creator",
-            "byl",
-            "dcterms.creator",
-        ):
-            for v in self.page.meta.get(key, []):
-                if not v.startswith("http"):
-                    out.append(v)
             if out:
-                return out
-        return self._dom_authors()
+                yield out
+                break
+        meta: list[str] = []
+        for key in self._AUTHOR_META:
+            meta.extend(v for v in self.page.meta.get(key, []) if not v.startswith("http"))
+        if meta:
+            yield meta
+        xpaths = ((self.author_xpath,) if self.author_xpath else ()) + self._AUTHOR_XPATHS
+        for i, xp in enumerate(xpaths):
+            found = [_byline_text(e) for e in self.tree.xpath(xp)]
+            values = [v for v in found if v and len(v) < 100]
+            if not values:
+                continue
+            if i >= len(xpaths) - 2:
+                # Class-name matches are loose (photo credits, teaser bylines further
+                # down): each element is tried alone, the first with a name wins.
+                for v in values:
+                    yield [v]
+            else:
+                yield values[:6]
+        labelled = self._labelled_author()
+        if labelled:
+            yield [labelled]
 
-    def _dom_authors(self) -> list[str]:
-        xpaths = [self.author_xpath] if self.author_xpath else []
-        xpaths += [
-            "//*[@itemprop='author']//*[@itemprop='name']",
-            "//*[@itemprop='author' and not(.//*[@itemprop='name'])]",
-            "//a[@rel='author']",
-            "//*[contains(@class,'author-name') or contains(@class,'byline__name')"
-            " or contains(@class,'author__name')]",
-            "//*[contains(@class,'byline') and not(.//*[contains(@class,'byline')])]",
-        ]
-        for xp in xpaths:
-            found = [clean_text(_text_of(e)) for e in self.tree.xpath(xp)]
-            values = [v for v in found if v and len(v) < 120]
-            if values:
-                return values[:6]
-        return []
+    _AUTHOR_LABEL = re.compile(
+        r"^(?:autor(?:in)?(?:/autor(?:in)?)?|authors?|verfasser(?:in)?|text|written by|von|by)"
+        r"\s*:?$",
+        re.IGNORECASE,
+    )
+
+    def _labelled_author(self) -> str | None:
+        """A byline given as a label and a value: ``<strong>Autor</strong> Jane Doe``."""
+        for label in self.tree.iter("strong", "b", "dt", "th", "span"):
+            text = clean_text(label.text_content())
+            if not text or not self._AUTHOR_LABEL.match(text):
+                continue
+            value = clean_text(label.tail)
+            if not value:
+                nxt = label.getnext()
+                value = clean_text(nxt.text_content()) if nxt is not None else None
+            if value and len(value) < 100:
+                return value
+        return None
 
     def authors(self) -> list[str]:
-        return clean_authors(self.author_candidates(), self.site_names())
+        names = self.site_names()
+        for raw in self.author_sources():
+            cleaned = clean_authors(raw, names)
+            if cleaned:
+                return cleaned
+        return []
 
     _PUBLISHED_META = (
         "article:published_time",
@@ -260,12 +289,23 @@ class GenericExtractor:
         "modified_time",
     )
 
+    def _jsonld_any(self, key: str) -> str | None:
+        """``key`` from any JSON-LD object (a fact-check's ClaimReview, an unusual type)."""
+        for obj in self.page.jsonld:
+            v = _first_str(obj.get(key))
+            if v:
+                return v
+        return None
+
     def published_candidates(self) -> Iterator[str]:
         """Raw publication-date strings in order of trust."""
         for key in ("datePublished", "dateCreated", "uploadDate"):
             v = _first_str(self.jsonld_value(key))
             if v:
                 yield v
+        v = self._jsonld_any("datePublished")
+        if v:
+            yield v
         for key in self._PUBLISHED_META:
             v = self.page.meta_first(key)
             if v:
@@ -278,6 +318,52 @@ class GenericExtractor:
             v = el.get("datetime") or el.text_content()
             if v:
                 yield v
+        yield from self._visible_dates()
+
+    _DATE_CLASS = re.compile(r"date|time|datum|zeit|published|publish|posted|fecha|meta", re.I)
+    _DATE_TEXT = re.compile(
+        r"\d{1,2}\.\s?\d{1,2}\.\s?\d{4}(?:,?\s+\d{1,2}[:.]\d{2})?"
+        r"|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?:\s+\d{1,2}:\d{2})?"
+        r"|\d{1,2}\.?\s+[^\W\d_]{3,12}\.?\s+\d{4}(?:,?\s+\d{1,2}[:.]\d{2})?"
+        r"|[^\W\d_]{3,12}\.?\s+\d{1,2},\s+\d{4}(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?)?",
+        re.IGNORECASE,
+    )
+
+    def _header_region(self) -> HtmlElement:
+        """The part of the page around the headline, where bylines and dates sit: the
+        ``<article>``/``<main>`` holding the ``<h1>``, else a few levels above it."""
+        h1 = self.tree.find(".//h1")
+        if h1 is None:
+            return self.tree
+        region = h1
+        for depth, anc in enumerate(h1.iterancestors()):
+            region = anc
+            if anc.tag in ("article", "main") or depth >= 3:
+                break
+        return region
+
+    def _visible_dates(self) -> Iterator[str]:
+        """Dates printed on the page: in the headline tags (some outlets append the date
+        to the title), then near the headline in short elements whose class names a
+        date."""
+        for raw in (self.page.meta_first("og:title"), self.tree.findtext(".//title")):
+            m = self._DATE_TEXT.search(raw or "")
+            if m:
+                yield m.group(0)
+        seen = 0
+        for el in self._header_region().iter("span", "div", "p", "li", "small", "em"):
+            cls = f"{el.get('class') or ''} {el.get('id') or ''}"
+            if not self._DATE_CLASS.search(cls):
+                continue
+            text = clean_text(el.text_content())
+            if not text or len(text) > 80:
+                continue
+            m = self._DATE_TEXT.search(text)
+            if m:
+                yield m.group(0)
+                seen += 1
+                if seen >= 3:
+                    break
 
     def modified_candidates(self) -> Iterator[str]:
         v = _first_str(self.jsonld_value("dateModified"))
@@ -293,14 +379,24 @@ class GenericExtractor:
                 yield v
 
     def _parse_first(self, raws: Iterable[str]) -> tuple[datetime | None, str | None]:
+        """The first candidate that parses. A bare date is completed by a later
+        candidate of the same day that has the time (``<time datetime="2024-08-22">``
+        before a JSON-LD ``2024-08-22T12:00+02:00``)."""
         lang = self.language()
         langs = [lang] if lang else None
+        first: tuple[datetime, str] | None = None
         for raw in raws:
             raw = clean_text(raw) or ""
             dt = parse_date(raw, now=self.page.fetched_at, languages=langs, tz=None)
-            if dt is not None:
+            if dt is None:
+                continue
+            if first is None:
+                first = (dt, raw)
+                if _has_time(raw):
+                    return first
+            elif _has_time(raw) and dt.date() == first[0].date():
                 return dt, raw
-        return None, None
+        return first if first is not None else (None, None)
 
     def published(self) -> tuple[datetime | None, str | None]:
         """(publication time, the raw text it came from)."""
@@ -378,10 +474,15 @@ class GenericExtractor:
                 return el
         return None
 
-    def body(self, title: str | None, subtitle: str | None) -> str | None:
+    def body(self, title: str | None, authors: list[str]) -> str | None:
         """Article text; runs last because it prunes the shared tree."""
+        names = self.site_names()
+        headlines = {title} if title else set()
+        headlines.update(
+            c for c in (strip_site_name(x, names) for x in self.title_candidates()) if c
+        )
         return extract_body(
-            self.tree, title=title, subtitle=subtitle, container=self.body_container()
+            self.tree, headlines=headlines, authors=authors, container=self.body_container()
         )
 
     # -- all together -------------------------------------------------------------------
@@ -409,14 +510,38 @@ class GenericExtractor:
             language=self.language(),
             fetched_at=self.page.fetched_at,
         )
-        item.body = self.body(title, subtitle)
+        item.body = self.body(title, item.authors)
         return item
+
+
+_TIME_OF_DAY = re.compile(r"\d{1,2}[:.h]\d{2}|\d{1,2}\s*(?:am|pm)\b|T\d{2}", re.IGNORECASE)
+
+
+def _has_time(raw: str) -> bool:
+    """True when a date string carries a time of day, not just a calendar date."""
+    return bool(_TIME_OF_DAY.search(raw.split("T", 1)[1] if "T" in raw else raw[10:]))
 
 
 def _as_list(v: Any) -> list[Any]:
     if v is None:
         return []
     return v if isinstance(v, list) else [v]
+
+
+def _byline_text(el: Any) -> str | None:
+    """A byline element's text with its parts kept apart: names on separate lines of
+    markup become "A, B", not "A B"; parts separated by a plain space stay together."""
+    out: list[str] = []
+    for chunk in el.itertext():
+        if not chunk:
+            continue
+        if chunk.strip():
+            out.append(chunk)
+        elif "\n" in chunk or "\r" in chunk:
+            out.append(", ")  # separate lines of markup: separate names
+        else:
+            out.append(" ")  # "<span>Jane</span> <span>Doe</span>": one name
+    return clean_text("".join(out))
 
 
 def _text_of(el: Any) -> str:

@@ -22,6 +22,11 @@ from lxml import html as lxml_html
 HtmlElement: TypeAlias = Any
 
 _PARSER = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# Wrappers some CMSes put around JSON-LD: HTML comments and (commented) CDATA markers.
+_WRAPPER_START = re.compile(
+    r"^(?:\s*(?:<!--|//\s*<!\[CDATA\[|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[))+"
+)
+_WRAPPER_END = re.compile(r"(?:(?://\s*\]\]>|/\*\s*\]\]>\s*\*/|\]\]>|-->)\s*)+$")
 _JSON_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # JSON-LD nesting beyond this is hostile or broken; we stop walking there.
 MAX_JSONLD_DEPTH = 12
@@ -58,8 +63,18 @@ STRONG_ARTICLE_TYPES = ARTICLE_TYPES - {"webpage", "creativework", "itempage", "
 
 
 def decode_html(data: bytes, content_type: str | None = None) -> str:
-    """Bytes to text: BOM, then the HTTP header, then ``<meta charset>``, then UTF-8 with
-    replacement (w3lib implements the WHATWG order browsers use)."""
+    """Bytes to text.
+
+    Bytes that decode as UTF-8 are UTF-8, whatever the page declares: a stale
+    ``charset=iso-8859-1`` on a UTF-8 page is common (templates, re-saved pages), while
+    legacy-encoded text that happens to be valid UTF-8 is vanishingly rare. Otherwise
+    w3lib decides in the WHATWG order browsers use: BOM, HTTP header, ``<meta charset>``,
+    then a fallback with replacement characters.
+    """
+    try:
+        return data.decode("utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8")
+    except UnicodeDecodeError:
+        pass
     from w3lib.encoding import html_to_unicode
 
     _, text = html_to_unicode(content_type, data)
@@ -168,12 +183,8 @@ class Page:
 
 
 def _load_json(text: str) -> Any:
-    text = text.strip()
-    if text.startswith("<!--"):
-        text = text[4:]
-    if text.endswith("-->"):
-        text = text[:-3]
-    text = text.strip().rstrip(";")
+    text = _WRAPPER_START.sub("", text.strip())
+    text = _WRAPPER_END.sub("", text).strip().rstrip(";")
     for candidate in (text, _JSON_CONTROL.sub(" ", text)):
         try:
             return json.loads(candidate, strict=False)

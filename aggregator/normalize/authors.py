@@ -23,6 +23,10 @@ _SPLIT = re.compile(
     r"\s*(?:,|;|\||/|\s&\s|\s\+\s|\band\b|\bund\b|\bet\b|\by\b|\be\b|\ben\b|\bog\b|\boch\b|\bi\b)\s*",
     re.IGNORECASE,
 )
+_CREDIT = re.compile(
+    r"^\W*(?:foto|fotos|photo|photos|bild|bilder|image|images|credit|getty|imago|picture|©|\(c\))\b",
+    re.IGNORECASE,
+)
 _EMAIL = re.compile(r"\S+@\S+\.\S+")
 _HANDLE = re.compile(r"(?<!\w)@\w+")
 _URL = re.compile(r"https?://\S+|www\.\S+")
@@ -145,6 +149,26 @@ _ORG_WORDS = frozenset(
 _NAME_CHARS = re.compile(r"^[\w .'’\-]+$", re.UNICODE)
 
 
+# News agencies: credited as the author of agency copy, so kept (unlike outlet names).
+AGENCIES = {
+    a.casefold(): a
+    for a in (
+        "dpa", "AFP", "AP", "Associated Press", "The Associated Press", "Reuters", "SDA", "KNA",
+        "epd", "APA", "EFE", "ANSA", "Anadolu Ajansı", "Anadolu Agency", "UPI", "Xinhua",
+        "TASS", "PA Media", "Press Association", "Bloomberg", "AAP", "CP", "Kyodo", "Yonhap",
+        "SID", "dts", "KNA", "Belga", "ANP", "TT", "NTB", "Ritzau", "Agence France-Presse",
+        "Deutsche Presse-Agentur",
+    )
+}  # fmt: skip
+# Role words that follow a name in some languages: "신현주 기자" (reporter), "松岡大地記者".
+_ROLE_SUFFIX = re.compile(r"\s*(?:기자|특파원|선임기자|記者|特派員|編集委員|論説委員)$")
+
+
+def is_agency(name: str) -> bool:
+    """True for a news agency's name (dpa, AFP, Reuters, The Associated Press...)."""
+    return name.strip().casefold() in AGENCIES
+
+
 def strip_by(value: str) -> str:
     """Remove a leading "By"/"Von"/"Par"/... and a trailing role after a dash or comma."""
     previous = None
@@ -168,8 +192,11 @@ def _is_name(segment: str, sites: set[str]) -> bool:
         return False
     if len(words) > 1 and lowered & _ORG_WORDS:
         return False
-    # A name has at least one capitalised word (or is in a script without case).
-    return any(w[0].isupper() or not w[0].isalpha() or w[0].lower() == w[0].upper() for w in words)
+    # A name has a capitalised word, is in a script without case, or (as structured data
+    # sometimes has it: "viktor hedlund") is two or more plain words.
+    return len(words) > 1 or any(
+        w[0].isupper() or not w[0].isalpha() or w[0].lower() == w[0].upper() for w in words
+    )
 
 
 def _split(value: str) -> list[str]:
@@ -193,6 +220,8 @@ def clean_authors(raw: Iterable[str | None], site_names: Iterable[str | None] = 
         text = clean_text(value)
         if not text:
             continue
+        if _CREDIT.match(text):
+            continue  # a photo credit, not a byline
         text = _URL.sub(" ", _EMAIL.sub(" ", text))
         text = _HANDLE.sub(" ", _PARENS.sub(" ", text))
         text = strip_by(text)
@@ -200,8 +229,10 @@ def clean_authors(raw: Iterable[str | None], site_names: Iterable[str | None] = 
         text = re.split(r"\s+[-–—|]\s+", text)[0] if re.search(r"\s[-–—|]\s", text) else text
         for part in _split(text):
             name = strip_by(part).strip(" .,:;'\"")
-            name = re.sub(r"\s+", " ", name)
-            if not _is_name(name, sites):
+            name = _ROLE_SUFFIX.sub("", re.sub(r"\s+", " ", name))
+            if is_agency(name):
+                name = AGENCIES[name.casefold()]
+            elif not _is_name(name, sites):
                 continue
             if name.isupper() and len(name) > 3:
                 name = name.title()

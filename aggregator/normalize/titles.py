@@ -8,7 +8,9 @@ from collections.abc import Iterable
 from aggregator.normalize.text import clean_text
 
 # " | ", " - ", " – ", " — ", " :: ", " · ", " » ", " • ", " / " between headline and site name.
-_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»•/~]|::)\s+")
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»•/~*]|::)\s+|\s*[｜：]\s*")
+# A trailing byline in a <title>: "Headline | Site | by Jane Doe".
+_BY_SEGMENT = re.compile(r"^(?i:by|von|par|por)\s+[^\W\d_][\w.'’-]*(?:\s+[^\W\d_][\w.'’-]*){0,3}$")
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 
 
@@ -39,8 +41,10 @@ def site_keys(names: Iterable[str | None]) -> set[str]:
 
 def _is_site(segment: str, keys: set[str]) -> bool:
     k = _key(segment)
-    if not k:
+    if _BY_SEGMENT.match(segment):
         return True
+    if not k or not any(c.isalpha() for c in segment):
+        return True  # "28.04.2023", "#1": dates and numbers are not part of a headline
     if k in keys:
         return True
     # "DualShockers.com", "Variety Magazine", "NME Music News"...: the key of a known
@@ -61,7 +65,7 @@ def strip_site_name(title: str | None, site_names: Iterable[str | None] = ()) ->
     keys = site_keys(site_names)
     if not keys:
         return title
-    for _ in range(2):  # "Headline - Section | Site": at most two trailing segments
+    for _ in range(3):  # "Headline - Section | Site | by X": at most three trailing segments
         parts = _SEPARATOR.split(title)
         seps = _SEPARATOR.findall(title)
         if len(parts) < 2:

@@ -1,0 +1,742 @@
+#!/usr/bin/env python3
+"""Extraction benchmark: our extractor against peers on the development corpora.
+
+    python benchmarks/extraction.py                  # every system, both corpora
+    python benchmarks/extraction.py --only ours      # just ours (also: --only ours,trafilatura)
+    python benchmarks/extraction.py --corpus meta    # one corpus: aeb or meta
+    python benchmarks/extraction.py --diff ABC_2025  # expected vs ours for one page
+
+Every system runs as a whole process over one manifest of all selected pages, and is timed
+as such (wall time, start-up and imports included), so the pages/s figures compare like
+with like: ours through the ``aggregator extract --manifest`` console script, each peer
+(and the lxml "floor") through this same file in runner mode (``--peer NAME --manifest
+M``), which prints one JSON line per page with ``path``, ``title``, ``authors``,
+``published`` and ``body``. The processes run one after another, never in parallel.
+
+Scores come from ``benchmarks/scoring.py`` (see there for the metrics); the printed table
+is also written, with per-page scores for ours, to ``benchmarks/results/extraction.json``.
+
+Corpora: ``$AGGREGATOR_CORPORA``, default ``<project>/../shared/corpora``; read in place.
+
+Top-level imports are stdlib only: in runner mode this file is the peer's whole process,
+and must not charge the peers for rich or anything else they do not use.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from benchmarks.scoring import CorpusKey, Page, SystemResult
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+DEFAULT_JSON = HERE / "results" / "extraction.json"
+
+# Display order; "ours" is the aggregator console script, the rest run through _run_peer.
+SYSTEMS = ("ours", "trafilatura", "trafilatura-fast", "readability", "newspaper4k", "floor")
+# Which outputs a system has at all: the table shows "-" rather than a misleading 0.
+PROVIDES: dict[str, frozenset[str]] = {
+    "readability": frozenset({"body", "title"}),
+    "floor": frozenset(),
+}
+ALL_FIELDS = frozenset({"body", "title", "authors", "published"})
+DISTRIBUTIONS = {
+    "ours": "entertainment-news-aggregator",
+    "trafilatura": "trafilatura",
+    "trafilatura-fast": "trafilatura",
+    "readability": "readability-lxml",
+    "newspaper4k": "newspaper4k",
+    "floor": "lxml",
+}
+
+# -- peer runner: executed in its own process ------------------------------------------------
+
+Handler = Callable[[Path, str], dict[str, Any]]
+
+
+def _read_html(path: Path) -> str:
+    """Gunzipped page text. Both corpora are UTF-8 (their READMEs say so; all pages decode
+    cleanly), so peers get a str as in the public benchmark's own runners."""
+    return gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+
+
+def _split_authors(value: Any) -> list[str]:
+    """trafilatura joins authors with "; "."""
+    if not value:
+        return []
+    return [a.strip() for a in str(value).split(";") if a.strip()]
+
+
+_BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+
+
+def _fragment_text(fragment: str) -> str:
+    """HTML fragment to text, one paragraph per block element, separated by blank lines.
+
+    The public benchmark runs readability's summary through ``html_text``; this does the
+    same job without the extra dependency. What matters for the metric is that words in
+    adjacent blocks are never glued together; paragraph breaks only matter to a reader.
+    """
+    from lxml import etree
+    from lxml import html as lhtml
+
+    if not fragment.strip():
+        return ""
+    root = lhtml.fragment_fromstring(fragment, create_parent="div")
+    parts: list[str] = []
+    # Comments and processing instructions come as one event of their own: tail only.
+    for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                parts.append("\n\n")
+            elif tag == "br":
+                parts.append("\n")
+            if el.text and tag not in ("script", "style", "noscript", "template"):
+                parts.append(el.text)
+            continue
+        if tag in _BLOCK_TAGS:
+            parts.append("\n\n")
+        if el.tail and el is not root:
+            parts.append(el.tail)
+    paragraphs = (" ".join(p.split()) for p in "".join(parts).split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def _trafilatura(fast: bool) -> Handler:
+    import trafilatura
+    from trafilatura.settings import set_date_params
+
+    # The defaults (extensive search, original date) with a full timestamp: the default
+    # "%Y-%m-%d" would make trafilatura score 0 on "same minute" for want of asking.
+    date_params = {**set_date_params(True), "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
+
+    def handle(path: Path, url: str) -> dict[str, Any]:
+        doc = trafilatura.bare_extraction(
+            _read_html(path),
+            url=url,
+            with_metadata=True,
+            fast=fast,
+            date_extraction_params=date_params,
+        )
+        if doc is None:
+            return {"title": None, "authors": [], "published": None, "body": ""}
+        d: dict[str, Any] = doc if isinstance(doc, dict) else doc.as_dict()
+        return {
+            "title": d.get("title"),
+            "authors": _split_authors(d.get("author")),
+            "published": d.get("date"),
+            "body": d.get("text") or "",
+        }
+
+    return handle
+
+
+def _readability() -> Handler:
+    from readability import Document
+
+    def handle(path: Path, url: str) -> dict[str, Any]:
+        doc = Document(_read_html(path), url=url)
+        return {
+            "title": doc.short_title(),
+            "authors": None,
+            "published": None,
+            "body": _fragment_text(doc.summary(html_partial=True)),
+        }
+
+    return handle
+
+
+def _newspaper4k() -> Handler:
+    import newspaper
+    from newspaper.configuration import Configuration
+
+    config = Configuration()
+    # Otherwise parse() downloads images to check their size: network, and not extraction.
+    config.fetch_images = False
+
+    def handle(path: Path, url: str) -> dict[str, Any]:
+        article = newspaper.Article(url, config=config)
+        article.download(input_html=_read_html(path))
+        article.parse()
+        published = article.publish_date
+        return {
+            "title": article.title,
+            "authors": list(article.authors or []),
+            "published": published.isoformat()
+            if isinstance(published, datetime)
+            else (str(published) if published else None),
+            "body": article.text or "",
+        }
+
+    return handle
+
+
+def _floor() -> Handler:
+    """Decompress and build the lxml tree, nothing else: the cost every extractor pays."""
+    import lxml.html
+
+    def handle(path: Path, url: str) -> dict[str, Any]:
+        lxml.html.document_fromstring(gzip.decompress(path.read_bytes()))
+        return {}
+
+    return handle
+
+
+PEERS: dict[str, Callable[[], Handler]] = {
+    "trafilatura": lambda: _trafilatura(fast=False),
+    "trafilatura-fast": lambda: _trafilatura(fast=True),
+    "readability": _readability,
+    "newspaper4k": _newspaper4k,
+    "floor": _floor,
+}
+
+EXIT_CANNOT_LOAD = 3
+
+
+def _run_peer(name: str, manifest: Path) -> int:
+    """Runner mode: one JSON line per manifest page; a page that raises gets ``error``.
+
+    Exits with EXIT_CANNOT_LOAD (reason on stderr) when the peer cannot even be imported,
+    so the benchmark reports it as skipped.
+    """
+    try:
+        handle = PEERS[name]()
+    except Exception as exc:
+        print(f"cannot load {name}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_CANNOT_LOAD
+    out = sys.stdout
+    with manifest.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            spec = json.loads(line)
+            row: dict[str, Any] = {"path": spec["path"]}
+            try:
+                row.update(handle(Path(spec["path"]), spec["url"]))
+            except Exception as exc:  # a peer's bug on one page must not end its run
+                row["error"] = f"{type(exc).__name__}: {exc}"[:500]
+            out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+    return 0
+
+
+# -- running and scoring systems -------------------------------------------------------------
+
+
+def _command(system: str, manifest: Path) -> list[str]:
+    """The whole-process command for a system."""
+    if system == "ours":
+        # The console script of the venv running this file (not resolved: a venv's python
+        # is a symlink out of the venv).
+        script = Path(sys.executable).parent / "aggregator"
+        return [str(script), "extract", "--manifest", str(manifest)]
+    return [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--peer",
+        system,
+        "--manifest",
+        str(manifest),
+    ]
+
+
+def _tail(text: str, lines: int = 3) -> str:
+    return " | ".join(line.strip() for line in text.strip().splitlines()[-lines:])
+
+
+def _execute(
+    system: str, manifest: Path, n_pages: int, repeat: int, timeout: float
+) -> tuple[dict[str, dict[str, Any]], float | None, str | None, dict[str, Any]]:
+    """Run one system ``repeat`` times; (outputs by path, best wall seconds, skip reason,
+    run details). Outputs come from the first run; timing is the fastest run."""
+    import subprocess
+
+    cmd = _command(system, manifest)
+    if system == "ours" and not Path(cmd[0]).exists():
+        return {}, None, f"console script not found: {cmd[0]}", {}
+    outputs: dict[str, dict[str, Any]] = {}
+    times: list[float] = []
+    details: dict[str, Any] = {"command": cmd}
+    for i in range(repeat):
+        start = time.perf_counter()
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, encoding="utf-8", timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return {}, None, f"timed out after {timeout:.0f}s", details
+        except OSError as exc:
+            return {}, None, f"cannot start: {exc}", details
+        times.append(time.perf_counter() - start)
+        rows: dict[str, dict[str, Any]] = {}
+        for line in proc.stdout.splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and "path" in row:
+                rows[str(row["path"])] = row
+        details.update(returncode=proc.returncode, stderr_tail=_tail(proc.stderr, 5))
+        if proc.returncode == EXIT_CANNOT_LOAD and not rows:
+            return {}, None, _tail(proc.stderr, 1) or "cannot load", details
+        if len(rows) < n_pages:
+            # Crashed part-way (a segfault, an uncaught error): no fair score or timing.
+            reason = f"exit {proc.returncode} after {len(rows)}/{n_pages} pages"
+            tail = _tail(proc.stderr, 1)
+            return {}, None, f"{reason}: {tail}" if tail else reason, details
+        if i == 0:
+            outputs = rows
+    details["runs_seconds"] = times
+    return outputs, min(times), None, details
+
+
+def _version(dist: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def _git_state() -> dict[str, Any]:
+    """Commit and whether the tree was dirty: which extractor produced these numbers."""
+    import subprocess
+
+    def git(*args: str) -> str | None:
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=PROJECT, capture_output=True, text=True, check=False
+            )
+        except OSError:
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--", "aggregator")
+    return {"commit": git("rev-parse", "HEAD"), "aggregator_dirty": bool(status)}
+
+
+def _by_page_id(pages: Sequence[Page], outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {p.page_id: outputs[str(p.path)] for p in pages if str(p.path) in outputs}
+
+
+def run_benchmark(
+    corpora: dict[CorpusKey, list[Page]],
+    systems: Sequence[str],
+    repeat: int,
+    timeout: float,
+    console: Console,
+) -> tuple[list[SystemResult], list[dict[str, Any]]]:
+    """Run and score every system; (results, per-page reports for ours)."""
+    import tempfile
+
+    from benchmarks.scoring import SystemResult, page_report, score_aeb, score_meta, write_manifest
+
+    order: tuple[CorpusKey, ...] = ("aeb", "meta")
+    pages = [p for key in order for p in corpora.get(key, [])]
+    results: list[SystemResult] = []
+    per_page: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="extraction-bench-") as tmp:
+        manifest = Path(tmp) / "pages.jsonl"
+        write_manifest(pages, manifest)
+        for system in systems:
+            with console.status(f"running {system} on {len(pages)} pages..."):
+                outputs, seconds, skipped, details = _execute(
+                    system, manifest, len(pages), repeat, timeout
+                )
+            result = SystemResult(name=system, skipped=skipped, seconds=seconds)
+            result.extra = {
+                "version": _version(DISTRIBUTIONS[system]),
+                "provides": sorted(PROVIDES.get(system, ALL_FIELDS)),
+                **details,
+            }
+            if skipped is None:
+                result.pages = len(pages)
+                errors = [str(row["error"]) for row in outputs.values() if row.get("error")]
+                result.errors = len(errors)
+                # Grouped by first line: "2x ImportError: nltk is required for Korean ..."
+                kinds = Counter(e.splitlines()[0][:120] for e in errors if e.strip())
+                result.extra["error_kinds"] = dict(kinds.most_common())
+                if system != "floor":
+                    if "aeb" in corpora:
+                        result.aeb = score_aeb(corpora["aeb"], _by_page_id(corpora["aeb"], outputs))
+                    if "meta" in corpora:
+                        result.meta = score_meta(
+                            corpora["meta"], _by_page_id(corpora["meta"], outputs)
+                        )
+                if system == "ours":
+                    per_page = [page_report(p, outputs.get(str(p.path), {})) for p in pages]
+            results.append(result)
+            summary = f"skipped: {skipped}" if skipped else f"{seconds:.2f}s"
+            console.print(f"[dim]{system}: {summary}[/dim]")
+    return results, per_page
+
+
+# -- reporting -------------------------------------------------------------------------------
+
+
+def _f(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _ratio(results: Sequence[SystemResult]) -> float | None:
+    """Our pages/s over trafilatura full's, when both ran."""
+    by_name = {r.name: r for r in results}
+    ours, peer = by_name.get("ours"), by_name.get("trafilatura")
+    if ours is None or peer is None:
+        return None
+    a, b = ours.pages_per_second, peer.pages_per_second
+    return a / b if a and b else None
+
+
+def print_table(
+    results: Sequence[SystemResult], corpora: dict[CorpusKey, list[Page]], console: Console
+) -> None:
+    """The one summary table, then skips, page errors and the speed ratio."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    n_aeb, n_meta = len(corpora.get("aeb", [])), len(corpora.get("meta", []))
+    table = Table(
+        title="Article extraction benchmark",
+    )
+    table.add_column("system")
+    for col in (
+        "body P",
+        "body R",
+        "body F1",
+        "body acc",
+        "meta body F1",
+        "title exact",
+        "author P/R/F1",
+        "same day",
+        "same minute",
+        "pages/s",
+        "seconds",
+    ):
+        table.add_column(col, justify="right")
+    for r in results:
+        has = PROVIDES.get(r.name, ALL_FIELDS)
+        a, m = r.aeb, r.meta
+        body = a if a is not None and "body" in has else None
+        table.add_row(
+            r.name + (" (skipped)" if r.skipped else ""),
+            _f(body.precision if body else None),
+            _f(body.recall if body else None),
+            _f(body.f1 if body else None),
+            _f(body.accuracy if body else None),
+            _f(m.body.f1 if m and "body" in has else None),
+            _f(m.title_exact if m and "title" in has else None),
+            f"{m.author_precision:.3f}/{m.author_recall:.3f}/{m.author_f1:.3f}"
+            if m and "authors" in has
+            else "-",
+            _f(m.same_day if m and "published" in has else None),
+            _f(m.same_minute if m and "published" in has else None),
+            f"{r.pages_per_second:.1f}" if r.pages_per_second else "-",
+            f"{r.seconds:.2f}" if r.seconds else "-",
+        )
+    console.print(table)
+    console.print(
+        f"body P/R/F1/acc: article-extraction-benchmark ({n_aeb} pages). meta body F1, title, "
+        f"authors, dates: news-metadata ({n_meta} pages). pages/s and seconds: one whole "
+        f"process per system over all {n_aeb + n_meta} pages, start-up included.",
+        highlight=False,
+    )
+    for r in results:
+        if r.skipped:
+            console.print(f"[yellow]{r.name} skipped:[/yellow] {r.skipped}")
+        elif r.errors:
+            kinds = "; ".join(f"{n}x {k}" for k, n in r.extra.get("error_kinds", {}).items())
+            console.print(
+                f"[yellow]{r.name}:[/yellow] failed on {r.errors} page(s), scored empty: "
+                + escape(kinds),
+                highlight=False,
+            )
+    ratio = _ratio(results)
+    if ratio is not None:
+        console.print(f"ours vs trafilatura (full) pages/s: {ratio:.2f}x")
+
+
+def write_json(
+    path: Path,
+    results: Sequence[SystemResult],
+    corpora: dict[CorpusKey, list[Page]],
+    per_page: list[dict[str, Any]],
+    repeat: int,
+) -> None:
+    """Everything, for later comparison: environment, per-system figures, ours per page."""
+    import platform
+
+    from benchmarks.scoring import corpora_root
+
+    data = {
+        "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "git": _git_state(),
+        "corpora_root": str(corpora_root()),
+        "corpora": {k: len(v) for k, v in corpora.items()},
+        "timing": {"repeat": repeat, "seconds": "fastest of repeat runs, whole process"},
+        "ratio_ours_to_trafilatura_pages_per_s": _ratio(results),
+        "systems": [r.to_json() for r in results],
+        "pages_ours": per_page,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+# -- one page in detail ----------------------------------------------------------------------
+
+
+def _paragraphs(text: str | None) -> list[str]:
+    """Paragraphs with whitespace normalized, so the diff shows content changes only."""
+    paras = (" ".join(p.split()) for p in (text or "").split("\n\n"))
+    return [p for p in paras if p]
+
+
+def _token_gaps(true: str, pred: str) -> tuple[list[str], list[str]]:
+    """Runs of truth tokens we miss, and of our tokens the truth lacks (token-level diff,
+    the level the metric scores at)."""
+    from difflib import SequenceMatcher
+
+    from benchmarks.scoring import tokenize
+
+    t, p = tokenize(true), tokenize(pred)
+    missing: list[str] = []
+    extra: list[str] = []
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, t, p, autojunk=False).get_opcodes():
+        if op in ("delete", "replace"):
+            missing.append(" ".join(t[i1:i2]))
+        if op in ("insert", "replace"):
+            extra.append(" ".join(p[j1:j2]))
+    return missing, extra
+
+
+def show_diff(query: str, corpora: dict[CorpusKey, list[Page]], console: Console) -> int:
+    """Expected vs ours for one page, extracted in-process exactly as the CLI would."""
+    import tempfile
+    from difflib import unified_diff
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    from aggregator.extract.batch import extract_file, read_manifest
+    from benchmarks.scoring import (
+        meta_page_scores,
+        page_body_scores,
+        write_manifest,
+    )
+
+    pages = [p for v in corpora.values() for p in v]
+    matches = [p for p in pages if query in (p.page_id, p.path.name)] or [
+        p for p in pages if query in p.path.name or p.page_id.startswith(query)
+    ]
+    if not matches:
+        console.print(f"no page matches {query!r}")
+        return 2
+    if len(matches) > 1:
+        console.print(f"{len(matches)} pages match {query!r}; be more specific:")
+        for p in matches[:50]:
+            console.print(f"  {p.corpus} {p.page_id}  {p.url}")
+        return 2
+    page = matches[0]
+    with tempfile.TemporaryDirectory(prefix="extraction-diff-") as tmp:
+        manifest = Path(tmp) / "page.jsonl"
+        write_manifest([page], manifest)
+        ours = extract_file(next(iter(read_manifest(manifest))))  # same fetched_at parsing
+
+    console.rule(f"{page.corpus} {page.page_id}")
+    console.print(f"url:  {page.url}\npath: {page.path}")
+    if page.corpus == "meta":
+        scores = meta_page_scores(page, ours)
+        table = Table(show_header=True)
+        for col in ("field", "expected", "ours", "score"):
+            table.add_column(col)
+        table.add_row(
+            "title", escape(str(page.title)), escape(str(ours.get("title"))), str(scores["title"])
+        )
+        table.add_row(
+            "authors",
+            escape(str(list(page.authors) if page.authors is not None else None)),
+            escape(str(ours.get("authors"))),
+            str(scores["authors"]),
+        )
+        table.add_row(
+            "published",
+            str(page.published),
+            f"{ours.get('published')} (raw: {ours.get('published_raw')})",
+            f"day={scores['same_day']} minute={scores['same_minute']}",
+        )
+        console.print(table)
+    body = page_body_scores(page.body, ours.get("body"))
+    console.print(
+        f"body: P={_f(body['precision'])} R={_f(body['recall'])} "
+        f"F1={_f(body['f1'])} exact tokens={body['exact']}"
+    )
+    console.rule("body, paragraph diff (- expected only, + ours only)")
+    lines = 0
+    for line in unified_diff(
+        _paragraphs(page.body),
+        _paragraphs(ours.get("body")),
+        "expected",
+        "ours",
+        n=1,
+        lineterm="",
+    ):
+        style = {"-": "red", "+": "green", "@": "cyan"}.get(line[:1], "")
+        if line.startswith(("---", "+++")):
+            style = "bold"
+        console.print(escape(line), style=style or None, highlight=False)
+        lines += 1
+    if not lines:
+        console.print("(same paragraphs)")
+    missing, extra = _token_gaps(page.body, ours.get("body") or "")
+    console.rule(f"missing text ({sum(len(m.split()) for m in missing)} tokens)")
+    for m in missing:
+        console.print(f"- {escape(m)}", style="red", highlight=False)
+    console.rule(f"extra text ({sum(len(e.split()) for e in extra)} tokens)")
+    for e in extra:
+        console.print(f"+ {escape(e)}", style="green", highlight=False)
+    return 0
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description="Score and time our extractor and its peers on the development corpora."
+    )
+    parser.add_argument(
+        "--corpus", choices=("aeb", "meta"), help="Only this corpus (default: both)."
+    )
+    parser.add_argument(
+        "--only",
+        metavar="SYSTEMS",
+        help=f"Comma-separated systems to run (default: all of {', '.join(SYSTEMS)}).",
+    )
+    parser.add_argument(
+        "--diff", metavar="PAGE", help="Expected vs ours for one page (id or file name part)."
+    )
+    parser.add_argument(
+        "--json", type=Path, default=DEFAULT_JSON, help=f"Results file (default: {DEFAULT_JSON})."
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="Run each system N times, keep the fastest."
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=600, help="Seconds before a system is given up."
+    )
+    # Runner mode, used by the benchmark itself.
+    parser.add_argument("--peer", choices=sorted(PEERS), help=argparse.SUPPRESS)
+    parser.add_argument("--manifest", type=Path, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Benchmark, diff or runner mode, by arguments."""
+    args = _parse_args(argv)
+    if args.peer:
+        if args.manifest is None:
+            print("--peer needs --manifest", file=sys.stderr)
+            return 2
+        return _run_peer(args.peer, args.manifest)
+
+    # Run as a script, sys.path[0] is benchmarks/; the package imports need the project.
+    if str(PROJECT) not in sys.path:
+        sys.path.insert(0, str(PROJECT))
+    from rich.console import Console
+
+    from benchmarks.scoring import CORPUS_DIRS, corpora_root, load_corpus
+
+    # Not a terminal (piped, captured): rich would assume 80 columns and squash the table.
+    console = Console() if sys.stdout.isatty() else Console(width=220)
+    root = corpora_root()
+    keys: list[CorpusKey] = [args.corpus] if args.corpus else ["aeb", "meta"]
+    corpora: dict[CorpusKey, list[Page]] = {}
+    for key in keys:
+        if (root / CORPUS_DIRS[key]).is_dir():
+            corpora[key] = load_corpus(key, root)
+        else:
+            console.print(f"[yellow]corpus {CORPUS_DIRS[key]!r} not found under {root}[/yellow]")
+    if not corpora:
+        console.print("no corpus found (set AGGREGATOR_CORPORA)")
+        return 2
+
+    if args.diff:
+        return show_diff(args.diff, corpora, console)
+
+    systems = list(SYSTEMS)
+    if args.only:
+        systems = [s.strip() for s in args.only.split(",") if s.strip()]
+        unknown = [s for s in systems if s not in SYSTEMS]
+        if unknown:
+            console.print(f"unknown system(s): {', '.join(unknown)}; known: {', '.join(SYSTEMS)}")
+            return 2
+    if args.repeat < 1:
+        console.print("--repeat must be at least 1")
+        return 2
+    results, per_page = run_benchmark(corpora, systems, args.repeat, args.timeout, console)
+    print_table(results, corpora, console)
+    write_json(args.json, results, corpora, per_page, args.repeat)
+    console.print(f"results: {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
