@@ -47,6 +47,9 @@ def default_site_root() -> Path:
 class _Handler(BaseHTTPRequestHandler):
     server: MirrorServer
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; with Nagle's algorithm on, every response
+    # on a kept-alive connection waited ~40 ms for the delayed ACK.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: the crawl's own log says what was fetched
