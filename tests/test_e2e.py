@@ -43,7 +43,7 @@ def stats_from_log(stderr: str) -> dict[str, Any]:
 
 
 def expected_seed() -> dict[str, Any]:
-    path = FIXTURES / "expected" / "all-of-us-are-dead-season-2-confirmed-netflix.json"
+    path = FIXTURES / "expected" / "dualshockers" / "all-of-us-are-dead-season-2-confirmed-netflix.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 

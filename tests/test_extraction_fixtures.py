@@ -12,7 +12,7 @@ from aggregator.extract import GenericExtractor, extract_article
 from aggregator.extract.batch import PageSpec, extract_file, read_page
 from tests.conftest import FIXTURES, PROJECT
 
-CASES = sorted((FIXTURES / "expected").glob("*.json"))
+CASES = sorted((FIXTURES / "expected").glob("*/*.json"))
 FIELDS = [
     "canonical_url", "source", "site_name", "title", "subtitle", "authors", "published",
     "modified", "body", "image", "tags", "section", "language",
