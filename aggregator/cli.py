@@ -120,21 +120,46 @@ def crawl(
     db: DbOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch articles again even if fetched recently.")
+    ] = False,
+    revisit: Annotated[
+        str | None,
+        typer.Option("--revisit", help="Refetch articles last fetched longer ago (default 7d)."),
+    ] = None,
     sources_file: Annotated[
         Path | None, typer.Option("--sources", help="Use this source registry file.")
     ] = None,
     log_file: Annotated[
-        Path | None, typer.Option("--log-file", help="Write the crawl log here.")
+        Path | None, typer.Option("--log-file", help="Write the crawl log (INFO) here.")
     ] = None,
     log_level: Annotated[
-        str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")
-    ] = "INFO",
+        str | None,
+        typer.Option(
+            "--log-level",
+            help="DEBUG, INFO, WARNING, ERROR (default: INFO to a "
+            "--log-file, WARNING to the terminal).",
+        ),
+    ] = None,
+    lock_file: Annotated[
+        Path | None,
+        typer.Option("--lock-file", help="Lock file (default: next to the SQLite database)."),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Extra Scrapy setting NAME=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
-    """Crawl sources into the database (all of them in one process)."""
-    import os
+    """Crawl sources into the database, all of them in one process.
 
-    from aggregator.crawl import run_crawls
+    Exit status: 0 when every source finished, 1 when a source failed (nothing could be
+    fetched) or stopped early, 2 on a usage error, 75 when another crawl holds the lock.
+    """
+    import os
+    import sys
+
     from aggregator.sources import SourceError, load_sources
+    from aggregator.storage.engine import db_url
 
     if sources_file is not None:
         os.environ["AGGREGATOR_SOURCES"] = str(sources_file)
@@ -148,19 +173,55 @@ def crawl(
     unknown = [n for n in names if n not in registry]
     if unknown:
         raise _fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(registry)}")
-    overrides: dict[str, Any] = {"LOG_LEVEL": log_level.upper()}
-    if db:
-        overrides["AGGREGATOR_DB_URL"] = db
+    interactive = sys.stderr.isatty() and log_file is None
+    level = log_level or ("INFO" if log_file else "WARNING")
+    overrides: dict[str, Any] = {
+        "LOG_LEVEL": level.upper(),
+        "AGGREGATOR_DB_URL": db_url(db),
+        "AGGREGATOR_PROGRESS": interactive,
+        "AGGREGATOR_REFRESH": refresh,
+    }
+    if revisit:
+        overrides["AGGREGATOR_REVISIT"] = revisit
     if sources_file:
         overrides["AGGREGATOR_SOURCES"] = str(sources_file)
     if log_file:
         overrides["LOG_FILE"] = str(log_file)
+    for item in setting or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise _fail(f"--set takes NAME=VALUE, not {item!r}")
+        overrides[key.strip()] = value
     spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
-    results = run_crawls(names, overrides=overrides, spider_args=spider_args)
+    results = _run_locked(names, overrides, spider_args, lock_file)
     _print_results(results)
-    failed = [r for r in results if r.finish_reason != "finished"]
-    if failed:
+    if any(r.status != "finished" for r in results):
         raise typer.Exit(1)
+
+
+def _run_locked(
+    names: list[str],
+    overrides: dict[str, Any],
+    spider_args: dict[str, Any] | None = None,
+    lock_file: Path | None = None,
+) -> list[Any]:
+    """Run the crawls holding the database's crawl lock; exit 75 if another run holds it."""
+    from aggregator.crawl import run_crawls
+    from aggregator.lock import EXIT_LOCKED, CrawlLock, LockedError, default_lock_path
+
+    lock = CrawlLock(lock_file or default_lock_path(overrides["AGGREGATOR_DB_URL"]))
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        typer.echo(f"aggregator: {exc}", err=True)
+        from aggregator.storage.runs import RunRecorder
+
+        RunRecorder(_engine(overrides["AGGREGATOR_DB_URL"])).refused(names, str(exc))
+        raise typer.Exit(EXIT_LOCKED) from None
+    try:
+        return run_crawls(names, overrides=overrides, spider_args=spider_args)
+    finally:
+        lock.release()
 
 
 def _print_results(results: list[Any]) -> None:
@@ -168,15 +229,17 @@ def _print_results(results: list[Any]) -> None:
     from rich.table import Table
 
     table = Table(title="Crawl results")
-    for col in ("source", "result", "pages", "new", "updated", "dropped", "errors"):
+    cols = ("source", "result", "pages", "new", "updated", "skipped", "dropped", "errors")
+    for col in cols:
         table.add_column(col, justify="left" if col in ("source", "result") else "right")
     for r in results:
         table.add_row(
             r.source,
-            r.finish_reason,
+            r.status,
             str(r.stat("response_received_count")),
             str(r.articles_new),
             str(r.articles_updated),
+            str(r.stat("aggregator/skipped/fresh")),
             str(r.dropped),
             str(r.errors),
         )
@@ -486,7 +549,6 @@ def extract(
 @app.command()
 def demo(db: DbOpt = None) -> None:
     """Crawl the bundled fixture site (offline) through the real spiders and pipelines."""
-    from aggregator.crawl import run_crawls
     from aggregator.mirror import MirrorServer
     from aggregator.sources import load_sources
     from aggregator.storage import Filters, Query
@@ -516,11 +578,11 @@ def demo(db: DbOpt = None) -> None:
             "DOWNLOAD_DELAY": 0,
             "LOG_LEVEL": "WARNING",
         }
-        results = run_crawls(names, overrides=overrides)
+        results = _run_locked(names, overrides)
     _print_results(results)
     rows = Query(_engine(url)).latest(Filters(limit=20))
     _article_table(rows, f"Collected articles (newest 20) in {safe_url(url)}")
-    if any(r.finish_reason != "finished" for r in results):
+    if any(r.status != "finished" for r in results):
         raise typer.Exit(1)
 
 

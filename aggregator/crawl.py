@@ -8,6 +8,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def run_status(stats: dict[str, Any]) -> str:
+    """How a source's crawl ended, for people: "finished", "failed" (nothing could be
+    fetched: the outlet is down, blocks us, or times out; a person should look) or
+    Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits)."""
+    reason = str(stats.get("finish_reason", "unknown"))
+    if reason != "finished":
+        return reason
+    ok = sum(
+        int(v) for k, v in stats.items()
+        if k.startswith("downloader/response_status_count/") and k.rsplit("/", 1)[1][:1] in "23"
+    )  # fmt: skip
+    return "finished" if ok else "failed"
+
+
 @dataclass
 class CrawlResult:
     """Stats of one source's crawl."""
@@ -18,6 +32,11 @@ class CrawlResult:
     @property
     def finish_reason(self) -> str:
         return str(self.stats.get("finish_reason", "unknown"))
+
+    @property
+    def status(self) -> str:
+        """See :func:`run_status`."""
+        return run_status(self.stats)
 
     def stat(self, key: str) -> int:
         return int(self.stats.get(key, 0) or 0)

@@ -181,6 +181,15 @@ class MirrorServer(ThreadingHTTPServer):
         self._thread.start()
         return self
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up (a crawler timing out) is not an error worth a trace."""
+        import sys
+
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
     def stop(self) -> None:
         self.shutdown()
         self.server_close()

@@ -56,6 +56,24 @@ DOWNLOAD_HANDLERS = {
 # "host=addr:port,host2=addr:port" or "*=addr:port"; see aggregator.hostmap.
 AGGREGATOR_HOST_MAP = os.environ.get("AGGREGATOR_HOST_MAP", "")
 
+EXTENSIONS = {
+    "aggregator.progress.Progress": 500,
+    "aggregator.logfilter.QuietNetworkErrors": 100,
+}
+# Periodic progress lines on stderr (aggregator crawl turns this on at a terminal).
+AGGREGATOR_PROGRESS = False
+
+SPIDER_MIDDLEWARES = {"spiders.middlewares.SkipFreshArticles": 550}
+DOWNLOADER_MIDDLEWARES = {
+    "spiders.middlewares.FetchStateMiddleware": 560,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "aggregator.backoff.BackoffRetryMiddleware": 550,
+}
+# Articles fetched within this window are not fetched again ("12h", "7d"; "0": always).
+AGGREGATOR_REVISIT = os.environ.get("AGGREGATOR_REVISIT", "7d")
+# Fetch every discovered article again, whatever the window says.
+AGGREGATOR_REFRESH = False
+
 ITEM_PIPELINES = {
     "pipelines.validate.ValidatePipeline": 100,
     "pipelines.normalize.NormalizePipeline": 200,

@@ -9,13 +9,12 @@ from typing import Any
 from sqlalchemy import Engine
 
 from aggregator.items import ArticleItem
-from aggregator.storage.engine import make_engine, safe_url
+from aggregator.storage.engine import safe_url, shared_engine, storage_disabled
 from aggregator.storage.runs import RunRecorder
 from aggregator.storage.store import ArticleStore
 from pipelines.base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.store")
-DISABLED = {"", "none", "off", "false", "0"}
 
 
 class StorePipeline(CrawlerPipeline):
@@ -29,7 +28,7 @@ class StorePipeline(CrawlerPipeline):
         settings = self.crawler.settings
         self.batch_size = max(1, settings.getint("AGGREGATOR_STORE_BATCH", 50))
         raw_url = settings.get("AGGREGATOR_DB_URL")
-        self.enabled = raw_url is None or str(raw_url).strip().lower() not in DISABLED
+        self.enabled = not storage_disabled(raw_url)
         self.url = raw_url
         self.buffer: list[ArticleItem] = []
         self.engine: Engine | None = None
@@ -40,7 +39,7 @@ class StorePipeline(CrawlerPipeline):
         if not self.enabled:
             logger.info("Storage is off (AGGREGATOR_DB_URL=%s)", self.url)
             return
-        self.engine = make_engine(self.url)
+        self.engine = shared_engine(self.url)
         self.store = ArticleStore(self.engine)
         self.runs = RunRecorder(self.engine)
         name = getattr(self.crawler.spider, "name", "?")
@@ -73,5 +72,3 @@ class StorePipeline(CrawlerPipeline):
             if self.runs is not None and self.crawler.stats is not None:
                 reason = self.crawler.stats.get_value("finish_reason") or "finished"
                 self.runs.finish(self.crawler.stats.get_stats(), str(reason))
-            if self.engine is not None:
-                self.engine.dispose()

@@ -150,6 +150,8 @@ class NewsSpider(scrapy.Spider):
     # -- articles ------------------------------------------------------------------------
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        if response.status == 304:
+            return  # revisited, unchanged since the last run (counted by the middleware)
         self._count("pages/article")
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
         if not isinstance(response, TextResponse) or (ctype and "html" not in ctype):

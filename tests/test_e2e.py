@@ -43,7 +43,7 @@ def stats_from_log(stderr: str) -> dict[str, Any]:
 
 
 def expected_seed() -> dict[str, Any]:
-    path = FIXTURES / "expected" / "dualshockers" / "all-of-us-are-dead-season-2-confirmed-netflix.json"
+    path = FIXTURES / "expected/dualshockers/all-of-us-are-dead-season-2-confirmed-netflix.json"
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
 
@@ -67,20 +67,28 @@ def test_scrapy_crawl_feed_export_and_recrawl(mirror: MirrorServer, tmp_path: Pa
     s1 = stats_from_log(first.stderr)
     assert s1["aggregator/stored/new"] == 5
     assert s1["aggregator/discovery/feed"] == 4 and s1["aggregator/discovery/sitemap"] == 5
+    # Again: every article was fetched moments ago, so none is fetched a second time.
     second = run(cmd, env)
     s2 = stats_from_log(second.stderr)
-    assert s2["aggregator/stored/updated"] == 5 and "aggregator/stored/new" not in s2
+    assert s2["aggregator/skipped/fresh"] == 5
+    assert "aggregator/pages/article" not in s2 and "aggregator/stored/new" not in s2
+    # With no revisit window, articles are revisited with a conditional GET: unchanged.
+    third = run([*cmd, "-s", "AGGREGATOR_REVISIT=0"], env)
+    s3 = stats_from_log(third.stderr)
+    assert s3["aggregator/pages/not_modified"] == 5 and "aggregator/stored/new" not in s3
+    # --refresh fetches and extracts everything again: the rows are updated, not added.
+    fourth = run([*cmd, "-s", "AGGREGATOR_REFRESH=True"], env)
+    s4 = stats_from_log(fourth.stderr)
+    assert s4["aggregator/stored/updated"] == 5 and "aggregator/stored/new" not in s4
     with sqlite3.connect(tmp_path / "c.db") as db:
-        assert db.execute(
-            "select count(*), count(distinct canonical_url) from articles"
-        ).fetchone() == (5, 5)
+        counts = db.execute("select count(*), count(distinct canonical_url) from articles")
+        assert counts.fetchone() == (5, 5)
         first_seen, last_seen = db.execute(
             "select first_seen, last_seen from articles where canonical_url = ?", (SEED_URL,)
         ).fetchone()
         assert first_seen < last_seen
-        assert db.execute("select count(*) from crawl_runs where status='finished'").fetchone() == (
-            2,
-        )
+        finished = db.execute("select count(*) from crawl_runs where status='finished'")
+        assert finished.fetchone() == (4,)
 
 
 def test_demo_then_search(tmp_path: Path) -> None:
@@ -95,7 +103,15 @@ def test_demo_then_search(tmp_path: Path) -> None:
     for field in ("title", "subtitle", "authors", "body", "image", "tags", "section", "language"):
         assert rows[0][field] == exp[field], field
     assert rows[0]["published"] == "2022-06-06T16:05:00+00:00"
-    # A second demo into the same database adds nothing.
-    run([str(BIN / "aggregator"), "demo", "--db", str(db)], cwd=tmp_path)
     with sqlite3.connect(db) as conn:
-        assert conn.execute("select count(*) from articles").fetchone() == (5,)
+        (stored,) = conn.execute("select count(*) from articles").fetchone()
+        (sources,) = conn.execute("select count(*) from crawl_runs").fetchone()
+    # A second demo into the same database fetches no stored article again: nothing new.
+    run([str(BIN / "aggregator"), "demo", "--db", str(db)], cwd=tmp_path)
+    out = run([str(BIN / "aggregator"), "runs", "--db", str(db), "--json", "--limit", "500"])
+    second = [json.loads(x) for x in out.stdout.splitlines()][:sources]
+    assert second and all(r["status"] == "finished" for r in second), second
+    assert all(r["new"] == 0 and r["details"]["articles_fetched"] == 0 for r in second), second
+    assert sum(r["details"]["skipped_fresh"] for r in second) >= stored
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from articles").fetchone() == (stored,)

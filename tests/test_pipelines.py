@@ -55,6 +55,9 @@ def run_chain(crawler: Crawler, items: list[ArticleItem]) -> tuple[list[ArticleI
     store = pipes[-1]
     assert isinstance(store, StorePipeline)
     store.open_spider()
+    assert crawler.stats is not None
+    # What the downloader would have counted for the pages these items came from.
+    crawler.stats.set_value("downloader/response_status_count/200", len(items))
     kept: list[ArticleItem] = []
     drops: list[str] = []
     for it in items:

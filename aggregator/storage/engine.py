@@ -83,6 +83,24 @@ def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
     return engine
 
 
+_SHARED: dict[str, Engine] = {}
+
+
+def shared_engine(url: str | None = None) -> Engine:
+    """One engine per database URL for the whole process (pipelines and middlewares of
+    every crawler in a run share its connection pool)."""
+    key = db_url(url)
+    engine = _SHARED.get(key)
+    if engine is None:
+        engine = _SHARED[key] = make_engine(key)
+    return engine
+
+
+def storage_disabled(url: str | None) -> bool:
+    """True for the values that turn storage off (``none``, ``off``, empty)."""
+    return url is not None and str(url).strip().lower() in ("", "none", "off", "false", "0")
+
+
 def ensure_schema(engine: Engine) -> None:
     """Create missing tables (and SQLite's full-text index with its triggers)."""
     Base.metadata.create_all(engine)

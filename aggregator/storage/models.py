@@ -91,3 +91,21 @@ class CrawlRun(Base):
     dropped: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class FetchState(Base):
+    """What the crawler last saw at a URL: when, with which status and validators.
+
+    Keyed by the requested URL (canonical form). Lets a later run skip pages it fetched
+    recently and revisit older ones with a conditional GET (ETag / Last-Modified).
+    """
+
+    __tablename__ = "fetch_state"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    source: Mapped[str | None] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="article")
+    status: Mapped[int] = mapped_column(Integer)
+    etag: Mapped[str | None] = mapped_column(String(512))
+    last_modified: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,8 +7,14 @@ from typing import Any
 
 from sqlalchemy import Engine, select, update
 
+from aggregator.crawl import run_status
 from aggregator.storage.engine import session_factory
 from aggregator.storage.models import CrawlRun
+
+
+def _group(stats: dict[str, Any], prefix: str) -> dict[str, int]:
+    """Stats under ``prefix`` as {rest of the key: count}."""
+    return {k.removeprefix(prefix): int(v) for k, v in stats.items() if k.startswith(prefix)}
 
 
 def _sum(stats: dict[str, Any], prefix: str) -> int:
@@ -35,29 +41,35 @@ class RunRecorder:
     def finish(self, stats: dict[str, Any], reason: str) -> None:
         if self.run_id is None:
             return
-        dropped = {
-            k.removeprefix("aggregator/dropped/"): v
-            for k, v in stats.items()
-            if k.startswith("aggregator/dropped/")
-        }
-        errors = {
-            k.removeprefix("aggregator/errors/"): v
-            for k, v in stats.items()
-            if k.startswith("aggregator/errors/")
-        }
         values = {
             "finished_at": datetime.now(timezone.utc),
-            "status": "finished" if reason == "finished" else reason,
+            "status": run_status({**stats, "finish_reason": reason}),
             "pages": int(stats.get("response_received_count", 0)),
             "new": int(stats.get("aggregator/stored/new", 0)),
             "updated": int(stats.get("aggregator/stored/updated", 0))
             + int(stats.get("aggregator/stored/duplicate", 0)),
             "dropped": _sum(stats, "aggregator/dropped/"),
             "errors": _sum(stats, "aggregator/errors/"),
-            "details": {"dropped": dropped, "errors": errors},
+            "details": {
+                "dropped": _group(stats, "aggregator/dropped/"),
+                "errors": _group(stats, "aggregator/errors/"),
+                "http_status": _group(stats, "downloader/response_status_count/"),
+                "articles_fetched": int(stats.get("aggregator/pages/article", 0)),
+                "articles_not_modified": int(stats.get("aggregator/pages/not_modified", 0)),
+                "skipped_fresh": int(stats.get("aggregator/skipped/fresh", 0)),
+                "duplicates": int(stats.get("aggregator/stored/duplicate", 0)),
+            },
         }
         with self.sessions.begin() as s:
             s.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(**values))
+
+    def refused(self, sources: list[str], reason: str) -> None:
+        """Record a run that did not start (another crawl held the lock)."""
+        now = datetime.now(timezone.utc)
+        with self.sessions.begin() as s:
+            for source in sources:
+                s.add(CrawlRun(source=source, started_at=now, finished_at=now, status="refused",
+                               details={"reason": reason}))  # fmt: skip
 
     def history(self, limit: int = 50) -> list[CrawlRun]:
         with self.sessions() as s:

@@ -1,0 +1,85 @@
+"""One crawl at a time per database: cron runs that overlap are refused, not queued."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from sqlalchemy.engine import make_url
+
+# Exit status of a run refused because another holds the lock (sysexits' EX_TEMPFAIL:
+# "try again later"; cron wrappers and monitoring can tell it from a failure).
+EXIT_LOCKED = 75
+
+
+class LockedError(RuntimeError):
+    """Another crawl holds the lock."""
+
+
+def default_lock_path(db_url: str) -> Path:
+    """``<database file>.crawl.lock`` for SQLite; a file in the temp dir named after the
+    URL (password excluded) for server databases."""
+    url = make_url(db_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(str(url.database)).expanduser().resolve().with_suffix(".crawl.lock")
+    key = hashlib.sha1(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"aggregator-{key}.crawl.lock"
+
+
+class CrawlLock:
+    """An exclusive, non-blocking ``flock`` on a file; released when the process ends,
+    so a killed crawl never leaves a stale lock behind."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fh: IO[str] | None = None
+
+    def acquire(self) -> None:
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fh = self.path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "unknown process"
+            fh.close()
+            raise LockedError(
+                f"another crawl is running on this database (lock {self.path}, held by "
+                f"{holder}); this run exits without crawling"
+            ) from None
+        fh.seek(0)
+        fh.truncate()
+        started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        fh.write(json.dumps({"pid": os.getpid(), "started": started}))
+        fh.flush()
+        self._fh = fh
+
+    def release(self) -> None:
+        if self._fh is not None:
+            import fcntl
+
+            self._fh.seek(0)
+            self._fh.truncate()
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_UN)
+            self._fh.close()
+            self._fh = None
+
+    def __enter__(self) -> CrawlLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()

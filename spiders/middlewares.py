@@ -1,0 +1,138 @@
+"""Incremental crawling: skip articles fetched recently, revisit older ones conditionally.
+
+:class:`SkipFreshArticles` (spider middleware) drops discovered article requests whose URL
+was fetched (or stored) within the revisit window (``AGGREGATOR_REVISIT``, default 7 days;
+``AGGREGATOR_REFRESH=True`` or ``aggregator crawl --refresh`` fetches everything again);
+older ones go out with the ETag / Last-Modified the server gave last time.
+:class:`FetchStateMiddleware` (downloader middleware) adds those conditional headers and
+records what each article fetch returned, for the next run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+from scrapy import Request, signals
+from scrapy.http import Response
+from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+
+from aggregator.normalize.dates import parse_since
+from aggregator.storage.engine import shared_engine, storage_disabled
+from aggregator.storage.fetchstate import FetchStateStore, Seen
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger("aggregator.incremental")
+# Revisit window when the setting is absent.
+DEFAULT_REVISIT = "7d"
+
+
+def _stats_inc(crawler: Crawler, key: str) -> None:
+    if crawler.stats is not None:
+        crawler.stats.inc_value(f"aggregator/{key}")
+
+
+def revisit_window(value: Any) -> timedelta:
+    """``AGGREGATOR_REVISIT`` ("12h", "7d", "0" for always) as a timedelta."""
+    text = str(value if value not in (None, "") else DEFAULT_REVISIT).strip()
+    if text in ("0", "0d", "0h"):
+        return timedelta(0)
+    now = datetime.now(timezone.utc)
+    since = parse_since(text, now)
+    return now - since if since else timedelta(0)
+
+
+class SkipFreshArticles(BaseSpiderMiddleware):
+    """Drop article requests for URLs seen within the revisit window."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        settings = crawler.settings
+        self.url = settings.get("AGGREGATOR_DB_URL")
+        self.enabled = not storage_disabled(self.url)
+        self.refresh = settings.getbool("AGGREGATOR_REFRESH")
+        self.window = revisit_window(settings.get("AGGREGATOR_REVISIT"))
+        self._known: dict[str, Seen] | None = None
+        self._skipped: set[str] = set()
+
+    def known(self) -> dict[str, Seen]:
+        if self._known is None:
+            name = getattr(self.crawler.spider, "name", "")
+            self._known = FetchStateStore(shared_engine(self.url)).load(name)
+            logger.info("%s: %d URLs known from earlier runs", name, len(self._known))
+        return self._known
+
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
+        if not self.enabled or request.meta.get("kind") != "article":
+            return request
+        seen = self.known().get(request.url)
+        if seen is None:
+            return request
+        if self.refresh:
+            return request  # fetched in full: the point is usually to extract again
+        if seen.status < 400 and datetime.now(timezone.utc) - seen.fetched_at < self.window:
+            if request.url not in self._skipped:  # feeds and sitemaps repeat URLs
+                self._skipped.add(request.url)
+                _stats_inc(self.crawler, "skipped/fresh")
+            return None
+        if seen.etag or seen.last_modified:
+            request.meta["conditional"] = (seen.etag, seen.last_modified)
+            request.meta["handle_httpstatus_list"] = [304]
+        return request
+
+
+class FetchStateMiddleware:
+    """Send conditional headers for revisits; remember each article fetch's outcome."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.url = crawler.settings.get("AGGREGATOR_DB_URL")
+        self.enabled = not storage_disabled(self.url)
+        self.buffer: list[dict[str, object]] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        mw = cls(crawler)
+        crawler.signals.connect(mw.flush, signal=signals.spider_closed)
+        return mw
+
+    def process_request(self, request: Request) -> None:
+        conditional = request.meta.get("conditional")
+        if conditional:
+            etag, last_modified = conditional
+            if etag:
+                request.headers[b"If-None-Match"] = etag
+            if last_modified:
+                request.headers[b"If-Modified-Since"] = last_modified
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        if not self.enabled or request.meta.get("kind") != "article":
+            return response
+        if response.status == 304:
+            _stats_inc(self.crawler, "pages/not_modified")
+        headers = response.headers
+        etag = headers.get(b"ETag")
+        last_modified = headers.get(b"Last-Modified")
+        self.buffer.append({
+            "url": request.url,
+            "source": getattr(self.crawler.spider, "name", None),
+            "kind": "article",
+            "status": response.status,
+            "etag": etag.decode("latin-1")[:512] if etag else None,
+            "last_modified": last_modified.decode("latin-1")[:64] if last_modified else None,
+            "fetched_at": datetime.now(timezone.utc),
+        })  # fmt: skip
+        if len(self.buffer) >= 50:
+            self.flush()
+        return response
+
+    def flush(self) -> None:
+        """Write the buffered fetch records (also on spider close)."""
+        if not self.enabled or not self.buffer:
+            return
+        batch, self.buffer = self.buffer, []
+        FetchStateStore(shared_engine(self.url)).record(batch)

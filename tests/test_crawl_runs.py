@@ -1,0 +1,109 @@
+"""Cron-ready runs: failing outlets are recorded while the rest complete, overlapping
+runs are refused by the lock, and every run is in `crawl_runs`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator.lock import EXIT_LOCKED, CrawlLock, default_lock_path
+from aggregator.mirror import MirrorServer
+from aggregator.sources import DEFAULT_SOURCES
+from tests.conftest import PROJECT
+
+pytestmark = pytest.mark.e2e
+BIN = Path(sys.executable).parent
+
+BROKEN_SOURCES = """
+[[source]]
+name = "downsite"
+title = "Down Site"
+domains = ["down.example"]
+feeds = ["https://down.example/feed/"]
+article_pattern = '^https://down\\.example/news/'
+category = "film"
+
+[[source]]
+name = "slowsite"
+title = "Slow Site"
+domains = ["slow.example"]
+feeds = ["https://slow.example/feed/"]
+article_pattern = '^https://slow\\.example/news/'
+category = "tv"
+"""
+
+
+def aggregator(args: list[str], env: dict[str, str] | None = None,
+               timeout: float = 180) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return subprocess.run(
+        [str(BIN / "aggregator"), *args], cwd=PROJECT, env={**os.environ, **(env or {})},
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+def runs(db: Path) -> list[dict[str, Any]]:
+    out = aggregator(["runs", "--db", str(db), "--json", "--limit", "100"])
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_failing_outlets_recorded_while_others_complete(
+    mirror: MirrorServer, tmp_path: Path
+) -> None:
+    registry = tmp_path / "sources.toml"
+    registry.write_text(DEFAULT_SOURCES.read_text(encoding="utf-8") + BROKEN_SOURCES)
+    mirror.set_behaviour("down.example", status=500)
+    mirror.set_behaviour("slow.example", delay=4)
+    host_map = f"{mirror.host_map()},down.example=127.0.0.1:{mirror.port},"
+    host_map += f"slow.example=127.0.0.1:{mirror.port}"
+    db = tmp_path / "news.db"
+    out = aggregator(
+        ["crawl", "dualshockers", "downsite", "slowsite", "--sources", str(registry),
+         "--db", str(db), "--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=1",
+         "--set", "AUTOTHROTTLE_ENABLED=False", "--set", "AGGREGATOR_PROGRESS=True",
+         "--set", "AGGREGATOR_PROGRESS_INTERVAL=0.5"],
+        {"AGGREGATOR_HOST_MAP": host_map},
+    )  # fmt: skip
+    assert out.returncode == 1, out.stderr  # a person should look at the two broken outlets
+    assert "Traceback" not in out.stderr
+    assert "dualshockers: " in out.stderr and "(done)" in out.stderr  # progress lines
+    by_source = {r["source"]: r for r in runs(db)}
+    assert by_source["dualshockers"]["status"] == "finished"
+    assert by_source["dualshockers"]["new"] == 5
+    down, slow = by_source["downsite"], by_source["slowsite"]
+    assert down["status"] == "failed" and down["details"]["errors"].get("http_500", 0) >= 1
+    assert slow["status"] == "failed" and slow["errors"] >= 1
+    assert any("Timeout" in k for k in slow["details"]["errors"]), slow["details"]
+
+
+def test_lock_refuses_overlapping_runs(mirror: MirrorServer, tmp_path: Path) -> None:
+    db = tmp_path / "news.db"
+    env = {"AGGREGATOR_HOST_MAP": mirror.host_map()}
+    args = ["crawl", "dualshockers", "--db", str(db), "--set", "AUTOTHROTTLE_ENABLED=False"]
+    with CrawlLock(default_lock_path(f"sqlite:///{db}")):  # a run in progress
+        refused = aggregator(args, env)
+    assert refused.returncode == EXIT_LOCKED
+    assert "another crawl is running" in refused.stderr
+    first = aggregator(args, env)
+    assert first.returncode == 0, first.stderr
+    second = aggregator(args, env)
+    assert second.returncode == 0, second.stderr
+    history = runs(db)  # newest first
+    assert [r["status"] for r in history] == ["finished", "finished", "refused"]
+    assert history[1]["new"] == 5 and history[1]["details"]["articles_fetched"] == 5
+    assert history[0]["new"] == 0 and history[0]["details"]["articles_fetched"] == 0
+    assert history[0]["details"]["skipped_fresh"] == 5
+
+
+def test_bad_registry_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[source]]\nname = "x"\ndomains = ["x.example"]\ncategory = "sports"\n')
+    out = aggregator(["crawl", "--all", "--sources", str(bad), "--db", str(tmp_path / "d.db")])
+    assert out.returncode == 2
+    assert "category 'sports'" in out.stderr and "Traceback" not in out.stderr
