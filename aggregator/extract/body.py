@@ -41,7 +41,6 @@ _DROP_TAGS = frozenset(
         "textarea",
         "option",
         "nav",
-        "aside",
         "footer",
         "figcaption",
         "label",
@@ -237,12 +236,18 @@ _FURNITURE_TEXT = re.compile(
     r"|credit|source|getty images|lesen sie auch|mehr zum thema|auch interessant|weiterlesen"
     r"|lire aussi|à lire aussi|leer más|lee también|read the full|continue reading|tags?"
     r"|filed under|topics?|trending|popular|most read|newsletter|let us know|log in|login"
+    r"|like this (?:story|article)|share (?:it|this story|this article) with|tell us what you think"
+    r"|leave a (?:comment|reply)|comments?|join the conversation"
     r")\b\s*[:?!.\-–—]*",
     re.IGNORECASE,
 )
 _ADVERT = re.compile(
-    r"^\s*(advertisement|anzeige|werbung|publicité|publicidad|sponsored)\s*$", re.I
+    r"^\s*(advertisement|advert|ad|anzeige|werbung|publicité|publicidad|pubblicità|reklame"
+    r"|sponsored|реклама|广告|広告)\s*$",
+    re.I,
 )
+# A caption with its copyright credit: "A cyclist rides ... © Reuters / David Mercado".
+_CREDIT_LINE = re.compile(r"©")
 _BYLINE = re.compile(r"^\s*(?:by|von|par|por)\s+\S", re.IGNORECASE)
 
 
@@ -273,22 +278,28 @@ def _is_hidden(el: HtmlElement) -> bool:
 
 def prune(root: HtmlElement) -> None:
     """Remove, in place, what never carries article text: scripts, styles, embeds,
-    navigation, asides, footers, captions, form controls, hidden elements, comments."""
+    navigation, footers, captions, form controls, hidden elements (unless they hold an
+    article's worth of paragraphs), comments. Asides go later, inside the container
+    only: a few templates put the whole story in one."""
     doomed: list[HtmlElement] = []
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):  # comments, processing instructions
             doomed.append(el)
             continue
-        if tag not in ("html", "body") and (tag in _DROP_TAGS or _is_hidden(el)):
+        if tag in ("html", "body"):
+            continue
+        if tag in _DROP_TAGS:
             doomed.append(el)
+        elif _is_hidden(el) and not _holds_article_text(el):
+            doomed.append(el)  # a hidden paywalled body (kept for search engines) stays
     for el in doomed:
         _drop_keep_tail(el)
 
 
 def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None:
     """Inside a chosen container, remove blocks whose class/id names them as furniture
-    (share bars, related links, newsletter boxes, author bios, ads) and forms.
+    (share bars, related links, newsletter boxes, author bios, ads), forms and asides.
 
     Only inside the container, and only blocks holding less than half of its text:
     class names lie in both directions ("ad-margins" or "paywall" around a whole
@@ -300,7 +311,7 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
         if not isinstance(el.tag, str):
             continue
         toks = _tokens(el)
-        if el.tag == "form" or (toks and toks & _FURNITURE_TOKENS):
+        if el.tag in ("form", "aside") or (toks and toks & _FURNITURE_TOKENS):
             st = stats.get(el)
             size = st.text if st is not None else len(el.text_content())
             if size < 0.5 * total and not _holds_article_text(el):
@@ -397,9 +408,9 @@ def _own_text(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> int:
 
 def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElement, float]:
     """Content scores: every text block credits its unlinked characters to its parent,
-    half to its grandparent and a third to its great-grandparent, so the element that
-    directly holds most of the prose wins; then scaled by 1 - link density and by class
-    names."""
+    half to its grandparent and a third to its great-grandparent (wrappers with a single
+    child are looked through), so the element that directly holds most of the prose
+    wins; then scaled by 1 - link density and by class names."""
     scores: dict[HtmlElement, float] = {}
     for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
         if el not in stats:
@@ -413,10 +424,14 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
         text = el.text_content() if own < 400 else ""
         if text and not any(ch in text for ch in ".,;:!?。،、"):
             own *= 0.3
-        for depth, anc in enumerate(el.iterancestors()):
+        depth = 0
+        for anc in el.iterancestors():
+            if len(anc) == 1 and not (anc.text and anc.text.strip()):
+                continue  # a pass-through wrapper (styled-components nest each <p> in 4)
+            scores[anc] = scores.get(anc, 0.0) + own / (1, 2, 3)[depth]
+            depth += 1
             if depth > 2:
                 break
-            scores[anc] = scores.get(anc, 0.0) + own / (1, 2, 3)[depth]
     for el, sc in scores.items():
         st = stats[el]
         scores[el] = sc * (1 - st.links / max(st.text, 1)) * _class_factor(el)
@@ -427,50 +442,47 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
     """The element(s) holding the article text, in document order; empty if none.
 
     The best-scored element wins unless a semantic container (``itemprop=articleBody``...)
-    names the same text: a hint that contains the winner (a body split into several
-    blocks) or covers most of its text is taken instead. Without a hint, siblings of the
-    winner that carry article paragraphs are merged in, as readability does.
+    names the same text (:func:`_prefer_hint`). A winner in a later story or in a list
+    of teasers gives way to the headline's own article. Siblings and same-class
+    fragments of the body are merged in.
     """
     scores = _score(root, stats)
     best = max(scores, key=scores.__getitem__) if scores else None
     hint = _hinted(root, stats)
-    if hint is not None and best is None:
-        return [hint]
-    if hint is not None and best is not None:
-        h, b = stats[hint], stats[best]
-        low_links = h.links / max(h.text, 1) < 0.3
-        if best is hint:
-            return [hint]
-        if hint in set(best.iterancestors()):  # the hint lies inside the winner
-            if h.text >= 0.6 * b.text:
-                return [hint]
-        elif best in set(hint.iterancestors()):  # the hint holds the winner and more
-            if low_links and h.text <= 3 * b.text:
-                return [hint]
-        elif low_links and h.text >= 0.6 * b.text:  # elsewhere on the page
-            return [hint]
+    if hint is not None and (best is None or _prefer_hint(hint, best, stats)):
+        return _with_fragments(root, [hint], stats)
     if best is None:
         return []
-    main = _main_article(root, best, stats)
+    earlier = _earlier_story(root, best, scores)
+    if earlier is not None:
+        best = earlier
+    main = _main_article(root, best, scores, stats)
     if main is not None:
         inside = [el for el in scores if el is main or main in set(el.iterancestors())]
         # The story alone: its siblings are the teasers.
         return [max(inside, key=scores.__getitem__) if inside else main]
-    parts = _with_siblings(best, scores, stats)
-    return _with_fragments(root, parts, stats)
+    return _with_fragments(root, _with_siblings(best, scores, stats), stats)
 
 
-def _main_article(
-    root: HtmlElement, best: HtmlElement, stats: dict[HtmlElement, _Stats]
-) -> HtmlElement | None:
-    """When the winner holds several ``<article>`` elements, it is a list of teasers ("you
-    may also like", with long excerpts): the story is the ``<article>`` around the
-    page's ``<h1>``, if there is one and it is not itself a list."""
-    teasers = [
-        a for a in best.iter("article") if a is not best and a in stats and stats[a].text >= 100
-    ]
-    if len(teasers) < 2:
-        return None
+def _prefer_hint(hint: HtmlElement, best: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
+    """Whether the semantic container should replace the best-scored one: it is the
+    winner; it lies inside the winner and holds most of its text; it holds the winner
+    (a body split into blocks) without being mostly links or far larger; or, elsewhere
+    on the page, it holds as much low-link text."""
+    h, b = stats[hint], stats[best]
+    low_links = h.links / max(h.text, 1) < 0.3
+    if best is hint:
+        return True
+    if hint in set(best.iterancestors()):
+        return h.text >= 0.6 * b.text
+    if best in set(hint.iterancestors()):
+        return low_links and h.text <= 3 * b.text
+    return low_links and h.text >= 0.6 * b.text
+
+
+def _story_article(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> HtmlElement | None:
+    """The ``<article>`` around the page's first ``<h1>``, when it is a single story
+    (it holds no other ``<article>``)."""
     h1 = root.find(".//h1")
     if h1 is None:
         return None
@@ -478,6 +490,57 @@ def _main_article(
         if anc.find(".//article") is None and anc in stats:
             return anc
         break
+    return None
+
+
+def _earlier_story(
+    root: HtmlElement, best: HtmlElement, scores: dict[HtmlElement, float]
+) -> HtmlElement | None:
+    """When the winner belongs to a later story (infinite scroll appends the next
+    article, with its own ``<h1>``, below the one the URL names), the best candidate
+    that comes before that story."""
+    first_h1 = root.find(".//h1")
+    if first_h1 is None:
+        return None
+    story = next(best.iterancestors("article"), None)
+    if story is None or story.find(".//h1") is None or first_h1 in set(story.iter("h1")):
+        return None
+    order = {el: i for i, el in enumerate(root.iter())}
+    start = order[story]
+    containers = set(story.iterancestors())  # before the story in document order, too
+    earlier = [el for el in scores if order.get(el, start) < start and el not in containers]
+    if not earlier:
+        return None
+    candidate = max(earlier, key=scores.__getitem__)
+    return candidate if scores[candidate] >= 0.25 * scores[best] else None
+
+
+def _main_article(
+    root: HtmlElement,
+    best: HtmlElement,
+    scores: dict[HtmlElement, float],
+    stats: dict[HtmlElement, _Stats],
+) -> HtmlElement | None:
+    """The story's ``<article>``, when the winner is elsewhere: either the winner holds
+    several ``<article>`` elements (a list of teasers with long excerpts: "you may also
+    like"), or it lies in another ``<article>`` (the next story of an infinite scroll)
+    while the headline's own article has a body of its own."""
+    story = _story_article(root, stats)
+    if story is None or story is best:
+        return None
+    teasers = [
+        a for a in best.iter("article") if a is not best and a in stats and stats[a].text >= 100
+    ]
+    if len(teasers) >= 2:
+        return story
+    best_ancestors = set(best.iterancestors())
+    if story in best_ancestors or best in set(story.iterancestors()):
+        return None
+    if not any(a.tag == "article" for a in best_ancestors):
+        return None  # the winner is not another story's body
+    inside = [scores[el] for el in scores if story in set(el.iterancestors())]
+    if inside and max(inside) >= 0.25 * scores[best]:
+        return story
     return None
 
 
@@ -690,6 +753,8 @@ def assemble(
         ):
             continue
         if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)):
+            continue
+        if n < 300 and _CREDIT_LINE.search(text):
             continue
         if n < 100 and names and _is_byline(text, names):
             continue  # the byline repeated inside the container

@@ -15,9 +15,7 @@ from aggregator.extract.generic import GenericExtractor
 
 
 class CondeNastExtractor(GenericExtractor):
-    body_xpath = (
-        "//div[contains(concat(' ', normalize-space(@class), ' '), ' article__chunks ')]"
-    )
+    body_xpath = "//div[contains(concat(' ', normalize-space(@class), ' '), ' article__chunks ')]"
     drop_xpaths = (
         ".//div[contains(concat(' ', normalize-space(@class), ' '), ' grid-layout__aside ')]",
         ".//div[@data-testid='ConsumerMarketingUnitThemedWrapper']",
