@@ -89,8 +89,9 @@ def test_export_jsonl_and_csv(db: str, tmp_path: Path) -> None:
 
 def test_sources_and_runs(db: str) -> None:
     res = runner.invoke(app, ["sources", "--db", db, "--json"])
-    (row,) = jsonl(res.stdout)
-    assert row["name"] == "dualshockers" and row["category"] == "games"
+    rows = {r["name"]: r for r in jsonl(res.stdout)}
+    assert rows["dualshockers"]["category"] == "games"
+    assert rows["dualshockers"]["last_run"] is None  # this database was never crawled
     assert runner.invoke(app, ["runs", "--db", db, "--json"]).exit_code == 0
 
 

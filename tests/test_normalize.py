@@ -102,6 +102,12 @@ class TestDates:
         aware = ensure_aware(dt, "America/New_York")
         assert aware is not None and utc_offset_minutes(aware) == -240
 
+    def test_season_dependent_us_zone(self) -> None:
+        summer = parse_date("6/14/2022 12:40 AM PT")
+        winter = parse_date("12/14/2022 12:40 AM PT")
+        assert summer is not None and utc_offset_minutes(summer) == -7 * 60
+        assert winter is not None and utc_offset_minutes(winter) == -8 * 60
+
     def test_free_text(self) -> None:
         assert parse_date("June 6, 2022") == datetime(2022, 6, 6)
 

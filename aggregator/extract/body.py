@@ -136,6 +136,7 @@ _FURNITURE_TOKENS = frozenset(
         "dfp",
         "sponsor",
         "sponsored",
+        "pullquote",
         "outbrain",
         "taboola",
         "comment",
@@ -251,6 +252,16 @@ _CREDIT_LINE = re.compile(r"©")
 _BYLINE = re.compile(r"^\s*(?:by|von|par|por)\s+\S", re.IGNORECASE)
 
 
+# Cookie-consent and privacy dialogs of the common consent platforms (OneTrust,
+# Cookiebot, Didomi, Quantcast, TrustArc, Sourcepoint, Usercentrics): long prose that is
+# never the article.
+_CONSENT = re.compile(
+    r"^(?:onetrust|ot-sdk|ot-pc|CybotCookiebot|didomi|qc-cmp|truste-|sp_message|usercentrics"
+    r"|cmp-|cookie-?(?:banner|consent|notice|law))",
+    re.IGNORECASE,
+)
+
+
 def _tokens(el: HtmlElement) -> set[str]:
     raw = f"{el.get('class') or ''} {el.get('id') or ''}"
     if not raw.strip():
@@ -289,7 +300,7 @@ def prune(root: HtmlElement) -> None:
             continue
         if tag in ("html", "body"):
             continue
-        if tag in _DROP_TAGS:
+        if tag in _DROP_TAGS or _CONSENT.match(el.get("id") or ""):
             doomed.append(el)
         elif _is_hidden(el) and not _holds_article_text(el):
             doomed.append(el)  # a hidden paywalled body (kept for search engines) stays
@@ -311,14 +322,43 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
         if not isinstance(el.tag, str):
             continue
         toks = _tokens(el)
+        st = stats.get(el)
+        size = st.text if st is not None else len(el.text_content())
         if el.tag in ("form", "aside") or (toks and toks & _FURNITURE_TOKENS):
-            st = stats.get(el)
-            size = st.text if st is not None else len(el.text_content())
             if size < 0.5 * total and not _holds_article_text(el):
                 doomed.append(el)
+        elif el.tag in _CARD_TAGS and size < 1000 and _is_teaser_card(el, stats):
+            doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
             _drop_keep_tail(el)
+
+
+# The whole first text of a teaser card: a label, nothing else.
+_CARD_LABEL = re.compile(
+    r"(?:related(?: articles?| stories| coverage| news| content)?|read more|read also|read next"
+    r"|see also|also read|recommended(?: for you)?|more from [\w .'-]+|more on [\w .'-]+|more"
+    r"|you may also like|you might also like|trending(?: now)?|popular|most read|editor'?s pick"
+    r"|lesen sie auch|mehr zum thema|auch interessant|lire aussi|à lire aussi|leer más"
+    r"|lee también|leggi anche|czytaj także|les også)\s*[:.!»›→-]*",
+    re.IGNORECASE,
+)
+_CARD_TAGS = frozenset({"div", "section", "figure", "aside", "ul", "ol", "li", "span"})
+
+
+def _is_teaser_card(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
+    """A "Related" / "Read more" card: its first text is such a label, it links away,
+    and besides label and links it holds no more than a teaser's excerpt (which would
+    otherwise pass for a paragraph). A block that goes on with real prose is not one."""
+    first = next((t.strip() for t in el.itertext() if t.strip()), "")
+    if len(first) > 40 or not _CARD_LABEL.fullmatch(first):
+        return False
+    if el.find(".//a[@href]") is None:
+        return False
+    st = stats.get(el)
+    if st is None:
+        return False
+    return st.text - st.links - len(first) < 200
 
 
 def _holds_article_text(el: HtmlElement) -> bool:

@@ -17,10 +17,12 @@ from aggregator.extract.page import HtmlElement, Page
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors
 from aggregator.normalize.dates import date_from_url, parse_date
-from aggregator.normalize.text import clean_text
+from aggregator.normalize.text import clean_body, clean_text
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url, domain_of
 
+# A DOM body shorter than this sends the extractor to the page's embedded data.
+MIN_DOM_BODY = 200
 _TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 _WS = re.compile(r"\s+")
@@ -151,26 +153,42 @@ class GenericExtractor:
                 best = other
         return best
 
+    _DEK_CLASSES = (
+        "dek", "subtitle", "standfirst", "subheadline", "sub-headline", "excerpt", "summary",
+        "article-summary", "lede", "teaser-text", "article-teaser", "heading_excerpt",
+        "article__dek", "c-entry-summary", "article-subtitle", "intro", "kicker-text",
+    )  # fmt: skip
+
     def subtitle(self) -> str | None:
+        """The dek as shown under the headline: an element named as one (class tokens,
+        not substrings: "lede-image-wrapper" is a photo), else the meta description
+        when the page shows it near the headline. None when the page shows no dek."""
         if self.subtitle_xpath:
             found = self.tree.xpath(self.subtitle_xpath)
             if found:
                 return clean_text(_text_of(found[0]))
-        for el in self.tree.xpath(
-            "//*[contains(@class,'dek') or contains(@class,'subtitle')"
-            " or contains(@class,'standfirst')"
-            " or contains(@class,'subheadline') or contains(@class,'sub-headline')"
-            " or contains(@class,'excerpt') or contains(@class,'article-summary')"
-            " or contains(@class,'lede') or contains(@class,'teaser-text')][self::p or self::h2"
-            " or self::div or self::span]"
-        ):
+        for el in self._header_region().iter("p", "h2", "div", "span"):
+            cls = el.get("class")
+            if not cls or not set(cls.split()) & set(self._DEK_CLASSES):
+                continue
             text = clean_text(_text_of(el))
-            if text and 20 <= len(text) <= 400:
+            if text and 20 <= len(text) <= 400 and not _CREDIT.match(text):
                 return text
         v = self.page.meta_first("og:description", "description", "twitter:description")
         if not v:
             v = _first_str(self.jsonld_value("description"))
-        return clean_text(v)
+        v = clean_text(v)
+        if v and _words(v)[:12] and _contains_words(self._header_text(), _words(v)[:12]):
+            return v
+        return None
+
+    def _header_text(self) -> str:
+        """Visible text around the headline (the header region), casefolded words."""
+        cached: str | None = getattr(self, "_header_cache", None)
+        if cached is None:
+            cached = " ".join(_words(self._header_region().text_content()))
+            self._header_cache = cached
+        return cached
 
     _ORG_TYPES = frozenset({"organization", "newsmediaorganization", "corporation"})
     _AUTHOR_META = (
@@ -439,10 +457,51 @@ class GenericExtractor:
         return out
 
     def section(self) -> str | None:
+        """The outlet's section: meta tags and JSON-LD first, then the breadcrumb trail
+        (its last step before the article itself)."""
         v = self.page.meta_first("article:section", "parsely-section", "section")
         if not v:
             v = _first_str(self.jsonld_value("articleSection"))
+        if not v:
+            v = self._breadcrumb_section()
         return clean_text(v)
+
+    def _breadcrumb_section(self) -> str | None:
+        names: list[str] = []
+        for obj in self.page.jsonld:
+            if "breadcrumblist" in self.page.jsonld_types(obj):
+                items = [i for i in _as_list(obj.get("itemListElement")) if isinstance(i, dict)]
+                items.sort(key=lambda i: int(i.get("position") or 0) if str(
+                    i.get("position") or "0").isdigit() else 0)  # fmt: skip
+                for i in items:
+                    name = i.get("name") or _first_str(i.get("item"))
+                    if isinstance(name, str) and not name.startswith("http"):
+                        names.append(name)
+                break
+        if not names:
+            for nav in self.tree.xpath(
+                "//*[contains(@class,'breadcrumb') or contains(@id,'breadcrumb')]"
+            ):
+                names = [clean_text(a.text_content()) or "" for a in nav.iter("a")]
+                if names:
+                    break
+        if not names:
+            # A section label (kicker) linked above the headline: class "...category...".
+            for el in self._header_region().xpath(
+                ".//a[contains(@class,'category') or contains(@class,'kicker')"
+                " or contains(@class,'eyebrow') or ../@class[contains(.,'category')]]"
+            ):
+                text = clean_text(el.text_content())
+                if text and len(text) <= 30:
+                    names = [text]
+                    break
+        title_words = _words(self.title() or "")
+        steps = [
+            n for n in names
+            if n and n.strip().casefold() not in ("home", "homepage", "start", "startseite")
+            and _words(n) != title_words and len(n) <= 40
+        ]  # fmt: skip
+        return steps[-1] if steps else None
 
     def language(self) -> str | None:
         cached: str | bool | None = getattr(self, "_language", False)
@@ -481,9 +540,36 @@ class GenericExtractor:
         headlines.update(
             c for c in (strip_site_name(x, names) for x in self.title_candidates()) if c
         )
-        return extract_body(
+        body = extract_body(
             self.tree, headlines=headlines, authors=authors, container=self.body_container()
         )
+        return self._embedded_body(body, headlines, authors)
+
+    def _embedded_body(
+        self, body: str | None, headlines: set[str], authors: list[str]
+    ) -> str | None:
+        """The article from the page's data when the DOM gave little or less: JSON-LD
+        ``articleBody``, Arc/Fusion ``content_elements``, or HTML inside a script
+        (client-rendered pages). The longer text wins; scripts are only searched when
+        the DOM body is short, as parsing them costs time."""
+        from aggregator.extract.embedded import content_elements, jsonld_body, script_html
+
+        dom = len(body or "")
+        candidates: list[str | None] = [clean_body(jsonld_body(self.page.articles))]
+        fragments = []
+        if '"content_elements"' in self.page.html:
+            fragments.append(content_elements(self.page.html))
+        if dom < MIN_DOM_BODY:
+            fragments.append(script_html(self.page.html))
+        for fragment in fragments:
+            if fragment is not None:
+                candidates.append(
+                    extract_body(fragment, headlines=headlines, authors=authors, container=fragment)
+                )
+        best = max((c for c in candidates if c), key=len, default=None)
+        if best is not None and (dom < MIN_DOM_BODY or len(best) >= 2 * dom):
+            return best
+        return body
 
     # -- all together -------------------------------------------------------------------
 
@@ -511,6 +597,10 @@ class GenericExtractor:
             fetched_at=self.page.fetched_at,
         )
         item.body = self.body(title, item.authors)
+        if item.subtitle and item.body and _same_start(item.subtitle, item.body):
+            # The description is the lede (pages without a dek fill og:description with
+            # the first paragraph): not a dek.
+            item.subtitle = None
         return item
 
 
@@ -520,6 +610,28 @@ _TIME_OF_DAY = re.compile(r"\d{1,2}[:.h]\d{2}|\d{1,2}\s*(?:am|pm)\b|T\d{2}", re.
 def _has_time(raw: str) -> bool:
     """True when a date string carries a time of day, not just a calendar date."""
     return bool(_TIME_OF_DAY.search(raw.split("T", 1)[1] if "T" in raw else raw[10:]))
+
+
+_CREDIT = re.compile(r"^(?:photo|image|foto|bild|credit|source)s?\s*:", re.IGNORECASE)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.casefold())
+
+
+def _contains_words(haystack: str, words: list[str]) -> bool:
+    """True when the word sequence occurs in ``haystack`` (space-joined words)."""
+    return f" {' '.join(words)} " in f" {haystack} "
+
+
+def _same_start(subtitle: str, body: str) -> bool:
+    """True when the body opens with the subtitle's words (a description cut from the lede
+    counts too: "...", "…" endings are ignored)."""
+    words = re.findall(r"\w+", subtitle.casefold())
+    if len(words) < 6:
+        return False
+    words = words[:-1] if subtitle.rstrip().endswith(("...", "…")) else words
+    return re.findall(r"\w+", body[: len(subtitle) * 2].casefold())[: len(words)] == words
 
 
 def _as_list(v: Any) -> list[Any]:

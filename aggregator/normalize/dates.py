@@ -29,6 +29,14 @@ _RFC822 = re.compile(
     r"^\s*(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)[a-z]*,?\s+)?\d{1,2}\s+[A-Za-z]{3}[a-z]*\s+\d{2,4}"
     r"\s+\d{1,2}:\d{2}"
 )
+# US zone names without standard/daylight: their offset depends on the date.
+_DST_ZONES = {
+    "PT": "America/Los_Angeles", "PACIFIC": "America/Los_Angeles",
+    "MT": "America/Denver", "MOUNTAIN": "America/Denver",
+    "CT": "America/Chicago", "CENTRAL": "America/Chicago",
+    "ET": "America/New_York", "EASTERN": "America/New_York",
+}  # fmt: skip
+_DST_ZONE = re.compile(r"\s(PT|MT|CT|ET|Pacific|Mountain|Central|Eastern)\.?$", re.IGNORECASE)
 # A date may be at most this far ahead of the fetch time (clock skew, zone confusion).
 FUTURE_SLACK = timedelta(hours=26)
 
@@ -109,6 +117,11 @@ def parse_date(
     raw = raw.strip()
     if not raw or len(raw) > 200:
         return None
+    zone_word = _DST_ZONE.search(raw)
+    if zone_word:
+        # "12:40 AM PT": a zone that is PST or PDT by season, which dateparser fixes at
+        # one offset. Parsed naive, then placed in the zone itself.
+        raw, tz = raw[: zone_word.start()].strip(), _DST_ZONES[zone_word.group(1).upper()]
     dt = parse_iso(raw)
     if dt is None and _RFC822.match(raw):
         try:

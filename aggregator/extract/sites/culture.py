@@ -1,0 +1,25 @@
+"""Per-site rules for the culture outlets whose templates the generic rules misread.
+
+Dotdash Meredith (People, Entertainment Weekly): the article text is the structured-content
+page (``div.mntl-sc-page``), a flat run of ``mntl-sc-block`` elements. Two of those blocks
+are furniture with exactly the markup of a paragraph (``p.mntl-sc-block-html``), so only
+their wording tells them apart: People's newsletter line ("Never miss a story — sign up
+for PEOPLE's free daily newsletter ...") and, on stories syndicated from a sister brand,
+the provenance line ("This article originally appeared on Entertainment Weekly.").
+"""
+
+from __future__ import annotations
+
+from aggregator.extract.generic import GenericExtractor
+from aggregator.extract.registry import register
+
+_SC_BLOCK_P = ".//p[contains(concat(' ', normalize-space(@class), ' '), ' mntl-sc-block-html ')]"
+
+
+@register("people.com", "ew.com")
+class DotdashMeredithExtractor(GenericExtractor):
+    body_xpath = "//div[contains(concat(' ', normalize-space(@class), ' '), ' mntl-sc-page ')]"
+    drop_xpaths = (
+        _SC_BLOCK_P + "[starts-with(normalize-space(.), 'Never miss a story')]",
+        _SC_BLOCK_P + "[starts-with(normalize-space(.), 'This article originally appeared on')]",
+    )
