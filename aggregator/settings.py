@@ -48,6 +48,7 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = os.environ.get("AGGREGATOR_LOG_LEVEL", "INFO")
 LOGSTATS_INTERVAL = 30.0
 FEED_EXPORT_ENCODING = "utf-8"
+LOG_FORMATTER = "aggregator.logformat.AggregatorLogFormatter"
 
 DOWNLOAD_HANDLERS = {
     "http": "aggregator.hostmap.HostMapDownloadHandler",

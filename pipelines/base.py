@@ -30,8 +30,8 @@ class CrawlerPipeline:
             self.crawler.stats.inc_value(f"aggregator/{key}", n)
 
     def drop(self, reason: str, item: Any, detail: str = "") -> DropItem:
-        """A DropItem for ``reason``, counted in ``aggregator/dropped/<reason>`` and logged."""
+        """A DropItem for ``reason``, counted in ``aggregator/dropped/<reason>``; Scrapy logs
+        it (one INFO line, see :mod:`aggregator.logformat`)."""
         self.count(f"dropped/{reason}")
         url = getattr(item, "url", "?")
-        logger.info("Dropped %s: %s%s", url, reason, f" ({detail})" if detail else "")
         return DropItem(f"{reason}: {url}{f' ({detail})' if detail else ''}")

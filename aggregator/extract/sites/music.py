@@ -12,8 +12,10 @@ ad rails and the newsletter units between chunks are dropped from it.
 from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
+from aggregator.extract.registry import register
 
 
+@register("pitchfork.com")
 class CondeNastExtractor(GenericExtractor):
     body_xpath = "//div[contains(concat(' ', normalize-space(@class), ' '), ' article__chunks ')]"
     drop_xpaths = (
