@@ -238,7 +238,7 @@ _FURNITURE_TEXT = re.compile(
     r"|lire aussi|à lire aussi|leer más|lee también|read the full|continue reading|tags?"
     r"|filed under|topics?|trending|popular|most read|newsletter|let us know|log in|login"
     r"|like this (?:story|article)|share (?:it|this story|this article) with|tell us what you think"
-    r"|leave a (?:comment|reply)|comments?|join the conversation"
+    r"|leave a (?:comment|reply)|comments?|join the conversation|revisit"
     r")\b\s*[:?!.\-–—]*",
     re.IGNORECASE,
 )
@@ -338,6 +338,7 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
 _CARD_LABEL = re.compile(
     r"(?:related(?: articles?| stories| coverage| news| content)?|read more|read also|read next"
     r"|see also|also read|recommended(?: for you)?|more from [\w .'-]+|more on [\w .'-]+|more"
+    r"|explore(?: more)?|must read|don't miss|up next"
     r"|you may also like|you might also like|trending(?: now)?|popular|most read|editor'?s pick"
     r"|lesen sie auch|mehr zum thema|auch interessant|lire aussi|à lire aussi|leer más"
     r"|lee también|leggi anche|czytaj także|les også)\s*[:.!»›→-]*",

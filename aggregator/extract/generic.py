@@ -153,23 +153,16 @@ class GenericExtractor:
                 best = other
         return best
 
-    _DEK_CLASSES = (
-        "dek", "subtitle", "standfirst", "subheadline", "sub-headline", "excerpt", "summary",
-        "article-summary", "lede", "teaser-text", "article-teaser", "heading_excerpt",
-        "article__dek", "c-entry-summary", "article-subtitle", "intro", "kicker-text",
-    )  # fmt: skip
-
     def subtitle(self) -> str | None:
-        """The dek as shown under the headline: an element named as one (class tokens,
-        not substrings: "lede-image-wrapper" is a photo), else the meta description
-        when the page shows it near the headline. None when the page shows no dek."""
+        """The dek as shown under the headline: an element named as one (by class words,
+        see :func:`_dek_class`), else the meta description when the page shows it near
+        the headline. None when the page shows no dek."""
         if self.subtitle_xpath:
             found = self.tree.xpath(self.subtitle_xpath)
             if found:
                 return clean_text(_text_of(found[0]))
         for el in self._header_region().iter("p", "h2", "div", "span"):
-            cls = el.get("class")
-            if not cls or not set(cls.split()) & set(self._DEK_CLASSES):
+            if not _dek_class(el.get("class")):
                 continue
             text = clean_text(_text_of(el))
             if text and 20 <= len(text) <= 400 and not _CREDIT.match(text):
@@ -610,6 +603,52 @@ _TIME_OF_DAY = re.compile(r"\d{1,2}[:.h]\d{2}|\d{1,2}\s*(?:am|pm)\b|T\d{2}", re.
 def _has_time(raw: str) -> bool:
     """True when a date string carries a time of day, not just a calendar date."""
     return bool(_TIME_OF_DAY.search(raw.split("T", 1)[1] if "T" in raw else raw[10:]))
+
+
+_CLASS_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_DEK_WORDS = frozenset(
+    [
+        "dek",
+        "subtitle",
+        "standfirst",
+        "subheadline",
+        "subhead",
+        "excerpt",
+        "summary",
+        "lede",
+        "teaser",
+        "intro",
+        "strapline",
+    ]
+)
+_NOT_DEK_WORDS = frozenset(
+    [
+        "image",
+        "img",
+        "photo",
+        "media",
+        "figure",
+        "caption",
+        "credit",
+        "video",
+        "card",
+        "bio",
+        "author",
+        "contributor",
+        "byline",
+    ]
+)
+
+
+def _dek_class(cls: str | None) -> bool:
+    """Class names of a dek, word by word: "post-header__subtitle", "ContentHeaderDek-x",
+    "heading_excerpt" are; "lede-image-wrapper" (a photo) and "card-excerpt" are not."""
+    if not cls:
+        return False
+    words = {w.lower() for w in _CLASS_WORDS.findall(cls)}
+    for name in cls.split():  # "subheadline" written as one token
+        words.add(re.sub(r"[^a-z]", "", name.lower()))
+    return bool(words & _DEK_WORDS) and not words & _NOT_DEK_WORDS
 
 
 _CREDIT = re.compile(r"^(?:photo|image|foto|bild|credit|source)s?\s*:", re.IGNORECASE)

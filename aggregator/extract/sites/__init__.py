@@ -1,5 +1,5 @@
 """Per-site extractors: each module registers its class for its domains on import."""
 
-from aggregator.extract.sites import culture, games, valnet
+from aggregator.extract.sites import culture, games, pmc, valnet
 
-__all__ = ["culture", "games", "valnet"]
+__all__ = ["culture", "games", "pmc", "valnet"]

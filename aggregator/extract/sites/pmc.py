@@ -17,12 +17,14 @@ rewrite (plain quotes, other wording) or the first sentences of the body.
 from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
+from aggregator.extract.registry import register
 
 
 def _has_class(name: str) -> str:
     return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
+@register("variety.com", "hollywoodreporter.com", "indiewire.com", "rollingstone.com")
 class PmcExtractor(GenericExtractor):
     subtitle_xpath = (
         "//*[self::div or self::h2 or self::p]["
