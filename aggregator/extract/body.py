@@ -351,10 +351,20 @@ def _is_teaser_card(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
     """A "Related" / "Read more" card: its first text is such a label, it links away,
     and besides label and links it holds no more than a teaser's excerpt (which would
     otherwise pass for a paragraph). A block that goes on with real prose is not one."""
-    first = next((t.strip() for t in el.itertext() if t.strip()), "")
+    owner = next((n for n in el.iter() if isinstance(n.tag, str) and (n.text or "").strip()), None)
+    if owner is None:
+        return False
+    first = owner.text.strip()
     if len(first) > 40 or not _CARD_LABEL.fullmatch(first):
         return False
     if el.find(".//a[@href]") is None:
+        return False
+    # The label stands in its own block; "<p><b>Related:</b> <a>...</a></p>" is a
+    # related line inside the prose (dropped later as a link-heavy block), not a card.
+    block = owner
+    while block is not el and block.tag not in _BLOCK_TAGS:
+        block = block.getparent()
+    if block is not el and block.find(".//a[@href]") is not None:
         return False
     st = stats.get(el)
     if st is None:

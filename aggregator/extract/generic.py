@@ -590,6 +590,8 @@ class GenericExtractor:
             fetched_at=self.page.fetched_at,
         )
         item.body = self.body(title, item.authors)
+        if not item.authors and item.body:
+            item.authors, item.body = _leading_byline(item.body, self.site_names())
         if item.subtitle and item.body and _same_start(item.subtitle, item.body):
             # The description is the lede (pages without a dek fill og:description with
             # the first paragraph): not a dek.
@@ -661,6 +663,23 @@ def _words(text: str) -> list[str]:
 def _contains_words(haystack: str, words: list[str]) -> bool:
     """True when the word sequence occurs in ``haystack`` (space-joined words)."""
     return f" {' '.join(words)} " in f" {haystack} "
+
+
+def _leading_byline(body: str, site_names: list[str]) -> tuple[list[str], str]:
+    """A body whose first line is nothing but names ("Mathatisi Sebusi/Mohalenyane
+    Phakela") opens with its byline: the names become the authors and leave the body."""
+    first, _, rest = body.partition("\n\n")
+    if not rest or len(first) > 60 or re.search(r"[.!?:;]", first):
+        return [], body
+    if first.isupper() and "," in first:
+        return [], body  # a dateline ("BAAR, SWITZERLAND"), not names
+    words = first.replace("/", " ").replace("&", " ").split()
+    if any(not (w[0].isupper() or w.lower() in ("and", "und", "et", "y")) for w in words):
+        return [], body
+    names = clean_authors([first.replace("/", ", ")], site_names)
+    if not names or sum(len(n.split()) for n in names) < len(words) - 1:
+        return [], body
+    return names, rest
 
 
 def _same_start(subtitle: str, body: str) -> bool:

@@ -1,0 +1,115 @@
+"""The generic extractor's rules, one small page each (what each rule is for)."""
+
+from __future__ import annotations
+
+from aggregator.extract import GenericExtractor, extract_article
+
+URL = "https://news.example/2022/06/06/story/"
+PARA = (
+    "Netflix confirmed on Monday that the zombie series will return for a second season, "
+    "after the first became one of its most watched non-English shows, the company said."
+)
+
+
+def page(body: str, head: str = "", title: str = "A Headline About the Story") -> str:
+    return (
+        f"<html lang='en'><head><title>{title} | Example News</title>"
+        f"<meta property='og:site_name' content='Example News'>{head}</head>"
+        f"<body><header><nav><a href='/'>Home</a><a href='/tv/'>TV</a></nav></header>"
+        f"<article><h1>{title}</h1>{body}</article>"
+        f"<footer><p>Copyright Example News</p></footer></body></html>"
+    )
+
+
+def body_of(html: str) -> list[str]:
+    item = extract_article(html, URL, extractor=GenericExtractor)
+    return (item.body or "").split("\n\n")
+
+
+def test_related_teaser_card_inside_body_is_dropped() -> None:
+    html = page(
+        f"<div class='content'><p>{PARA}</p>"
+        "<div class='card'><div class='label'>Related</div><h5><a href='/x/'>Other story</a></h5>"
+        "<p>A teaser excerpt that is not part of this article.</p></div>"
+        f"<p>{PARA} Second.</p></div>"
+    )
+    assert body_of(html) == [PARA, PARA + " Second."]
+
+
+def test_related_label_before_real_prose_keeps_the_prose() -> None:
+    html = page(
+        f"<div class='content'><p>{PARA}</p></div><div class='content'>"
+        "<p><strong>RELATED:</strong> <a href='/r/'>A related headline</a></p>"
+        f"<p>{PARA} After.</p></div>"
+    )
+    assert body_of(html) == [PARA, PARA + " After."]
+
+
+def test_consent_dialog_is_never_the_article() -> None:
+    notice = " ".join(["We and our partners use cookies to personalise content."] * 30)
+    html = page(f"<p>{PARA}</p><p>{PARA} Two.</p>") .replace(
+        "</body>", f"<div id='onetrust-consent-sdk'><div class='ot-main'><p>{notice}</p>"
+        f"<p>{notice}</p></div></div></body>"
+    )  # fmt: skip
+    assert body_of(html) == [PARA, PARA + " Two."]
+
+
+def test_single_child_wrappers_are_looked_through() -> None:
+    wrapped = "".join(
+        f"<div class='w1'><div class='w2'><div class='w3'><p>{PARA} {i}</p></div></div></div>"
+        for i in range(6)
+    )
+    assert len(body_of(page(f"<div id='main'>{wrapped}</div>"))) == 6
+
+
+def test_hidden_paywalled_body_is_kept() -> None:
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(8))
+    html = page(f"<p>{PARA}</p><div class='paywall' hidden>{paras}</div>")
+    assert len(body_of(html)) == 9
+
+
+def test_embedded_tweet_text_stays_and_captions_go() -> None:
+    html = page(
+        f"<p>{PARA}</p><figure><img src='a.jpg'><figcaption>The cast. Photo: Netflix"
+        "</figcaption></figure><blockquote class='twitter-tweet'><p>Season 2 is happening!"
+        f"</p>&mdash; Netflix (@netflix)</blockquote><p>{PARA} End.</p>"
+    )
+    assert body_of(html) == [PARA, "Season 2 is happening!", "— Netflix (@netflix)",
+                             PARA + " End."]  # fmt: skip
+
+
+def test_dek_only_when_the_page_shows_one() -> None:
+    desc = "<meta property='og:description' content='An SEO summary nobody sees on the page.'>"
+    no_dek = extract_article(page(f"<p>{PARA}</p>", desc), URL, extractor=GenericExtractor)
+    assert no_dek.subtitle is None
+    shown = page(f"<p class='post-header__subtitle'>What the season will bring.</p><p>{PARA}</p>")
+    assert extract_article(shown, URL).subtitle == "What the season will bring."
+    lede = page(f"<p>{PARA}</p>", f"<meta name='description' content='{PARA}'>")
+    assert extract_article(lede, URL).subtitle is None  # the description is the lede
+
+
+def test_byline_as_first_body_line() -> None:
+    html = page(f"<p><strong>Jane Doe/John Roe</strong></p><p>{PARA}</p><p>{PARA} Two.</p>")
+    item = extract_article(html, URL, extractor=GenericExtractor)
+    assert item.authors == ["Jane Doe", "John Roe"]
+    assert item.body == f"{PARA}\n\n{PARA} Two."
+
+
+def test_agency_is_an_author_the_outlet_is_not() -> None:
+    ld = (
+        '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": "H",'
+        '"author": [{"@type": "Organization", "name": "The Associated Press"},'
+        '{"@type": "Organization", "name": "Example News"}]}</script>'
+    )
+    item = extract_article(page(f"<p>{PARA}</p>", ld), URL)
+    assert item.authors == ["The Associated Press"]
+
+
+def test_date_completed_by_a_later_candidate_with_time() -> None:
+    head = (
+        '<script type=\'application/ld+json\'>//<![CDATA[\n{"@type": "NewsArticle",'
+        '"datePublished": "2022-06-06T12:00:00+02:00"}\n//]]></script>'
+    )
+    html = page(f"<time datetime='2022-06-06'>6.6.2022</time><p>{PARA}</p>", head)
+    item = extract_article(html, URL)
+    assert item.published is not None and item.published.isoformat() == "2022-06-06T12:00:00+02:00"
