@@ -78,6 +78,8 @@ def test_failing_outlets_recorded_while_others_complete(
     assert by_source["dualshockers"]["new"] == 5
     down, slow = by_source["downsite"], by_source["slowsite"]
     assert down["status"] == "failed" and down["details"]["errors"].get("http_500", 0) >= 1
+    assert down["details"]["http_status"].get("500", 0) >= 2  # retried
+    assert down["details"]["backoffs"] >= 1  # and the domain was slowed down
     assert slow["status"] == "failed" and slow["errors"] >= 1
     assert any("Timeout" in k for k in slow["details"]["errors"]), slow["details"]
 
@@ -90,8 +92,10 @@ def test_lock_refuses_overlapping_runs(mirror: MirrorServer, tmp_path: Path) -> 
         refused = aggregator(args, env)
     assert refused.returncode == EXIT_LOCKED
     assert "another crawl is running" in refused.stderr
-    first = aggregator(args, env)
+    log = tmp_path / "crawl.log"
+    first = aggregator([*args, "--log-file", str(log)], env)
     assert first.returncode == 0, first.stderr
+    assert "Spider closed (finished)" in log.read_text()  # INFO log written to the file
     second = aggregator(args, env)
     assert second.returncode == 0, second.stderr
     history = runs(db)  # newest first

@@ -68,7 +68,11 @@ def test_scrapy_crawl_feed_export_and_recrawl(mirror: MirrorServer, tmp_path: Pa
     assert s1["aggregator/stored/new"] == 5
     assert s1["aggregator/discovery/feed"] == 4 and s1["aggregator/discovery/sitemap"] == 5
     # Again: every article was fetched moments ago, so none is fetched a second time.
+    before = len(mirror.requests)
     second = run(cmd, env)
+    fetched = {path for host, path in mirror.requests[before:] if host == "www.dualshockers.com"}
+    articles = {"/" + item["canonical_url"].split("/", 3)[3] for item in items}
+    assert fetched and not fetched & articles, fetched  # feeds and sitemaps only
     s2 = stats_from_log(second.stderr)
     assert s2["aggregator/skipped/fresh"] == 5
     assert "aggregator/pages/article" not in s2 and "aggregator/stored/new" not in s2

@@ -58,6 +58,7 @@ class RunRecorder:
                 "articles_not_modified": int(stats.get("aggregator/pages/not_modified", 0)),
                 "skipped_fresh": int(stats.get("aggregator/skipped/fresh", 0)),
                 "duplicates": int(stats.get("aggregator/stored/duplicate", 0)),
+                "backoffs": int(stats.get("aggregator/backoff", 0)),
             },
         }
         with self.sessions.begin() as s:
