@@ -54,12 +54,15 @@ def _engine(db: str | None) -> Any:
     from sqlalchemy.exc import SQLAlchemyError
 
     from aggregator.storage import make_engine, safe_url
-    from aggregator.storage.engine import db_url
+    from aggregator.storage.engine import StorageError, db_url
 
     try:
         return make_engine(db)
-    except (SQLAlchemyError, OSError) as exc:
-        raise _fail(f"cannot open database {safe_url(db_url(db))}: {type(exc).__name__}") from exc
+    except (SQLAlchemyError, OSError, StorageError, ValueError) as exc:
+        # The driver's own first line says what is wrong (no password: drivers never echo
+        # it); SQLAlchemy's wrapper would add the statement and a documentation link.
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+        raise _fail(f"cannot open database {safe_url(db_url(db))}: {reason}") from exc
 
 
 def _filters(
@@ -143,7 +146,11 @@ def crawl(
     ] = None,
     lock_file: Annotated[
         Path | None,
-        typer.Option("--lock-file", help="Lock file (default: next to the SQLite database)."),
+        typer.Option(
+            "--lock-file",
+            help="One lock file for the whole run (default: a lock per source, kept in "
+            "<database>.locks/ beside a SQLite file).",
+        ),
     ] = None,
     setting: Annotated[
         list[str] | None,
@@ -153,7 +160,8 @@ def crawl(
     """Crawl sources into the database, all of them in one process.
 
     Exit status: 0 when every source finished, 1 when a source failed (nothing could be
-    fetched) or stopped early, 2 on a usage error, 75 when another crawl holds the lock.
+    fetched) or stopped early, 2 on a usage error, 75 when another crawl holds a source's
+    lock, 130 when interrupted (Ctrl-C; what was scraped is committed).
     """
     import os
     import sys
@@ -195,8 +203,15 @@ def crawl(
     spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
     results = _run_locked(names, overrides, spider_args, lock_file)
     _print_results(results)
-    if any(r.status != "finished" for r in results):
-        raise typer.Exit(1)
+    raise typer.Exit(_exit_status(results))
+
+
+def _exit_status(results: list[Any]) -> int:
+    """0 all finished; 130 interrupted (Ctrl-C: what was scraped is committed); 1 a
+    source failed or stopped early (a person should look)."""
+    if any(r.finish_reason == "shutdown" for r in results):
+        return 130
+    return 0 if all(r.status == "finished" for r in results) else 1
 
 
 def _run_locked(
@@ -207,16 +222,18 @@ def _run_locked(
 ) -> list[Any]:
     """Run the crawls holding the database's crawl lock; exit 75 if another run holds it."""
     from aggregator.crawl import run_crawls
-    from aggregator.lock import EXIT_LOCKED, CrawlLock, LockedError, default_lock_path
+    from aggregator.lock import EXIT_LOCKED, CrawlLock, LockedError, SourceLocks
 
-    lock = CrawlLock(lock_file or default_lock_path(overrides["AGGREGATOR_DB_URL"]))
+    url = overrides["AGGREGATOR_DB_URL"]
+    _engine(url)  # a database that cannot be opened is a clear error now, not mid-crawl
+    lock: CrawlLock | SourceLocks = CrawlLock(lock_file) if lock_file else SourceLocks(url, names)
     try:
         lock.acquire()
     except LockedError as exc:
         typer.echo(f"aggregator: {exc}", err=True)
         from aggregator.storage.runs import RunRecorder
 
-        RunRecorder(_engine(overrides["AGGREGATOR_DB_URL"])).refused(names, str(exc))
+        RunRecorder(_engine(url)).refused(names, str(exc))
         raise typer.Exit(EXIT_LOCKED) from None
     try:
         return run_crawls(names, overrides=overrides, spider_args=spider_args)
@@ -582,8 +599,91 @@ def demo(db: DbOpt = None) -> None:
     _print_results(results)
     rows = Query(_engine(url)).latest(Filters(limit=20))
     _article_table(rows, f"Collected articles (newest 20) in {safe_url(url)}")
-    if any(r.status != "finished" for r in results):
-        raise typer.Exit(1)
+    raise typer.Exit(_exit_status(results))
+
+
+# -- database schema -----------------------------------------------------------------------
+
+db_app = typer.Typer(
+    help="The database schema: upgrade it to this version's, show its revision.",
+    no_args_is_help=True,
+)
+app.add_typer(db_app, name="db")
+
+
+def _schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
+    """An engine that leaves the schema alone, and the URL to show (password masked)."""
+    from sqlalchemy.engine import make_url
+
+    from aggregator.storage.engine import StorageError, db_url, make_engine, safe_url
+
+    url = db_url(db)
+    shown = safe_url(url)
+    try:
+        parsed = make_url(url)
+        path = parsed.database
+        on_disk = parsed.get_backend_name() == "sqlite" and path not in (None, "", ":memory:")
+        if must_exist and on_disk and not Path(str(path)).expanduser().exists():
+            raise _fail(f"no database at {path}", 1)
+        return make_engine(url, create=False), shown
+    except (StorageError, ValueError, ImportError) as exc:
+        raise _fail(f"cannot open database {shown}: {exc}") from exc
+
+
+def _schema_failure(shown: str, exc: Exception) -> typer.Exit:
+    """The reason in one line: the driver's own (drivers never echo a password), not
+    SQLAlchemy's wrapper with its statement and documentation link."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+    return _fail(f"database {shown}: {reason}")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Upgrade the schema to this version's, creating it in a new database.
+
+    Every command does this on start; this one says what it did. A database made before
+    schema versions existed is recognized by its tables and stamped first.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aggregator.storage.engine import StorageError
+    from aggregator.storage.migrate import upgrade
+
+    engine, shown = _schema_engine(db, must_exist=False)
+    try:
+        result = upgrade(engine)
+    except (SQLAlchemyError, OSError, StorageError) as exc:
+        raise _schema_failure(shown, exc) from exc
+    finally:
+        engine.dispose()
+    typer.echo(f"{shown}: {result.describe()}")
+
+
+@db_app.command("current")
+def db_current(db: DbOpt = None) -> None:
+    """Print the database's schema revision; changes nothing.
+
+    "none" means an empty database, or one made before schema versions existed.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aggregator.storage.engine import StorageError
+    from aggregator.storage.migrate import HEAD, current_revision
+
+    engine, shown = _schema_engine(db, must_exist=True)
+    try:
+        revision = current_revision(engine)
+    except (SQLAlchemyError, OSError, StorageError) as exc:
+        raise _schema_failure(shown, exc) from exc
+    finally:
+        engine.dispose()
+    typer.echo(revision or "none")
+    if revision != HEAD:
+        typer.echo(
+            f"aggregator: this version's schema is revision {HEAD}; `aggregator db upgrade` "
+            "(or any command) brings the database there",
+            err=True,
+        )
 
 
 def main() -> None:

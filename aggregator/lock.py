@@ -1,4 +1,9 @@
-"""One crawl at a time per database: cron runs that overlap are refused, not queued."""
+"""One crawl of a source at a time per database: overlapping runs are refused, not queued.
+
+Locks are per source, so two crawls of *different* outlets may write the same database at
+once (SQLite in WAL mode with a busy timeout takes that), while an hourly ``--all`` that is
+still running makes the next one exit at once.
+"""
 
 from __future__ import annotations
 
@@ -22,14 +27,19 @@ class LockedError(RuntimeError):
     """Another crawl holds the lock."""
 
 
-def default_lock_path(db_url: str) -> Path:
-    """``<database file>.crawl.lock`` for SQLite; a file in the temp dir named after the
+def lock_dir(db_url: str) -> Path:
+    """``<database file>.locks/`` for SQLite; a directory in the temp dir named after the
     URL (password excluded) for server databases."""
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database)).expanduser().resolve().with_suffix(".crawl.lock")
+        return Path(str(url.database)).expanduser().resolve().with_suffix(".locks")
     key = hashlib.sha1(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"aggregator-{key}.crawl.lock"
+    return Path(tempfile.gettempdir()) / f"aggregator-{key}.locks"
+
+
+def source_lock_path(db_url: str, source: str) -> Path:
+    """The lock file of one source's crawls into the database at ``db_url``."""
+    return lock_dir(db_url) / f"{source}.lock"
 
 
 class CrawlLock:
@@ -83,3 +93,32 @@ class CrawlLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+class SourceLocks:
+    """The locks of several sources, taken together or not at all."""
+
+    def __init__(self, db_url: str, sources: list[str]) -> None:
+        self.locks = [CrawlLock(source_lock_path(db_url, s)) for s in sources]
+        self.sources = sources
+
+    def acquire(self) -> None:
+        taken: list[CrawlLock] = []
+        busy: list[str] = []
+        for source, lock in zip(self.sources, self.locks, strict=True):
+            try:
+                lock.acquire()
+                taken.append(lock)
+            except LockedError:
+                busy.append(source)
+        if busy:
+            for lock in taken:
+                lock.release()
+            raise LockedError(
+                f"another crawl of {', '.join(busy)} is running on this database "
+                f"(locks in {self.locks[0].path.parent}); this run exits without crawling"
+            )
+
+    def release(self) -> None:
+        for lock in self.locks:
+            lock.release()

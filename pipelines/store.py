@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
+from scrapy import signals
 from sqlalchemy import Engine
 
 from aggregator.items import ArticleItem
@@ -25,6 +26,7 @@ class StorePipeline(CrawlerPipeline):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         settings = self.crawler.settings
         self.batch_size = max(1, settings.getint("AGGREGATOR_STORE_BATCH", 50))
         raw_url = settings.get("AGGREGATOR_DB_URL")
@@ -64,11 +66,11 @@ class StorePipeline(CrawlerPipeline):
             self.count(f"stored/{r.outcome}")
 
     def close_spider(self) -> None:
-        if self.store is None:
-            return
-        try:
-            self.flush()
-        finally:
-            if self.runs is not None and self.crawler.stats is not None:
-                reason = self.crawler.stats.get_value("finish_reason") or "finished"
-                self.runs.finish(self.crawler.stats.get_stats(), str(reason))
+        """Commit what is buffered (also on Ctrl-C: Scrapy closes the spider gracefully)."""
+        self.flush()
+
+    def spider_closed(self, reason: str) -> None:
+        """Record the run's figures once Scrapy knows why it ended ("finished",
+        "shutdown" after Ctrl-C...); pipelines close before that reason is known."""
+        if self.runs is not None and self.crawler.stats is not None:
+            self.runs.finish(self.crawler.stats.get_stats(), str(reason))

@@ -46,6 +46,14 @@ def revisit_window(value: Any) -> timedelta:
     return now - since if since else timedelta(0)
 
 
+def _settled(seen: Seen) -> bool:
+    """Whether the last fetch needs no repeat within the window: the article is stored,
+    or the page answered a client error (gone, forbidden) that retrying soon won't change.
+    A page fetched but never stored (the crawl was killed before the commit, or a server
+    error) is fetched again."""
+    return seen.stored or (400 <= seen.status < 500 and seen.status != 429)
+
+
 class SkipFreshArticles(BaseSpiderMiddleware):
     """Drop article requests for URLs seen within the revisit window."""
 
@@ -74,7 +82,7 @@ class SkipFreshArticles(BaseSpiderMiddleware):
             return request
         if self.refresh:
             return request  # fetched in full: the point is usually to extract again
-        if seen.status < 400 and datetime.now(timezone.utc) - seen.fetched_at < self.window:
+        if _settled(seen) and datetime.now(timezone.utc) - seen.fetched_at < self.window:
             if request.url not in self._skipped:  # feeds and sitemaps repeat URLs
                 self._skipped.add(request.url)
                 _stats_inc(self.crawler, "skipped/fresh")

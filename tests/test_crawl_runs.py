@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.lock import EXIT_LOCKED, CrawlLock, default_lock_path
+from aggregator.lock import EXIT_LOCKED, CrawlLock, source_lock_path
 from aggregator.mirror import MirrorServer
 from aggregator.sources import DEFAULT_SOURCES
 from tests.conftest import PROJECT
@@ -88,10 +88,10 @@ def test_lock_refuses_overlapping_runs(mirror: MirrorServer, tmp_path: Path) -> 
     db = tmp_path / "news.db"
     env = {"AGGREGATOR_HOST_MAP": mirror.host_map()}
     args = ["crawl", "dualshockers", "--db", str(db), "--set", "AUTOTHROTTLE_ENABLED=False"]
-    with CrawlLock(default_lock_path(f"sqlite:///{db}")):  # a run in progress
+    with CrawlLock(source_lock_path(f"sqlite:///{db}", "dualshockers")):  # a run in progress
         refused = aggregator(args, env)
     assert refused.returncode == EXIT_LOCKED
-    assert "another crawl is running" in refused.stderr
+    assert "another crawl of dualshockers is running" in refused.stderr
     log = tmp_path / "crawl.log"
     first = aggregator([*args, "--log-file", str(log)], env)
     assert first.returncode == 0, first.stderr

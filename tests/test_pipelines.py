@@ -68,6 +68,7 @@ def run_chain(crawler: Crawler, items: list[ArticleItem]) -> tuple[list[ArticleI
         except DropItem as exc:
             drops.append(str(exc).split(":")[0])
     store.close_spider()
+    store.spider_closed("finished")  # the signal Scrapy sends once the spider has closed
     return kept, drops
 
 

@@ -1,4 +1,9 @@
-"""Engines and schema: SQLite by default, any SQLAlchemy URL by setting."""
+"""Engines and schema: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by setting.
+
+The schema is Alembic's (``aggregator/storage/migrations``): :func:`make_engine` brings
+every database it opens to the current revision, so the CLI, the pipelines and the demo
+all migrate on start.
+"""
 
 from __future__ import annotations
 
@@ -6,41 +11,34 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-from aggregator.storage.models import Base
 
 DEFAULT_DB_URL = "sqlite:///aggregator.db"
 ENV_DB_URL = "AGGREGATOR_DB_URL"
 # How long a SQLite writer waits for another writer's lock before giving up (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-_FTS_DDL = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS articles_fts USING fts5("
-    "title, body, content='articles', content_rowid='id', "
-    "tokenize='unicode61 remove_diacritics 2')",
-    "CREATE TRIGGER IF NOT EXISTS articles_fts_ai AFTER INSERT ON articles BEGIN "
-    "INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
-    "CREATE TRIGGER IF NOT EXISTS articles_fts_ad AFTER DELETE ON articles BEGIN "
-    "INSERT INTO articles_fts(articles_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body); END",
-    "CREATE TRIGGER IF NOT EXISTS articles_fts_au AFTER UPDATE OF title, body ON articles BEGIN "
-    "INSERT INTO articles_fts(articles_fts, rowid, title, body) "
-    "VALUES ('delete', old.id, old.title, old.body); "
-    "INSERT INTO articles_fts(rowid, title, body) VALUES (new.id, new.title, new.body); END",
-)
+# URL schemes without a driver name mean the driver the `postgres` extra installs
+# (SQLAlchemy's default for them, psycopg2, is not a dependency).
+_PG_SCHEMES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
+
+
+class StorageError(RuntimeError):
+    """The database cannot be used, for a reason worth a clear message (no traceback)."""
 
 
 def db_url(url: str | None = None) -> str:
     """The database URL: the argument, else ``AGGREGATOR_DB_URL``, else ``./aggregator.db``.
 
-    A bare file path (``data/news.db``) is taken as a SQLite file."""
+    A bare file path (``data/news.db``) is taken as a SQLite file; ``postgresql://`` and
+    ``postgres://`` mean ``postgresql+psycopg://``."""
     url = url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
     if "://" not in url:
-        url = f"sqlite:///{Path(url).expanduser()}"
-    return url
+        return f"sqlite:///{Path(url).expanduser()}"
+    scheme, sep, rest = url.partition("://")
+    return f"{_PG_SCHEMES.get(scheme, scheme)}{sep}{rest}"
 
 
 def safe_url(url: str) -> str:
@@ -61,7 +59,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
-    """An engine for ``url`` (see :func:`db_url`), with the schema created if ``create``.
+    """An engine for ``url`` (see :func:`db_url`); with ``create``, the schema is created
+    or upgraded to the current revision (see :mod:`aggregator.storage.migrate`).
 
     SQLite gets WAL (readers never block the writer), a busy timeout so concurrent
     writers wait instead of failing, and ``synchronous=NORMAL`` (durable at checkpoints,
@@ -75,7 +74,13 @@ def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
-    engine = create_engine(url, **kwargs)
+    try:
+        engine = create_engine(url, **kwargs)
+    except ImportError as exc:  # the URL names a driver that is not installed
+        hint = ""
+        if exc.name == "psycopg":
+            hint = " (pip install 'entertainment-news-aggregator[postgres]')"
+        raise StorageError(f"database driver not installed: {exc.name or exc}{hint}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
@@ -102,12 +107,12 @@ def storage_disabled(url: str | None) -> bool:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create missing tables (and SQLite's full-text index with its triggers)."""
-    Base.metadata.create_all(engine)
-    if engine.dialect.name == "sqlite":
-        with engine.begin() as conn:
-            for stmt in _FTS_DDL:
-                conn.execute(text(stmt))
+    """Create the schema, or upgrade it to the current revision (one query when it is
+    already current). Concurrent starts on one database are serialized by a lock; see
+    :func:`aggregator.storage.migrate.ensure_schema`."""
+    from aggregator.storage.migrate import ensure_schema as migrate_to_head
+
+    migrate_to_head(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -19,6 +19,9 @@ class Seen:
     status: int
     etag: str | None = None
     last_modified: str | None = None
+    stored: bool = False
+    """True when an article from this URL is in the database (not merely fetched: a crawl
+    killed between fetch and commit leaves fetched-but-unstored URLs behind)."""
 
 
 class FetchStateStore:
@@ -55,7 +58,7 @@ class FetchStateStore:
                 )
             )
             for url, canonical, last_seen in rows:
-                seen = Seen(_aware(last_seen), 200)
+                seen = Seen(_aware(last_seen), 200, stored=True)
                 out[url] = seen
                 out[canonical] = seen
             t = self.table
@@ -64,7 +67,8 @@ class FetchStateStore:
                     t.c.source == source
                 )
             ):
-                out[url] = Seen(_aware(fetched_at), status, etag, last_modified)
+                stored = url in out and out[url].stored
+                out[url] = Seen(_aware(fetched_at), status, etag, last_modified, stored)
         return out
 
     def record(self, rows: Iterable[dict[str, object]]) -> None:
