@@ -1,10 +1,12 @@
-"""The `aggregator` commands on a real SQLite file filled from the fixture pages."""
+"""The `aggregator` commands on real databases filled from the fixture pages: the ones
+that read the database run on SQLite and on PostgreSQL (see conftest)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -16,16 +18,16 @@ from aggregator.extract import extract_article
 from aggregator.extract.batch import read_page
 from aggregator.normalize.item import normalize_item
 from aggregator.storage import ArticleStore, make_engine
-from tests.conftest import FIXTURES
+from tests.conftest import BACKENDS, FIXTURES, backend_database
 
 runner = CliRunner()
 SITE = FIXTURES / "site" / "www.dualshockers.com"
 NOW = datetime(2022, 6, 20, tzinfo=timezone.utc)
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> str:
-    path = tmp_path_factory.mktemp("cli") / "news.db"
+@pytest.fixture(scope="module", params=BACKENDS)
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The fixture site's articles in a database, once per backend (for the module)."""
     items = []
     for page in sorted(SITE.glob("*/index.html")):
         if page.parent.name == "news":
@@ -33,8 +35,11 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> str:
         url = f"https://www.dualshockers.com/{page.parent.name}/"
         raw = extract_article(read_page(page), url, NOW, source="dualshockers")
         items.append(normalize_item(raw, tz="America/New_York").item)
-    ArticleStore(make_engine(str(path))).upsert(items, NOW)
-    return str(path)
+    with backend_database(request.param, tmp_path_factory.mktemp("cli")) as url:
+        engine = make_engine(url)
+        ArticleStore(engine).upsert(items, NOW)
+        engine.dispose()
+        yield url
 
 
 def jsonl(output: str) -> list[dict[str, object]]:

@@ -1,17 +1,19 @@
-"""Storage and queries on a real SQLite file."""
+"""Storage and queries on real databases: every test that takes ``engine`` runs on a
+SQLite file and on a PostgreSQL schema of its own (see conftest)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
 
 from aggregator.items import ArticleItem
 from aggregator.storage import ArticleStore, Filters, Query, article_dict, make_engine
-from aggregator.storage.engine import safe_url
+from aggregator.storage.engine import db_url, safe_url
+from aggregator.storage.fetchstate import FetchStateStore
+from aggregator.storage.runs import RunRecorder
 
 T0 = datetime(2022, 6, 6, 18, 0, tzinfo=timezone.utc)
 BODY = " ".join(
@@ -34,12 +36,13 @@ def item(n: int, **kw: object) -> ArticleItem:
     return ArticleItem(**base)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    return make_engine(f"sqlite:///{tmp_path / 'news.db'}")
+def count_articles(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(conn.execute(text("select count(*) from articles")).scalar_one())
 
 
-def test_sqlite_uses_wal_and_busy_timeout(engine: Engine, tmp_path: Path) -> None:
+def test_sqlite_uses_wal_and_busy_timeout(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'news.db'}")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
@@ -70,8 +73,25 @@ def test_same_body_other_url_is_a_duplicate(engine: Engine) -> None:
                 body=BODY_1.upper().replace(".", " ."))  # fmt: skip
     (r,) = store.upsert([copy], now=T0 + timedelta(hours=1))
     assert r.outcome == "duplicate"
-    with sqlite3.connect(str(engine.url.database)) as db:
-        assert db.execute("select count(*) from articles").fetchone() == (1,)
+    assert count_articles(engine) == 1
+
+
+def test_insert_racing_another_writer_updates_its_row(engine: Engine) -> None:
+    """The dialect's INSERT ... ON CONFLICT (canonical_url) DO UPDATE: another process
+    stored the URL between our lookup and our insert."""
+    store = ArticleStore(engine)
+    (first,) = store.upsert([item(1)], now=T0)
+    later = T0 + timedelta(hours=2)
+    row = {"canonical_url": item(1).canonical_url, "url": item(1).url, "title": "Racing title",
+           "authors": ["Zoë Ångström"], "body": "Racing body", "tags": [], "first_seen": later,
+           "last_seen": later}  # fmt: skip
+    with engine.begin() as conn:
+        racing_id = conn.execute(store._insert, row).scalar_one()
+    assert racing_id == first.article_id and count_articles(engine) == 1
+    a = Query(engine).get(str(first.article_id))
+    assert a is not None
+    assert (a.title, a.authors, a.first_seen, a.last_seen) == (
+        "Racing title", ["Zoë Ångström"], T0, later)  # fmt: skip
 
 
 def test_dates_stored_utc_with_original_offset(engine: Engine) -> None:
@@ -81,9 +101,15 @@ def test_dates_stored_utc_with_original_offset(engine: Engine) -> None:
     assert a is not None
     assert a.published == datetime(2022, 6, 6, 16, 5, tzinfo=timezone.utc)
     assert a.published_offset == -240
-    with sqlite3.connect(str(engine.url.database)) as db:
-        (raw,) = db.execute("select published from articles").fetchone()
-    assert raw.startswith("2022-06-06 16:05:00")
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":  # naive UTC text
+            raw = conn.execute(text("select published from articles")).scalar_one()
+            assert raw.startswith("2022-06-06 16:05:00")
+        else:  # timestamp with time zone, whatever the session's zone
+            conn.execute(text("set time zone 'America/Los_Angeles'"))
+            utc = conn.execute(text("select published at time zone 'UTC' from articles"))
+            assert utc.scalar_one() == datetime(2022, 6, 6, 16, 5)
+            assert Query(engine).get("1") is not None
 
 
 def test_naive_datetime_refused(engine: Engine) -> None:
@@ -108,6 +134,62 @@ def test_search_ranks_title_and_filters(engine: Engine) -> None:
     assert {a.title for a in window} == {"Story 1 headline", "Story 2 headline", "Story 3 headline"}
     assert q.search("zombie", Filters(source="variety")) == []
     assert len(q.search("zombie", Filters(limit=2))) == 2
+    assert q.search("season ALL dead", Filters(limit=50))[0].id == hits[0].id  # any order
+    assert q.search("zombie unicorn") == [] and q.search("?!") == []  # every word required
+
+
+def test_search_finds_unicode_words(engine: Engine) -> None:
+    ArticleStore(engine).upsert([
+        item(1, title="Björk kündigt Welttournee an", body="Die Sängerin Björk tourt. " + BODY),
+        item(2, title="『進撃の巨人』 最終章", body="進撃 の 巨人 " + BODY),
+        item(3, title="Ролевая игра года", body="Лучшая ролевая игра. " + BODY),
+    ])  # fmt: skip
+    q = Query(engine)
+    assert [a.title for a in q.search("björk tournee")] == []  # whole words only
+    assert [a.title for a in q.search("BJÖRK welttournee")] == ["Björk kündigt Welttournee an"]
+    assert [a.title for a in q.search("ролевая ИГРА")] == ["Ролевая игра года"]
+    assert [a.title for a in q.search("巨人")] == ["『進撃の巨人』 最終章"]
+
+
+def test_author_filter_finds_non_ascii_names(engine: Engine) -> None:
+    """Authors are JSON text, where "Zoë" is stored as "Zo\\u00eb"."""
+    ArticleStore(engine).upsert([
+        item(1, authors=["Zoë Kravitz", "Łukasz Żółć"]),
+        item(2, authors=["山田 太郎"]),
+        item(3, authors=['Dwayne "The Rock" Johnson', "100%_Real"]),
+    ])  # fmt: skip
+    q = Query(engine)
+
+    def by(author: str) -> list[str]:
+        return [a.title for a in q.latest(Filters(author=author, limit=50))]
+
+    for name in ("zoë", "ZOË", "Zoë Kravitz", "kravitz", "Łukasz", "Żółć"):
+        assert by(name) == ["Story 1 headline"], name
+    assert by("山田") == ["Story 2 headline"]
+    assert by('"the rock"') == by("100%_") == ["Story 3 headline"]
+    assert by("%") == by("_real") == ["Story 3 headline"]  # literally, not as wildcards
+    assert by("zoe") == by("z_ë") == by("yamada") == []
+
+
+def test_postgresql_search_uses_the_fulltext_index(pg_url: str) -> None:
+    """The query's tsvector expression is the indexed one (else PostgreSQL would read
+    every article for every search)."""
+    from sqlalchemy import func, select
+
+    from aggregator.storage.models import Article
+    from aggregator.storage.query import pg_search_vector
+
+    engine = make_engine(pg_url)
+    ArticleStore(engine).upsert([item(n) for n in range(1, 4)])
+    vector = pg_search_vector()  # also registers PostgreSQL's typed func.plainto_tsquery
+    words = func.plainto_tsquery(text("'simple'"), "zombie season")
+    stmt = select(Article.id).where(vector.bool_op("@@")(words))
+    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        conn.execute(text("set enable_seqscan = off"))  # three rows: force the question
+        plan = "\n".join(conn.exec_driver_sql("explain " + sql).scalars())
+    engine.dispose()
+    assert "ix_articles_search" in plan, plan
 
 
 @pytest.mark.parametrize(
@@ -134,5 +216,36 @@ def test_latest_stats_and_iteration(engine: Engine) -> None:
     assert d["authors"] == ["Shivam Gulati"] and d["published"].endswith("+00:00")
 
 
+def test_fetch_state_upserts(engine: Engine) -> None:
+    fs = FetchStateStore(engine)
+    row: dict[str, object] = {"url": "https://www.dualshockers.com/story-1/",
+                              "source": "dualshockers", "kind": "article", "status": 200,
+                              "etag": '"v1"', "last_modified": None, "fetched_at": T0}  # fmt: skip
+    fs.record([row, {**row, "status": 503}])  # the same URL twice in one batch: last wins
+    fs.record([{**row, "etag": '"v2"', "fetched_at": T0 + timedelta(days=1)}])
+    seen = fs.load("dualshockers")
+    assert seen[str(row["url"])].etag == '"v2"' and seen[str(row["url"])].status == 200
+    assert seen[str(row["url"])].fetched_at == T0 + timedelta(days=1)
+    assert fs.load("variety") == {}
+
+
+def test_crawl_runs_recorded(engine: Engine) -> None:
+    runs = RunRecorder(engine)
+    run_id = runs.start("dualshockers")
+    stats = {"response_received_count": 7, "downloader/response_status_count/200": 7,
+             "aggregator/stored/new": 5, "aggregator/dropped/missing_body": 2}  # fmt: skip
+    runs.finish(stats, "finished")
+    (run,) = runs.history()
+    assert run.id == run_id and run.status == "finished" and run.new == 5 and run.dropped == 2
+    assert run.details["dropped"] == {"missing_body": 2}
+    assert run.finished_at is not None and run.finished_at >= run.started_at
+
+
 def test_password_never_shown() -> None:
     assert "s3cret" not in safe_url("postgresql+psycopg://user:s3cret@db.example/news")
+
+
+def test_postgresql_url_without_driver_means_psycopg() -> None:
+    assert db_url("postgresql://u@h/news") == "postgresql+psycopg://u@h/news"
+    assert db_url("postgres://u@h/news") == "postgresql+psycopg://u@h/news"
+    assert db_url("postgresql+psycopg2://u@h/news") == "postgresql+psycopg2://u@h/news"

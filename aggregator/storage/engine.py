@@ -107,9 +107,9 @@ def storage_disabled(url: str | None) -> bool:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Create the schema, or upgrade it to the current revision (one query when it is
-    already current). Concurrent starts on one database are serialized by a lock; see
-    :func:`aggregator.storage.migrate.ensure_schema`."""
+    """Create the schema, or upgrade it to the current revision (a table check and one
+    read when it is already current). Concurrent starts on one database are serialized
+    by a lock; see :func:`aggregator.storage.migrate.ensure_schema`."""
     from aggregator.storage.migrate import ensure_schema as migrate_to_head
 
     migrate_to_head(engine)

@@ -1,4 +1,9 @@
-"""SQLAlchemy 2.0 models: articles and crawl runs."""
+"""SQLAlchemy 2.0 models: articles, crawl runs, fetch state.
+
+The schema itself is made by the migrations (``aggregator/storage/migrations``); these
+models must match it (tests/test_migrations.py compares them on SQLite and PostgreSQL).
+Not modelled: SQLite's FTS5 table (0001) and PostgreSQL's full-text index (0003).
+"""
 
 from __future__ import annotations
 

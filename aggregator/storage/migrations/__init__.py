@@ -1,0 +1,1 @@
+"""Alembic migration scripts for the aggregator's schema (run by ``aggregator.storage.migrate``)."""
