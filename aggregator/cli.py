@@ -276,12 +276,39 @@ def search(
     limit: LimitOpt = 20,
     db: DbOpt = None,
     as_json: JsonOpt = False,
+    by_story: Annotated[
+        bool, typer.Option("--by-story", help="One line per story, its matching articles under it.")
+    ] = False,
 ) -> None:
     """Full-text search over titles and bodies, best matches first."""
     from aggregator.storage import Query, article_dict
 
     q = Query(_engine(db))
     rows = q.search(query, _filters(source, author, since, until, limit))
+    if by_story:
+        groups: dict[Any, list[Any]] = {}
+        for a in rows:  # best match first: a story ranks by its best article
+            groups.setdefault(a.story_id or f"article-{a.id}", []).append(a)
+        if as_json:
+            _print_jsonl(
+                [
+                    {
+                        "story_id": k if isinstance(k, int) else None,
+                        "articles": [article_dict(a) for a in group],
+                    }
+                    for k, group in groups.items()
+                ]
+            )
+            return
+        from rich.console import Console
+
+        console = Console()
+        for k, group in groups.items():
+            label = f"story:{k}" if isinstance(k, int) else "no story"
+            console.print(f"[bold]{group[0].title}[/bold] [dim]({label}, {len(group)} match)[/dim]")
+            for a in group:
+                console.print(f"   {a.source or '-'}: {a.title}  [dim]{a.canonical_url}[/dim]")
+        return
     if as_json:
         _print_jsonl([article_dict(a) for a in rows])
     else:
@@ -310,13 +337,16 @@ def latest(
 
 @app.command()
 def show(
-    key: Annotated[str, typer.Argument(help="Article id or URL.")],
+    key: Annotated[str, typer.Argument(help="Article id or URL, or story:ID for a story.")],
     db: DbOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """One article with every field."""
+    """One article with every field, or a story (story:ID) with its articles."""
     from aggregator.storage import Query, article_dict
 
+    if key.startswith("story:"):
+        _show_story(key.removeprefix("story:"), db, as_json)
+        return
     a = Query(_engine(db)).get(key)
     if a is None:
         raise _fail(f"no article with id or URL {key!r}", 1)
@@ -336,6 +366,155 @@ def show(
         console.print(f"[dim]{k}:[/dim] {v}")
     console.print()
     console.print(a.body)
+
+
+def _show_story(ident: str, db: str | None, as_json: bool) -> None:
+    from aggregator.storage.query import StoryQuery
+
+    if not ident.isdigit():
+        raise _fail(f"story ids are numbers: story:12, not story:{ident}")
+    view = StoryQuery(_stories_engine(db)).story(int(ident))
+    if view is None:
+        raise _fail(f"no story {ident}", 1)
+    if as_json:
+        _print_jsonl([view.to_dict()])
+        return
+    _story_table([view], f"story:{view.story.id}", details=True)
+
+
+def _stories_engine(db: str | None) -> Any:
+    """The engine, with articles stored before aggregation existed indexed first."""
+    from aggregator.aggregate.index import reindex
+    from aggregator.sources import load_sources
+
+    engine = _engine(db)
+    reindex(engine, {s.name: s.category for s in load_sources().values()})
+    return engine
+
+
+def _story_table(views: list[Any], title: str, *, details: bool = False) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=title)
+    for col in ("story", "outlets", "articles", "first seen", "category", "headline"):
+        table.add_column(col, justify="right" if col in ("outlets", "articles") else "left")
+    for v in views:
+        s = v.story
+        table.add_row(
+            f"story:{s.id}",
+            str(s.outlet_count),
+            str(s.article_count),
+            s.first_seen.strftime("%Y-%m-%d %H:%M"),
+            s.category or "-",
+            _short(s.headline, 60),
+        )
+    console.print(table)
+    if details:
+        for v in views:
+            for a in v.articles:
+                when = a.published.strftime("%Y-%m-%d %H:%M") if a.published else "-"
+                copy = f" (copy of {a.duplicate_of})" if a.duplicate_of else ""
+                console.print(f"  {when}  {a.source or '-'}: {a.title}{copy}")
+                console.print(f"      [dim]{a.canonical_url}[/dim]")
+
+
+@app.command()
+def stories(
+    since: SinceOpt = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="film, tv, music, games, celebrity...")
+    ] = None,
+    min_sources: Annotated[
+        int, typer.Option("--min-sources", min=1, help="Only stories from N or more outlets.")
+    ] = 1,
+    limit: LimitOpt = 20,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stories (one event, every outlet that reported it), most outlets and newest first."""
+    from aggregator.normalize.dates import parse_since
+    from aggregator.storage.query import StoryQuery
+
+    try:
+        since_dt = parse_since(since, datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    views = StoryQuery(_stories_engine(db)).stories(
+        since=since_dt, category=category, min_sources=min_sources, limit=limit
+    )
+    if as_json:
+        _print_jsonl([v.to_dict() for v in views])
+    else:
+        _story_table(views, f"{len(views)} stor{'y' if len(views) == 1 else 'ies'}")
+
+
+@app.command()
+def feed(
+    fmt: Annotated[str, typer.Option("--format", help="atom, rss or jsonfeed.")] = "atom",
+    since: SinceOpt = None,
+    category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
+    min_sources: Annotated[int, typer.Option("--min-sources", min=1)] = 1,
+    limit: LimitOpt = 50,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where the feed will be published.")
+    ] = "https://example.invalid/entertainment-news",
+    db: DbOpt = None,
+) -> None:
+    """A feed of stories (one entry per story, linking every outlet's article)."""
+    from aggregator.aggregate.feeds import FORMATS, FeedArticle, FeedStory, render
+    from aggregator.normalize.dates import parse_since
+    from aggregator.storage.query import StoryQuery
+
+    if fmt not in FORMATS:
+        raise _fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    try:
+        since_dt = parse_since(since, datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    views = StoryQuery(_stories_engine(db)).stories(
+        since=since_dt, category=category, min_sources=min_sources, limit=limit
+    )
+    views.sort(key=lambda v: (v.story.updated, v.story.id), reverse=True)  # feeds: newest first
+    stories_out = [
+        FeedStory(
+            id=v.story.id,
+            headline=v.story.headline,
+            first_seen=v.story.first_seen,
+            updated=v.story.updated,
+            category=v.story.category,
+            articles=[
+                FeedArticle(
+                    a.title,
+                    a.canonical_url,
+                    a.source,
+                    a.site_name,
+                    a.published,
+                    a.duplicate_of is not None,
+                )
+                for a in v.articles
+            ],
+        )
+        for v in views
+    ]
+    ext = {"atom": "atom.xml", "rss": "rss.xml", "jsonfeed": "feed.json"}[fmt]
+    text = render(
+        stories_out,
+        fmt,
+        title="Entertainment news: stories",
+        home=base_url,
+        feed_url=f"{base_url.rstrip('/')}/{ext}",
+    )
+    if out:
+        out.write_text(text, encoding="utf-8")
+        typer.echo(
+            f"wrote {len(stories_out)} stor{'y' if len(stories_out) == 1 else 'ies'} to {out}",
+            err=True,
+        )
+    else:
+        sys.stdout.write(text + "\n")
 
 
 @app.command()
@@ -657,6 +836,23 @@ def db_upgrade(db: DbOpt = None) -> None:
     finally:
         engine.dispose()
     typer.echo(f"{shown}: {result.describe()}")
+
+
+@db_app.command("reindex")
+def db_reindex(
+    db: DbOpt = None,
+    everything: Annotated[
+        bool, typer.Option("--all", help="Rebuild the whole aggregation index from scratch.")
+    ] = False,
+) -> None:
+    """Index stored articles for near-duplicates and stories (those not indexed yet)."""
+    from aggregator.aggregate.index import reindex
+    from aggregator.sources import load_sources
+
+    n = reindex(
+        _engine(db), {s.name: s.category for s in load_sources().values()}, everything=everything
+    )
+    typer.echo(f"indexed {n} article(s)")
 
 
 @db_app.command("current")

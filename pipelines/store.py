@@ -42,7 +42,10 @@ class StorePipeline(CrawlerPipeline):
             logger.info("Storage is off (AGGREGATOR_DB_URL=%s)", self.url)
             return
         self.engine = shared_engine(self.url)
-        self.store = ArticleStore(self.engine)
+        from aggregator.sources import load_sources
+
+        registry = load_sources(self.crawler.settings.get("AGGREGATOR_SOURCES") or None)
+        self.store = ArticleStore(self.engine, {s.name: s.category for s in registry.values()})
         self.runs = RunRecorder(self.engine)
         name = getattr(self.crawler.spider, "name", "?")
         self.runs.start(name)

@@ -158,3 +158,35 @@ def engine(backend_url: str) -> Iterator[Engine]:
     eng = make_engine(backend_url)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def other_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """A second, independent empty database on the same backend as ``engine``."""
+    backend = request.node.callspec.params["backend_url"]
+    directory = tmp_path / "other"
+    directory.mkdir()
+    with backend_database(backend, directory) as url:
+        eng = make_engine(url)
+        yield eng
+        eng.dispose()
+
+
+_VOCAB = (
+    "studio cast trailer premiere finale episode director writer critics fans ratings "
+    "streaming schedule sequel spinoff producer actor actress award festival release "
+    "netflix hbo prime network showrunner script casting teaser poster soundtrack"
+).split()
+
+
+def distinct_body(n: int) -> str:
+    """A body of its own for test article ``n``: no two share enough text to be linked
+    as near-duplicates. Every one mentions "the zombie series" (for search tests)."""
+    import random
+
+    rng = random.Random(n)
+    sentences = [
+        " ".join(rng.choice(_VOCAB) for _ in range(10)) + f" of the zombie series {n}."
+        for _ in range(8)
+    ]
+    return f"Story {n} unique opening. " + " ".join(sentences)

@@ -20,9 +20,9 @@ from pipelines.normalize import NormalizePipeline
 from pipelines.store import StorePipeline
 from pipelines.validate import ValidatePipeline
 from spiders.news import spider_for
+from tests.conftest import distinct_body
 
 NOW = datetime(2022, 6, 6, 20, 0, tzinfo=timezone.utc)
-BODY = " ".join(f"Paragraph sentence {i} about the renewal of a zombie series." for i in range(15))
 
 
 def make_crawler(db: Path, **settings: Any) -> Crawler:
@@ -42,7 +42,7 @@ def article(n: int, **kw: Any) -> ArticleItem:
         "title": f"Story {n} | DualShockers",
         "authors": ["By Shivam Gulati"],
         "published": datetime(2022, 6, 6, 12, 0),  # naive: the source's zone applies
-        "body": f"Opening {n}. " + BODY,
+        "body": distinct_body(n),
         "fetched_at": NOW,
     }
     data.update(kw)
@@ -79,7 +79,7 @@ def test_chain_validates_normalizes_dedups_and_stores(tmp_path: Path) -> None:
         article(1),
         article(2),
         article(1),  # same canonical URL again
-        article(3, url="https://www.dualshockers.com/copy-of-2/", body="Opening 2. " + BODY),
+        article(3, url="https://www.dualshockers.com/copy-of-2/", body=distinct_body(2)),
         article(4, title=None),
         article(5, body="Too short."),
         article(6, url=""),

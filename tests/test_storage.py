@@ -14,11 +14,9 @@ from aggregator.storage import ArticleStore, Filters, Query, article_dict, make_
 from aggregator.storage.engine import db_url, safe_url
 from aggregator.storage.fetchstate import FetchStateStore
 from aggregator.storage.runs import RunRecorder
+from tests.conftest import distinct_body
 
 T0 = datetime(2022, 6, 6, 18, 0, tzinfo=timezone.utc)
-BODY = " ".join(
-    f"Sentence number {i} about the zombie series and its new season." for i in range(12)
-)
 
 
 def item(n: int, **kw: object) -> ArticleItem:
@@ -29,7 +27,7 @@ def item(n: int, **kw: object) -> ArticleItem:
         "title": f"Story {n} headline",
         "authors": ["Shivam Gulati"] if n % 2 else ["Rachel Ortiz", "Marcus Bell"],
         "published": T0 - timedelta(days=n),
-        "body": f"Story {n} unique opening. " + BODY,
+        "body": distinct_body(n),
         "fetched_at": T0,
     }
     base.update(kw)
@@ -62,7 +60,7 @@ def test_upsert_new_then_updated_keeps_first_seen(engine: Engine) -> None:
     assert a.first_seen == T0 and a.last_seen == later
 
 
-BODY_1 = "Story 1 unique opening. " + BODY
+BODY_1 = distinct_body(1)
 
 
 def test_same_body_other_url_is_a_duplicate(engine: Engine) -> None:
@@ -122,7 +120,13 @@ def test_naive_datetime_refused(engine: Engine) -> None:
 def test_search_ranks_title_and_filters(engine: Engine) -> None:
     ArticleStore(engine).upsert([item(n) for n in range(1, 6)], now=T0)
     ArticleStore(engine).upsert(
-        [item(9, title="All of Us Are Dead Season 2 confirmed", body="Netflix renews. " + BODY)]
+        [
+            item(
+                9,
+                title="All of Us Are Dead Season 2 confirmed",
+                body="Netflix renews. " + distinct_body(9),
+            )
+        ]
     )
     q = Query(engine)
     hits = q.search("all of us are DEAD")
@@ -140,9 +144,9 @@ def test_search_ranks_title_and_filters(engine: Engine) -> None:
 
 def test_search_finds_unicode_words(engine: Engine) -> None:
     ArticleStore(engine).upsert([
-        item(1, title="Björk kündigt Welttournee an", body="Die Sängerin Björk tourt. " + BODY),
-        item(2, title="『進撃の巨人』 最終章", body="進撃 の 巨人 " + BODY),
-        item(3, title="Ролевая игра года", body="Лучшая ролевая игра. " + BODY),
+        item(1, title="Björk kündigt Welttournee an", body="Björk tourt. " + distinct_body(101)),
+        item(2, title="『進撃の巨人』 最終章", body="進撃 の 巨人 " + distinct_body(102)),
+        item(3, title="Ролевая игра года", body="Лучшая ролевая игра. " + distinct_body(103)),
     ])  # fmt: skip
     q = Query(engine)
     assert [a.title for a in q.search("björk tournee")] == []  # whole words only

@@ -10,7 +10,17 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -77,6 +87,11 @@ class Article(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
+    duplicate_of: Mapped[int | None] = mapped_column(Integer)
+    """Id of the article this one is a near-copy of (syndication, reprint, AMP twin)."""
+    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    """Id of the story (event) this article reports; see aggregator.aggregate."""
+
     __table_args__ = (Index("ix_articles_source_published", "source", "published"),)
 
 
@@ -114,3 +129,39 @@ class FetchState(Base):
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(64))
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Story(Base):
+    """An event reported by one or more articles (their connected component)."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    headline: Mapped[str] = mapped_column(Text)
+    first_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    updated: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    outlet_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    category: Mapped[str | None] = mapped_column(String(32))
+
+
+class LshKey(Base):
+    """One MinHash band key of an article's body: near-duplicate candidates by lookup."""
+
+    __tablename__ = "lsh_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+
+
+class StoryTerm(Base):
+    """A headline key term of an article, with its time: story candidates by lookup."""
+
+    __tablename__ = "story_terms"
+
+    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    is_name: Mapped[bool] = mapped_column(Boolean, default=False)
+    published: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_story_terms_term_published", "term", "published"),)

@@ -31,7 +31,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.expression import ColumnClause
 
 from aggregator.storage.engine import session_factory
-from aggregator.storage.models import Article
+from aggregator.storage.models import Article, Story
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 # SQLite's FTS5 index over articles(title, body); made by migration 0001.
@@ -94,9 +94,13 @@ class Filters:
         if self.author:
             authors = func.lower(cast(Article.authors, String))
             stmt = stmt.where(
-                or_(*(authors.like(f"%{_like_escape(p)}%", escape="\\")
-                      for p in _author_spellings(self.author)))
-            )  # fmt: skip
+                or_(
+                    *(
+                        authors.like(f"%{_like_escape(p)}%", escape="\\")
+                        for p in _author_spellings(self.author)
+                    )
+                )
+            )
         if self.since:
             stmt = stmt.where(Article.published >= self.since)
         if self.until:
@@ -269,6 +273,82 @@ class Query:
                     }
                 )
         return out
+
+
+@dataclass
+class StoryView:
+    """A story with its articles (earliest first)."""
+
+    story: Story
+    articles: list[Article]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every field of the story, and each article's id, title, URL, source, time."""
+        s = self.story
+        return {
+            "id": s.id,
+            "headline": s.headline,
+            "first_seen": s.first_seen.isoformat(),
+            "updated": s.updated.isoformat(),
+            "article_count": s.article_count,
+            "outlet_count": s.outlet_count,
+            "category": s.category,
+            "articles": [
+                {
+                    "id": a.id,
+                    "title": a.title,
+                    "canonical_url": a.canonical_url,
+                    "source": a.source,
+                    "site_name": a.site_name,
+                    "published": a.published.isoformat() if a.published else None,
+                    "duplicate_of": a.duplicate_of,
+                }
+                for a in self.articles
+            ],
+        }
+
+
+class StoryQuery:
+    """Stories: listing, one story with its articles."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+
+    def stories(
+        self,
+        *,
+        since: datetime | None = None,
+        category: str | None = None,
+        min_sources: int = 1,
+        limit: int | None = 20,
+    ) -> list[StoryView]:
+        """Stories by number of outlets, then recency (last update), with their articles."""
+        stmt = select(Story).where(Story.outlet_count >= min_sources)
+        if since:
+            stmt = stmt.where(Story.updated >= since)
+        if category:
+            stmt = stmt.where(Story.category == category)
+        stmt = stmt.order_by(Story.outlet_count.desc(), Story.updated.desc(), Story.id)
+        if limit:
+            stmt = stmt.limit(limit)
+        with self.sessions() as s:
+            stories = list(s.execute(stmt).scalars())
+            return [StoryView(story, self._articles(s, story.id)) for story in stories]
+
+    def story(self, story_id: int) -> StoryView | None:
+        with self.sessions() as s:
+            story = s.get(Story, story_id)
+            return StoryView(story, self._articles(s, story_id)) if story else None
+
+    @staticmethod
+    def _articles(session: Any, story_id: int) -> list[Article]:
+        stmt = (
+            select(Article)
+            .where(Article.story_id == story_id)
+            .order_by(Article.published, Article.id)
+        )
+        return list(session.execute(stmt).scalars())
 
 
 def _iso(value: Any) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -16,7 +16,7 @@ from aggregator.items import ArticleItem
 from aggregator.normalize.dates import utc_offset_minutes
 from aggregator.storage.models import Article
 
-Outcome = Literal["new", "updated", "duplicate"]
+Outcome = Literal["new", "updated", "duplicate", "linked"]
 _WORDS = re.compile(r"\w+", re.UNICODE)
 # Bodies shorter than this many words are not hashed: short stubs ("Watch the trailer")
 # collide across unrelated articles.
@@ -80,12 +80,20 @@ class ArticleStore:
     ``benchmarks/crawl.py``).
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, categories: Mapping[str, str] | None = None) -> None:
+        from aggregator.aggregate.index import AggregateIndex
+
         self.engine = engine
+        self.index = AggregateIndex(categories)
         table: Table = Article.__table__  # type: ignore[assignment]
         self._table = table
         self._by_url = select(table.c.id).where(table.c.canonical_url == bindparam("url"))
-        self._by_hash = select(table.c.id).where(table.c.body_hash == bindparam("hash")).limit(1)
+        self._by_hash = (
+            select(table.c.id)
+            .where(table.c.body_hash == bindparam("hash"))
+            .where(table.c.source == bindparam("source"))
+            .limit(1)
+        )
         self._update = table.update().where(table.c.id == bindparam("article_id"))
         self._touch = (
             table.update()
@@ -118,9 +126,10 @@ class ArticleStore:
         """Store ``items`` in one transaction.
 
         An item whose canonical URL is stored updates that row ("updated"); one whose
-        body hash matches another stored article updates that article's ``last_seen``
-        and is reported as a "duplicate"; anything else is inserted ("new").
-        ``first_seen`` never changes once set.
+        body is exactly that of another article *of the same source* (an AMP or print
+        twin) updates that article's ``last_seen`` and is a "duplicate"; anything else is
+        inserted and indexed for aggregation: "linked" when it is a near-copy of a stored
+        article (syndication, reprint), "new" otherwise. ``first_seen`` never changes.
         """
         now = now or datetime.now(timezone.utc)
         results: list[StoreResult] = []
@@ -135,12 +144,18 @@ class ArticleStore:
             conn.execute(self._update, {**row, "article_id": existing})
             return StoreResult("updated", existing)
         if row["body_hash"]:
-            twin = conn.execute(self._by_hash, {"hash": row["body_hash"]}).scalar()
+            twin = conn.execute(
+                self._by_hash, {"hash": row["body_hash"], "source": row["source"]}
+            ).scalar()
             if twin is not None:
                 conn.execute(self._touch, {"article_id": twin, "now": now})
                 return StoreResult("duplicate", twin)
-        new_id = conn.execute(self._insert, {**row, "first_seen": now}).scalar_one()
-        return StoreResult("new", int(new_id))
+        new_id = int(conn.execute(self._insert, {**row, "first_seen": now}).scalar_one())
+        placed = self.index.add(
+            conn, new_id, title=row["title"], body=row["body"], published=row["published"],
+            source=row["source"],
+        )  # fmt: skip
+        return StoreResult("linked" if placed.duplicate_of is not None else "new", new_id)
 
     def stored_urls(self, urls: Iterable[str]) -> set[str]:
         """The subset of ``urls`` already stored as canonical URLs."""

@@ -1,0 +1,217 @@
+"""Near-duplicates and story clusters, stored (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+from datetime import datetime, timedelta, timezone
+
+from sqlalchemy import Engine, select, text
+
+from aggregator.aggregate.neardup import shingles, similarity
+from aggregator.aggregate.stories import StoryKey, related
+from aggregator.items import ArticleItem
+from aggregator.storage import ArticleStore
+from aggregator.storage.models import Article
+from tests.conftest import distinct_body
+
+T0 = datetime(2022, 6, 6, 16, 0, tzinfo=timezone.utc)
+CATEGORIES = {"dualshockers": "games", "variety": "film", "deadline": "film", "people": "celebrity"}
+AOUAD = (
+    "Netflix confirmed on Monday that the South Korean zombie series All of Us Are Dead will "
+    "return for a second season. The cast announced the renewal during Netflix Geeked Week. "
+)
+
+
+def art(n: int, source: str, title: str, body: str, hours: float = 0, **kw: object) -> ArticleItem:
+    data = {
+        "url": f"https://{source}.example/story-{n}/",
+        "canonical_url": f"https://{source}.example/story-{n}/",
+        "source": source,
+        "title": title,
+        "published": T0 + timedelta(hours=hours),
+        "body": body,
+        "fetched_at": T0 + timedelta(days=2),
+    }
+    data.update(kw)
+    return ArticleItem(**data)  # type: ignore[arg-type]
+
+
+def rows(engine: Engine) -> dict[str, tuple[int | None, int | None]]:
+    """canonical_url -> (duplicate_of as URL index, story id) for every article."""
+    with engine.connect() as conn:
+        result = conn.execute(
+            select(Article.id, Article.canonical_url, Article.duplicate_of, Article.story_id)
+        ).all()
+    return {url: (dup, story) for _, url, dup, story in result}
+
+
+def partition(engine: Engine) -> set[frozenset[str]]:
+    """The stories as sets of canonical URLs (ids differ by insertion order; sets not)."""
+    groups: dict[int, set[str]] = {}
+    for url, (_, story) in rows(engine).items():
+        assert story is not None, url
+        groups.setdefault(story, set()).add(url)
+    return {frozenset(g) for g in groups.values()}
+
+
+def syndicated(body: str) -> str:
+    """What syndication does to a text: a paragraph trimmed, boilerplate added."""
+    paras = body.split(". ")
+    return ". ".join(paras[:-2]) + ". This story was first published by the Associated Press."
+
+
+def test_exact_copy_on_another_outlet_is_linked_same_outlet_twin_is_not_stored(
+    engine: Engine,
+) -> None:
+    store = ArticleStore(engine, CATEGORIES)
+    body = distinct_body(1)
+    (first,) = store.upsert([art(1, "deadline", "Jury clears pop duo", body)])
+    (copy,) = store.upsert([art(2, "variety", "Pop duo cleared by jury", body)])
+    (amp,) = store.upsert(
+        [
+            art(
+                3,
+                "deadline",
+                "Jury clears pop duo",
+                body,
+                canonical_url="https://deadline.example/amp/1/",
+            )
+        ]
+    )
+    assert (first.outcome, copy.outcome, amp.outcome) == ("new", "linked", "duplicate")
+    stored = rows(engine)
+    assert stored["https://variety.example/story-2/"] == (first.article_id, stored[
+        "https://deadline.example/story-1/"][1])  # fmt: skip
+    assert len(stored) == 2
+
+
+def test_near_copy_with_edits_is_linked_topic_neighbour_is_not(engine: Engine) -> None:
+    store = ArticleStore(engine, CATEGORIES)
+    original = distinct_body(7) + " " + distinct_body(8)
+    store.upsert([art(1, "deadline", "Jury clears pop duo of copying a hymn", original)])
+    results = store.upsert([
+        art(2, "variety", "Pop duo wins copyright trial", syndicated(original), hours=1),
+        art(3, "people", "Another pop duo sued over a hymn", distinct_body(9), hours=2),
+    ])  # fmt: skip
+    assert [r.outcome for r in results] == ["linked", "new"]
+    sim = similarity(shingles(original), shingles(syndicated(original)))
+    assert sim.near_duplicate and sim.containment > 0.9
+
+
+def test_related_reports_form_one_story_and_a_bridge_merges_stories(engine: Engine) -> None:
+    store = ArticleStore(engine, CATEGORIES)
+    store.upsert([
+        art(1, "dualshockers", "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
+            AOUAD + distinct_body(11)),
+        art(2, "variety", "Squid Game Season 2 Is Officially Happening",
+            "Netflix said Squid Game will return. " + distinct_body(12), hours=3),
+    ])  # fmt: skip
+    assert len(partition(engine)) == 2
+    store.upsert([
+        art(3, "variety", "'All of Us Are Dead' Renewed for Season 2 at Netflix",
+            AOUAD + distinct_body(13), hours=2),
+        art(4, "deadline", "'All Of Us Are Dead' Renewed For Season 2 By Netflix",
+            AOUAD + distinct_body(14), hours=5),
+    ])  # fmt: skip
+    stories = partition(engine)
+    aouad = next(s for s in stories if "https://dualshockers.example/story-1/" in s)
+    assert aouad == {
+        "https://dualshockers.example/story-1/", "https://variety.example/story-3/",
+        "https://deadline.example/story-4/",
+    }  # fmt: skip
+    with engine.connect() as conn:
+        story = conn.execute(text(
+            "SELECT headline, article_count, outlet_count, category FROM stories "
+            "ORDER BY outlet_count DESC LIMIT 1"
+        )).one()  # fmt: skip
+    # The earliest report names the story; the outlets' categories vote (film 2, games 1).
+    assert tuple(story) == (
+        "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
+        3,
+        3,
+        "film",
+    )
+
+
+def _corpus() -> list[ArticleItem]:
+    """Three events, each with a few reports and one syndicated copy, plus singletons."""
+    items: list[ArticleItem] = []
+    events = [
+        ("All of Us Are Dead", "Season 2", "Netflix", AOUAD),
+        ("Squid Game", "Season 2", "Netflix", "Hwang Dong-hyuk said Squid Game will return. "),
+        (
+            "House of the Dragon",
+            "Trailer",
+            "HBO",
+            "HBO released a trailer for House of the Dragon. ",
+        ),
+    ]
+    n = 0
+    for e, (show, thing, studio, lede) in enumerate(events):
+        for k, source in enumerate(("dualshockers", "variety", "deadline")):
+            n += 1
+            title = [
+                f"{show} {thing} Confirmed by {studio}",
+                f"'{show}' {thing} Officially Set at {studio}",
+                f"{studio} Confirms {show} {thing}",
+            ][k]
+            items.append(art(n, source, title, lede + distinct_body(100 + n), hours=e * 100 + k))
+        n += 1
+        items.append(art(n, "people", f"{show}: {thing} news", syndicated(items[-1].body or ""),
+                         hours=e * 100 + 4))  # fmt: skip
+    for k in range(4):
+        n += 1
+        items.append(art(n, "people", f"Unrelated celebrity item number {k}",
+                         distinct_body(500 + k), hours=k * 30))  # fmt: skip
+    return items
+
+
+def test_same_articles_in_any_order_give_the_same_stories(
+    engine: Engine, other_engine: Engine
+) -> None:
+    items = _corpus()
+    shuffled = items[:]
+    random.Random(7).shuffle(shuffled)
+    ArticleStore(engine, CATEGORIES).upsert(items)
+    for i in range(0, len(shuffled), 3):  # and in several transactions
+        ArticleStore(other_engine, CATEGORIES).upsert(shuffled[i : i + 3])
+    assert partition(engine) == partition(other_engine)
+    sizes = sorted(len(s) for s in partition(engine))
+    assert sizes == [1, 1, 1, 1, 4, 4, 4]
+
+
+def test_index_survives_a_restart(engine: Engine) -> None:
+    body = distinct_body(21) + " " + distinct_body(22)
+    ArticleStore(engine, CATEGORIES).upsert([art(1, "deadline", "Pop duo cleared", body)])
+    # A new process: a new store, nothing in memory.
+    (r,) = ArticleStore(engine, CATEGORIES).upsert(
+        [art(2, "variety", "Duo cleared", syndicated(body))]
+    )
+    assert r.outcome == "linked"
+
+
+def test_story_predicate_is_symmetric() -> None:
+    titles = [
+        "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
+        "'All of Us Are Dead' Season 2 Officially Greenlit at Netflix",
+        "Netflix Geeked Week 2022: Full Schedule",
+        "Squid Game Season 2 Is Officially Happening",
+    ]
+    keys = [StoryKey.of(t, AOUAD, T0 + timedelta(hours=i)) for i, t in enumerate(titles)]
+    for a, b in itertools.permutations(keys, 2):
+        assert related(a, b) == related(b, a)
+    assert related(keys[0], keys[1]) and not related(keys[0], keys[2])
+    far = StoryKey.of(titles[1], AOUAD, T0 + timedelta(days=10))
+    assert not related(keys[0], far)
+
+
+def test_the_earliest_copy_is_the_original_whatever_arrives_first(engine: Engine) -> None:
+    body = distinct_body(31) + " " + distinct_body(32)
+    store = ArticleStore(engine, CATEGORIES)
+    (copy,) = store.upsert([art(2, "people", "Copy", syndicated(body), hours=5)])
+    (orig,) = store.upsert([art(1, "variety", "Original", body, hours=1)])
+    assert (copy.outcome, orig.outcome) == ("new", "new")  # each was first when it came
+    stored = rows(engine)
+    assert stored["https://variety.example/story-1/"][0] is None
+    assert stored["https://people.example/story-2/"][0] == orig.article_id
