@@ -384,11 +384,11 @@ def _show_story(ident: str, db: str | None, as_json: bool) -> None:
 
 def _stories_engine(db: str | None) -> Any:
     """The engine, with articles stored before aggregation existed indexed first."""
-    from aggregator.aggregate.index import reindex
+    from aggregator.aggregate.index import catch_up
     from aggregator.sources import load_sources
 
     engine = _engine(db)
-    reindex(engine, {s.name: s.category for s in load_sources().values()})
+    catch_up(engine, {s.name: s.category for s in load_sources().values()})
     return engine
 
 
@@ -846,10 +846,10 @@ def db_reindex(
     ] = False,
 ) -> None:
     """Index stored articles for near-duplicates and stories (those not indexed yet)."""
-    from aggregator.aggregate.index import reindex
+    from aggregator.aggregate.index import catch_up
     from aggregator.sources import load_sources
 
-    n = reindex(
+    n = catch_up(
         _engine(db), {s.name: s.category for s in load_sources().values()}, everything=everything
     )
     typer.echo(f"indexed {n} article(s)")

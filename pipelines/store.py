@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timezone
 from typing import Any
 
@@ -34,6 +35,7 @@ class StorePipeline(CrawlerPipeline):
         self.url = raw_url
         self.buffer: list[ArticleItem] = []
         self.engine: Engine | None = None
+        self.categories: dict[str, str] = {}
         self.store: ArticleStore | None = None
         self.runs: RunRecorder | None = None
 
@@ -45,7 +47,8 @@ class StorePipeline(CrawlerPipeline):
         from aggregator.sources import load_sources
 
         registry = load_sources(self.crawler.settings.get("AGGREGATOR_SOURCES") or None)
-        self.store = ArticleStore(self.engine, {s.name: s.category for s in registry.values()})
+        self.categories = {s.name: s.category for s in registry.values()}
+        self.store = ArticleStore(self.engine, self.categories, aggregate=False)
         self.runs = RunRecorder(self.engine)
         name = getattr(self.crawler.spider, "name", "?")
         self.runs.start(name)
@@ -73,7 +76,19 @@ class StorePipeline(CrawlerPipeline):
         self.flush()
 
     def spider_closed(self, reason: str) -> None:
-        """Record the run's figures once Scrapy knows why it ended ("finished",
-        "shutdown" after Ctrl-C...); pipelines close before that reason is known."""
+        """Index the new articles for aggregation (near-duplicates, stories), then record
+        the run's figures: Scrapy knows why it ended ("finished", "shutdown" after
+        Ctrl-C...) only now, after the pipelines closed."""
+        if self.engine is None:
+            return
+        from aggregator.aggregate.index import catch_up
+
+        started = time.monotonic()
+        indexed = catch_up(self.engine, self.categories)
+        if indexed:
+            logger.info(
+                "Indexed %d article(s) for stories in %.2fs", indexed, time.monotonic() - started
+            )
         if self.runs is not None and self.crawler.stats is not None:
+            self.crawler.stats.set_value("aggregator/aggregated", indexed)
             self.runs.finish(self.crawler.stats.get_stats(), str(reason))

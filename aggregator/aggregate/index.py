@@ -1,9 +1,14 @@
 """The aggregation index in the database: near-duplicate links and story clusters.
 
-Kept up to date inside the same transaction that stores an article, so it survives
-restarts and never needs a rebuild. Lookups are index queries (LSH band keys; headline
-terms within a time window), so inserting an article costs about the same with 10k or
-200k articles stored.
+Persisted (tables ``lsh_keys``, ``story_terms``, ``stories`` and two columns of
+``articles``), so it survives restarts and never needs a rebuild. Lookups are index
+queries (LSH band keys; headline terms within a time window), so indexing an article
+costs about the same with 10k or 200k articles stored.
+
+Crawls store articles without indexing them (the index is derived data and costs more
+than storing); :func:`catch_up` indexes whatever is not indexed yet, oldest first, at
+the end of every crawl and before every story query. Writers serialize on a lock, so
+two crawls finishing at once never index an article twice.
 """
 
 from __future__ import annotations
@@ -14,15 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Table, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import update as sql_update
+from sqlalchemy.sql.elements import BindParameter
 
-from aggregator.aggregate.neardup import (
-    MIN_SHINGLES,
-    band_keys,
-    shingles,
-    signature,
-    similarity,
-)
+from aggregator.aggregate.neardup import MIN_SHINGLES, band_keys, shingles, signature, similarity
 from aggregator.aggregate.stories import WINDOW, StoryKey, related, representative
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
 
@@ -36,14 +37,93 @@ ARTICLES = _table(Article)
 LSH = _table(LshKey)
 TERMS = _table(StoryTerm)
 STORIES = _table(Story)
+# Key of the transaction-scoped PostgreSQL advisory lock for index writers ("aggidx").
+_PG_LOCK_KEY = int.from_bytes(b"aggidx", "big")
+# Articles indexed per transaction when catching up.
+BATCH = 200
+_LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+# Statements built once (building a SQLAlchemy statement costs more than running it).
+_IDS: BindParameter[Any] = bindparam("ids", expanding=True)
+_Q_LSH_CANDIDATES = (
+    select(LSH.c.article_id).where(LSH.c.key.in_(bindparam("keys", expanding=True))).distinct()
+)
+_Q_CANDIDATE_BODIES = select(
+    ARTICLES.c.id, ARTICLES.c.body, ARTICLES.c.published, ARTICLES.c.canonical_url,
+    ARTICLES.c.duplicate_of,
+).where(ARTICLES.c.id.in_(_IDS))  # fmt: skip
+_Q_GROUP = select(ARTICLES.c.id, ARTICLES.c.published, ARTICLES.c.canonical_url).where(
+    ARTICLES.c.id.in_(_IDS)
+)
+_Q_URL = select(ARTICLES.c.canonical_url).where(ARTICLES.c.id == bindparam("aid"))
+_U_REPOINT = (
+    sql_update(ARTICLES)
+    .where(ARTICLES.c.id.in_(_IDS) | ARTICLES.c.duplicate_of.in_(_IDS))
+    .values(duplicate_of=bindparam("new_original"))
+)
+_Q_TERM_CANDIDATES = (
+    select(TERMS.c.article_id)
+    .where(TERMS.c.term.in_(bindparam("terms", expanding=True)))
+    .where(TERMS.c.published >= bindparam("low"), TERMS.c.published <= bindparam("high"))
+    .group_by(TERMS.c.article_id)
+    .having(func.count() >= 2)
+)
+_Q_CANDIDATE_TERMS = select(
+    TERMS.c.article_id, TERMS.c.term, TERMS.c.is_name, TERMS.c.published
+).where(TERMS.c.article_id.in_(_IDS))
+_Q_STORIES_OF = select(ARTICLES.c.story_id).where(ARTICLES.c.id.in_(_IDS))
+_I_LSH = insert(LSH)
+_I_TERMS = insert(TERMS)
+_I_STORY = (
+    insert(STORIES)
+    .values(headline="", first_seen=bindparam("now"), updated=bindparam("now"),
+            article_count=0, outlet_count=0)
+    .returning(STORIES.c.id)
+)  # fmt: skip
+_U_MOVE = (
+    sql_update(ARTICLES).where(ARTICLES.c.story_id.in_(_IDS)).values(story_id=bindparam("target"))
+)
+_D_STORIES = delete(STORIES).where(STORIES.c.id.in_(_IDS))
+_U_ARTICLE = (
+    sql_update(ARTICLES)
+    .where(ARTICLES.c.id == bindparam("aid"))
+    .values(duplicate_of=bindparam("dup"), story_id=bindparam("sid"))
+)
+_Q_STORY_ROWS = select(
+    ARTICLES.c.title, ARTICLES.c.canonical_url, ARTICLES.c.published, ARTICLES.c.first_seen,
+    ARTICLES.c.source,
+).where(ARTICLES.c.story_id == bindparam("sid"))  # fmt: skip
+_U_STORY = (
+    sql_update(STORIES)
+    .where(STORIES.c.id == bindparam("sid"))
+    .values(headline=bindparam("headline"), first_seen=bindparam("first"),
+            updated=bindparam("last"), article_count=bindparam("n_articles"),
+            outlet_count=bindparam("n_outlets"), category=bindparam("cat"))
+)  # fmt: skip
+_Q_UNINDEXED = (
+    select(ARTICLES.c.id, ARTICLES.c.title, ARTICLES.c.body, ARTICLES.c.published,
+           ARTICLES.c.first_seen, ARTICLES.c.source)
+    .where(ARTICLES.c.story_id.is_(None))
+    .order_by(ARTICLES.c.published, ARTICLES.c.id)
+    .limit(BATCH)
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """Where a newly stored article landed."""
+    """Where a newly indexed article landed."""
 
     duplicate_of: int | None
     story_id: int
+
+
+def lock(conn: Connection) -> None:
+    """Make this connection's transaction the only index writer until it ends (SQLite:
+    ``BEGIN IMMEDIATE``, the database's write lock; PostgreSQL: an advisory lock)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
 
 
 class AggregateIndex:
@@ -52,8 +132,6 @@ class AggregateIndex:
 
     def __init__(self, categories: Mapping[str, str] | None = None) -> None:
         self.categories = dict(categories or {})
-
-    # -- adding ------------------------------------------------------------------------
 
     def add(
         self,
@@ -68,102 +146,73 @@ class AggregateIndex:
         """Index a stored article and put it in a story (merging stories it bridges)."""
         when = published or datetime.now(timezone.utc)
         sh = shingles(body)
-        copies = self._near_duplicates(conn, article_id, sh)
+        keys = band_keys(signature(sh)) if len(sh) >= MIN_SHINGLES else []
+        copies = self._near_duplicates(conn, article_id, sh, keys)
         duplicate_of = self._original(conn, article_id, when, copies)
         key = StoryKey.of(title, body, when)
-        neighbours = self._related(conn, article_id, key) | {r.id for r in copies}
-        self._remember(conn, article_id, sh, key)
-        story_ids = self._stories_of(conn, neighbours)
-        story_id = self._join(conn, article_id, story_ids)
-        conn.execute(
-            update(ARTICLES)
-            .where(ARTICLES.c.id == article_id)
-            .values(duplicate_of=duplicate_of, story_id=story_id)
-        )
+        neighbours = self._related(conn, article_id, key) | {int(r.id) for r in copies}
+        self._remember(conn, article_id, keys, key)
+        story_id = self._join(conn, self._stories_of(conn, neighbours))
+        conn.execute(_U_ARTICLE, {"aid": article_id, "dup": duplicate_of, "sid": story_id})
         self.refresh_story(conn, story_id)
         return Assignment(duplicate_of, story_id)
 
-    def _near_duplicates(self, conn: Connection, article_id: int, sh: frozenset[str]) -> list[Any]:
-        """Stored articles this body is a near-copy of: LSH candidates, confirmed on the
-        exact shingle sets. Rows of (id, published, canonical_url, duplicate_of)."""
-        if len(sh) < MIN_SHINGLES:
+    # -- near-duplicates ---------------------------------------------------------------
+
+    @staticmethod
+    def _near_duplicates(
+        conn: Connection, article_id: int, sh: frozenset[str], keys: list[int]
+    ) -> list[Any]:
+        """Stored articles this body is a near-copy of: LSH candidates (sharing a band
+        key), confirmed on the exact shingle sets."""
+        if not keys:
             return []
-        keys = band_keys(signature(sh))
-        candidates = (
-            conn.execute(select(LSH.c.article_id).where(LSH.c.key.in_(keys)).distinct())
-            .scalars()
-            .all()
-        )
-        candidates = [c for c in candidates if c != article_id]
-        if not candidates:
+        ids = [
+            c for c in conn.execute(_Q_LSH_CANDIDATES, {"keys": keys}).scalars() if c != article_id
+        ]
+        if not ids:
             return []
-        rows = conn.execute(
-            select(
-                ARTICLES.c.id,
-                ARTICLES.c.body,
-                ARTICLES.c.published,
-                ARTICLES.c.canonical_url,
-                ARTICLES.c.duplicate_of,
-            ).where(ARTICLES.c.id.in_(candidates))
-        ).all()
+        rows = conn.execute(_Q_CANDIDATE_BODIES, {"ids": ids}).all()
         return [r for r in rows if similarity(sh, shingles(r.body)).near_duplicate]
 
+    @staticmethod
     def _original(
-        self, conn: Connection, article_id: int, published: datetime, copies: list[Any]
+        conn: Connection, article_id: int, published: datetime, copies: list[Any]
     ) -> int | None:
         """Which article of a group of copies is the original: the earliest published
         (then the smallest URL), whatever order they arrived in. Returns the new article's
         ``duplicate_of``; when the new article is the original, the others are re-pointed."""
         if not copies:
             return None
-        latest = datetime.max.replace(tzinfo=timezone.utc)
-        group = {int(r.duplicate_of or r.id) for r in copies} | {int(r.id) for r in copies}
-        members = conn.execute(
-            select(ARTICLES.c.id, ARTICLES.c.published, ARTICLES.c.canonical_url).where(
-                ARTICLES.c.id.in_(sorted(group))
-            )
-        ).all()
-        url = conn.execute(
-            select(ARTICLES.c.canonical_url).where(ARTICLES.c.id == article_id)
-        ).scalar_one()
-        first = min(members, key=lambda r: (r.published or latest, r.canonical_url))
-        if (published, url) < (first.published or latest, first.canonical_url):
-            conn.execute(
-                update(ARTICLES)
-                .where(
-                    ARTICLES.c.id.in_(sorted(group)) | ARTICLES.c.duplicate_of.in_(sorted(group))
-                )
-                .values(duplicate_of=article_id)
-            )
+        group = sorted({int(r.duplicate_of or r.id) for r in copies} | {int(r.id) for r in copies})
+        members = conn.execute(_Q_GROUP, {"ids": group}).all()
+        url = conn.execute(_Q_URL, {"aid": article_id}).scalar_one()
+        first = min(members, key=lambda r: (r.published or _LATEST, r.canonical_url))
+        if (published, url) < (first.published or _LATEST, first.canonical_url):
+            conn.execute(_U_REPOINT, {"ids": group, "new_original": article_id})
             return None
         return int(first.id)
 
-    def _related(self, conn: Connection, article_id: int, key: StoryKey) -> set[int]:
+    # -- stories -----------------------------------------------------------------------
+
+    @staticmethod
+    def _related(conn: Connection, article_id: int, key: StoryKey) -> set[int]:
         """Stored articles the story predicate relates to this one."""
         if len(key.terms) < 2:
             return set()
-        low, high = key.published - WINDOW, key.published + WINDOW
-        candidates = (
-            conn.execute(
-                select(TERMS.c.article_id)
-                .where(TERMS.c.term.in_(sorted(key.terms)))
-                .where(TERMS.c.published >= low, TERMS.c.published <= high)
-                .group_by(TERMS.c.article_id)
-                .having(func.count() >= 2)
-            )
-            .scalars()
-            .all()
-        )
-        candidates = [c for c in candidates if c != article_id]
-        if not candidates:
+        ids = [
+            c
+            for c in conn.execute(
+                _Q_TERM_CANDIDATES,
+                {"terms": sorted(key.terms), "low": key.published - WINDOW,
+                 "high": key.published + WINDOW},
+            ).scalars()
+            if c != article_id
+        ]  # fmt: skip
+        if not ids:
             return set()
-        rows = conn.execute(
-            select(TERMS.c.article_id, TERMS.c.term, TERMS.c.is_name, TERMS.c.published).where(
-                TERMS.c.article_id.in_(candidates)
-            )
-        ).all()
         grouped: dict[int, tuple[set[str], set[str], datetime]] = {}
-        for aid, term, is_name, published in rows:
+        for aid, term, is_name, published in conn.execute(_Q_CANDIDATE_TERMS, {"ids": ids}):
             terms, names, _ = grouped.setdefault(aid, (set(), set(), published))
             terms.add(term)
             if is_name:
@@ -174,134 +223,88 @@ class AggregateIndex:
             if related(key, StoryKey(frozenset(terms), frozenset(names), published))
         }
 
-    def _remember(
-        self, conn: Connection, article_id: int, sh: frozenset[str], key: StoryKey
-    ) -> None:
-        conn.execute(delete(LSH).where(LSH.c.article_id == article_id))
-        conn.execute(delete(TERMS).where(TERMS.c.article_id == article_id))
-        if len(sh) >= MIN_SHINGLES:
-            rows = [{"key": k, "article_id": article_id} for k in set(band_keys(signature(sh)))]
-            conn.execute(insert(LSH), rows)
+    @staticmethod
+    def _remember(conn: Connection, article_id: int, keys: list[int], key: StoryKey) -> None:
+        """Index a new article: its band keys and its headline terms."""
+        if keys:
+            conn.execute(_I_LSH, [{"key": k, "article_id": article_id} for k in set(keys)])
         if key.terms:
             conn.execute(
-                insert(TERMS),
+                _I_TERMS,
                 [
-                    {
-                        "term": t[:100],
-                        "article_id": article_id,
-                        "is_name": t in key.names,
-                        "published": key.published,
-                    }
+                    {"term": t[:100], "article_id": article_id, "is_name": t in key.names,
+                     "published": key.published}
                     for t in sorted(key.terms)
                 ],
-            )
+            )  # fmt: skip
 
-    def _stories_of(self, conn: Connection, article_ids: set[int]) -> set[int]:
+    @staticmethod
+    def _stories_of(conn: Connection, article_ids: set[int]) -> set[int]:
         if not article_ids:
             return set()
-        ids = conn.execute(
-            select(ARTICLES.c.story_id).where(ARTICLES.c.id.in_(sorted(article_ids)))
-        ).scalars()
-        return {int(i) for i in ids if i is not None}
+        found = conn.execute(_Q_STORIES_OF, {"ids": sorted(article_ids)}).scalars()
+        return {int(i) for i in found if i is not None}
 
-    def _join(self, conn: Connection, article_id: int, story_ids: set[int]) -> int:
+    @staticmethod
+    def _join(conn: Connection, story_ids: set[int]) -> int:
         """The story the article goes into: a new one, the one its neighbours share, or
         (when it bridges several) their merge into the oldest id."""
         if not story_ids:
             now = datetime.now(timezone.utc)
-            return int(
-                conn.execute(
-                    insert(STORIES)
-                    .values(
-                        headline="", first_seen=now, updated=now, article_count=0, outlet_count=0
-                    )
-                    .returning(STORIES.c.id)
-                ).scalar_one()
-            )
+            return int(conn.execute(_I_STORY, {"now": now}).scalar_one())
         target = min(story_ids)
         others = sorted(story_ids - {target})
         if others:
-            conn.execute(
-                update(ARTICLES).where(ARTICLES.c.story_id.in_(others)).values(story_id=target)
-            )
-            conn.execute(delete(STORIES).where(STORIES.c.id.in_(others)))
+            conn.execute(_U_MOVE, {"ids": others, "target": target})
+            conn.execute(_D_STORIES, {"ids": others})
         return target
-
-    # -- story figures -----------------------------------------------------------------
 
     def refresh_story(self, conn: Connection, story_id: int) -> None:
         """Recompute a story's headline, times, counts and category from its articles."""
-        rows = conn.execute(
-            select(
-                ARTICLES.c.title,
-                ARTICLES.c.canonical_url,
-                ARTICLES.c.published,
-                ARTICLES.c.first_seen,
-                ARTICLES.c.last_seen,
-                ARTICLES.c.source,
-            ).where(ARTICLES.c.story_id == story_id)
-        ).all()
+        rows = conn.execute(_Q_STORY_ROWS, {"sid": story_id}).all()
         if not rows:
-            conn.execute(delete(STORIES).where(STORIES.c.id == story_id))
+            conn.execute(_D_STORIES, {"ids": [story_id]})
             return
-        headline = representative((r.published, r.canonical_url, r.title) for r in rows)
-        # A story's times are its reports' times (not when the crawler last looked).
-        first_seen = min(r.published or r.first_seen for r in rows)
-        updated = max(r.published or r.first_seen for r in rows)
-        outlets = {r.source for r in rows if r.source}
         cats = Counter(self.categories.get(r.source or "", "") for r in rows)
         cats.pop("", None)
-        category = min(cats, key=lambda c: (-cats[c], c)) if cats else None
+        # A story's times are its reports' times (not when the crawler last looked).
+        times = [r.published or r.first_seen for r in rows]
         conn.execute(
-            update(STORIES)
-            .where(STORIES.c.id == story_id)
-            .values(
-                headline=headline,
-                first_seen=first_seen,
-                updated=updated,
-                article_count=len(rows),
-                outlet_count=len(outlets),
-                category=category,
-            )
+            _U_STORY,
+            {
+                "sid": story_id,
+                "headline": representative((r.published, r.canonical_url, r.title) for r in rows),
+                "first": min(times),
+                "last": max(times),
+                "n_articles": len(rows),
+                "n_outlets": len({r.source for r in rows if r.source}),
+                "cat": min(cats, key=lambda c: (-cats[c], c)) if cats else None,
+            },
         )
 
-    def forget(self, conn: Connection, article_id: int) -> None:
-        """Drop an article's index entries (before re-indexing a changed body)."""
-        conn.execute(delete(LSH).where(LSH.c.article_id == article_id))
-        conn.execute(delete(TERMS).where(TERMS.c.article_id == article_id))
 
-
-def reindex(
-    engine: Any, categories: Mapping[str, str] | None = None, *, everything: bool = False
+def catch_up(
+    engine: Engine, categories: Mapping[str, str] | None = None, *, everything: bool = False
 ) -> int:
-    """Index articles the aggregation index does not know yet (stored before revision 0004,
-    or all of them with ``everything``), oldest first, in batches. Returns how many."""
+    """Index the articles not indexed yet (or, with ``everything``, all of them again),
+    oldest first, ``BATCH`` per locked transaction. Returns how many were indexed."""
     index = AggregateIndex(categories)
+    if everything:
+        with engine.connect() as conn:
+            lock(conn)
+            for table in (LSH, TERMS, STORIES):
+                conn.execute(delete(table))
+            conn.execute(sql_update(ARTICLES).values(story_id=None, duplicate_of=None))
+            conn.commit()
     done = 0
-    with engine.begin() as conn:
-        if everything:
-            conn.execute(delete(LSH))
-            conn.execute(delete(TERMS))
-            conn.execute(update(ARTICLES).values(story_id=None, duplicate_of=None))
-            conn.execute(delete(STORIES))
     while True:
-        with engine.begin() as conn:
-            batch = conn.execute(
-                select(
-                    ARTICLES.c.id,
-                    ARTICLES.c.title,
-                    ARTICLES.c.body,
-                    ARTICLES.c.published,
-                    ARTICLES.c.source,
-                )
-                .where(ARTICLES.c.story_id.is_(None))
-                .order_by(ARTICLES.c.published, ARTICLES.c.id)
-                .limit(200)
-            ).all()
+        with engine.connect() as conn:
+            lock(conn)  # then read: a batch another writer indexed meanwhile is not re-read
+            batch = conn.execute(_Q_UNINDEXED).all()
             for r in batch:
-                index.add(
-                    conn, r.id, title=r.title, body=r.body, published=r.published, source=r.source
-                )
+                index.add(conn, r.id, title=r.title, body=r.body,
+                          published=r.published or r.first_seen, source=r.source)  # fmt: skip
+            conn.commit()
         done += len(batch)
-        if len(batch) < 200:
+        if len(batch) < BATCH:
             return done

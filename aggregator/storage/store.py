@@ -80,11 +80,19 @@ class ArticleStore:
     ``benchmarks/crawl.py``).
     """
 
-    def __init__(self, engine: Engine, categories: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        categories: Mapping[str, str] | None = None,
+        *,
+        aggregate: bool = True,
+    ) -> None:
         from aggregator.aggregate.index import AggregateIndex
 
         self.engine = engine
-        self.index = AggregateIndex(categories)
+        # Crawls pass aggregate=False and index at the end (aggregate.index.catch_up):
+        # the index costs more than the storing itself.
+        self.index = AggregateIndex(categories) if aggregate else None
         table: Table = Article.__table__  # type: ignore[assignment]
         self._table = table
         self._by_url = select(table.c.id).where(table.c.canonical_url == bindparam("url"))
@@ -133,9 +141,14 @@ class ArticleStore:
         """
         now = now or datetime.now(timezone.utc)
         results: list[StoreResult] = []
-        with self.engine.begin() as conn:
+        with self.engine.connect() as conn:
+            if self.index is not None:
+                from aggregator.aggregate.index import lock
+
+                lock(conn)  # index writers take turns (stories merge across articles)
             for item in items:
                 results.append(self._upsert_one(conn, _row(item, now), now))
+            conn.commit()
         return results
 
     def _upsert_one(self, conn: Connection, row: dict[str, Any], now: datetime) -> StoreResult:
@@ -151,6 +164,8 @@ class ArticleStore:
                 conn.execute(self._touch, {"article_id": twin, "now": now})
                 return StoreResult("duplicate", twin)
         new_id = int(conn.execute(self._insert, {**row, "first_seen": now}).scalar_one())
+        if self.index is None:
+            return StoreResult("new", new_id)
         placed = self.index.add(
             conn, new_id, title=row["title"], body=row["body"], published=row["published"],
             source=row["source"],
