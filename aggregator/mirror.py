@@ -6,9 +6,33 @@
 so the spiders run unchanged. It backs ``aggregator demo``, the end-to-end tests and the
 crawl benchmark.
 
-Per-host behaviour for failure tests lives in ``<host>/_mirror.json``:
-``{"status": 500}`` answers every path with that status, ``{"delay": 5}`` waits that many
-seconds before answering.
+Per-host behaviour for failure tests lives in ``<host>/_mirror.json`` (or comes from
+:meth:`MirrorServer.set_behaviour`); every key applies to every path of the host:
+
+``{"status": 500}``
+    answer with that status (and a short text body);
+``{"delay": 5}``
+    wait that many seconds before answering;
+``{"trap": "/calendar/"}``
+    a spider trap: any path under the prefix is answered with a generated calendar page
+    whose "next" link leads to the following day, forever.
+
+``"paths"`` maps a path (or an ``fnmatch`` pattern such as ``/news/chain/*``) to keys
+that apply to that path only, on top of the host's:
+
+``"status"``, ``"delay"``
+    as above;
+``"redirect"``
+    answer ``302`` (or ``"status"`` when it is a redirect code) with this ``Location``;
+    ``{next}`` in it is replaced by the path's last number plus one (endless chains);
+``"size"``
+    answer with a generated HTML page of that many bytes, produced while it is sent (no
+    big files on disk); with ``"chunked": true`` it has no ``Content-Length``;
+``"content_type"``
+    the ``Content-Type`` to send instead of the one the file name suggests.
+
+For example ``{"paths": {"/news/gone/": {"status": 410}, "/news/huge/": {"size": 20000000}}}``.
+The bundled site (``fixtures/site``) uses none of this; ``fixtures/hostile`` does.
 """
 
 from __future__ import annotations
@@ -18,8 +42,12 @@ import hashlib
 import json
 import mimetypes
 import os
+import re
 import threading
 import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from fnmatch import fnmatchcase
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -34,6 +62,12 @@ _TYPES = {
     ".json": "application/json",
 }
 _INDEXES = ("index.html", "index.xml", "index.rss", "index.atom")
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PATTERN_CHARS = frozenset("*?[")
+_LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
+_TRAP_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
+# Generated bodies go out in pieces of this size.
+_CHUNK = 64 * 1024
 
 
 def default_site_root() -> Path:
@@ -82,13 +116,34 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         self.server.record(host, path)
         root = self.server.root / host
-        behaviour = self.server.behaviour(host)
+        behaviour = self.server.rules(host, path)
         if behaviour.get("delay"):
             time.sleep(float(behaviour["delay"]))
+        trap = behaviour.get("trap")
+        if trap and path.startswith(trap):
+            body = trap_page(trap, path).encode("utf-8")
+            self._send(200, body, "text/html; charset=utf-8", head=head)
+            return
+        if behaviour.get("redirect"):
+            status = int(behaviour.get("status") or 302)
+            location = str(behaviour["redirect"]).replace("{next}", _next_number(path))
+            self._send(
+                status if status in _REDIRECTS else 302,
+                b"moved\n",
+                "text/plain",
+                {"Location": location},
+                head=head,
+            )
+            return
         if behaviour.get("status"):
             self._send(
                 int(behaviour["status"]), b"mirror: forced status\n", "text/plain", head=head
             )
+            return
+        if behaviour.get("size"):
+            ctype = behaviour.get("content_type") or "text/html; charset=utf-8"
+            chunked = bool(behaviour.get("chunked"))
+            self._send_generated(int(behaviour["size"]), ctype, chunked, head)
             return
         target = self.server.resolve(root, path)
         if target is None:
@@ -96,7 +151,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         data = target.read_bytes()
         ctype = (
-            _TYPES.get(target.suffix)
+            behaviour.get("content_type")
+            or _TYPES.get(target.suffix)
             or mimetypes.guess_type(target.name)[0]
             or "application/octet-stream"
         )
@@ -109,6 +165,71 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(304, b"", ctype, validators, head=True)
             return
         self._send(200, data, ctype, validators, head=head)
+
+    def _send_generated(self, size: int, ctype: str, chunked: bool, head: bool) -> None:
+        """A generated HTML page of ``size`` bytes, written piece by piece (a client that
+        gives up half way is the point of such a page, not an error)."""
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Content-Length", str(size))
+        self.end_headers()
+        if head:
+            return
+        for piece in generated_page(size):
+            if chunked:
+                self.wfile.write(f"{len(piece):x}\r\n".encode("ascii") + piece + b"\r\n")
+            else:
+                self.wfile.write(piece)
+        if chunked:
+            self.wfile.write(b"0\r\n\r\n")
+
+
+def _next_number(path: str) -> str:
+    """The last number in ``path`` plus one ("1" when there is none)."""
+    m = _LAST_NUMBER.search(path)
+    return str(int(m.group(1)) + 1) if m else "1"
+
+
+def generated_page(size: int) -> Iterator[bytes]:
+    """An HTML page of exactly ``size`` bytes (at least its markup), in pieces."""
+    head = b"<!DOCTYPE html><html><head><title>Generated page</title></head><body><p>"
+    tail = b"</p></body></html>"
+    filler = b"All work and no play makes a very large page. " * (_CHUNK // 47 + 1)
+    yield head
+    left = max(0, size - len(head) - len(tail))
+    while left > 0:
+        piece = filler[: min(left, _CHUNK)]
+        left -= len(piece)
+        yield piece
+    yield tail
+
+
+def trap_page(prefix: str, path: str) -> str:
+    """A calendar page for the date in ``path`` (``prefix``/YYYY/MM/DD/; 2022-01-01 when
+    there is none) linking to the next day, the day before and the next month: a crawler
+    that follows "next" without a bound never stops."""
+    m = _TRAP_DATE.search(path[len(prefix) :])
+    try:
+        day = date(int(m.group(1)), int(m.group(2)), int(m.group(3))) if m else date(2022, 1, 1)
+    except ValueError:
+        day = date(2022, 1, 1)
+    if not date(1, 2, 1) <= day <= date(9999, 11, 30):  # no overflow at either end
+        day = date(2022, 1, 1)
+
+    def url(d: date) -> str:
+        return f"{prefix}{d.year:04d}/{d.month:02d}/{d.day:02d}/"
+
+    nxt, prev, month = day + timedelta(days=1), day - timedelta(days=1), day + timedelta(days=31)
+    return (
+        f"<!DOCTYPE html><html><head><title>Calendar: {day.isoformat()}</title>"
+        f'<link rel="next" href="{url(nxt)}"></head><body><h1>Events on {day.isoformat()}</h1>'
+        f'<p>Nothing happened today.</p><a href="{url(prev)}">« Previous day</a> '
+        f'<a href="{url(month)}">Next month</a> <a rel="next" href="{url(nxt)}">Next day »</a>'
+        "</body></html>"
+    )
 
 
 class MirrorServer(ThreadingHTTPServer):
@@ -152,8 +273,28 @@ class MirrorServer(ThreadingHTTPServer):
         return self._behaviour[host]
 
     def set_behaviour(self, host: str, **values: Any) -> None:
-        """Override a host's behaviour at run time (``status=500``, ``delay=3``)."""
+        """Override a host's behaviour at run time (``status=500``, ``delay=3``,
+        ``paths={"/x/": {"status": 410}}``)."""
         self._behaviour[host] = dict(values)
+
+    def rules(self, host: str, path: str) -> dict[str, Any]:
+        """What to do for ``path`` on ``host``: the host's behaviour, overridden by the
+        first ``paths`` entry that is ``path`` itself or an ``fnmatch`` pattern matching it."""
+        behaviour = self.behaviour(host)
+        paths = behaviour.get("paths")
+        if not paths:
+            return behaviour
+        rule = paths.get(path)
+        if rule is None:
+            rule = next(
+                (
+                    r
+                    for pattern, r in paths.items()
+                    if _PATTERN_CHARS & set(pattern) and fnmatchcase(path, pattern)
+                ),
+                None,
+            )
+        return {**behaviour, **rule} if rule else behaviour
 
     def resolve(self, root: Path, path: str) -> Path | None:
         rel = path.lstrip("/")

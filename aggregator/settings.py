@@ -36,6 +36,9 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# A page that still fails after its retries is a fact about the website (counted in the
+# run's errors and logged by the spider), not a bug of ours: a warning, not an error.
+RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 # Pages beyond these sizes are not articles; the download is aborted and counted.
 DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024

@@ -7,21 +7,42 @@ the pipelines. Every outlet in the source registry gets a subclass of
 
 Spider arguments (``scrapy crawl NAME -a since=2d``): ``since``/``until`` (ISO date or
 span such as ``12h``, ``2d``), ``max_pages`` (listing pagination bound).
+
+Whatever a site sends, the crawl goes on: every page that is not turned into an item is
+logged in one line and counted in the run's stats under ``aggregator/dropped/<reason>``
+(our decision: not HTML, empty, too large, forbidden by robots.txt, off the source's
+domains) or ``aggregator/errors/<kind>`` (the site's fault: HTTP status, timeout,
+redirect loop, unreadable feed or sitemap); both end up in ``crawl_runs.details``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import scrapy
+from scrapy import signals
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 
 from aggregator.discovery import DiscoveryError, Entry, parse_feed, parse_listing, parse_sitemap
 from aggregator.extract import extract_article
+from aggregator.extract.page import decode_html
 from aggregator.normalize.dates import parse_since
 from aggregator.sources import Source
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+    from typing_extensions import Self
+
+
+def page_text(response: TextResponse) -> str:
+    """The page as text (see :func:`aggregator.extract.page.decode_html`)."""
+    ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+    return decode_html(response.body, ctype)
 
 
 class NewsSpider(scrapy.Spider):
@@ -43,6 +64,13 @@ class NewsSpider(scrapy.Spider):
         self.until = parse_since(until, now)
         self.max_pages = int(max_pages) if max_pages else self.source.max_pages
         self.allowed_domains = list(self.source.domains)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.request_scheduled, signal=signals.request_scheduled)
+        crawler.signals.connect(spider.request_dropped, signal=signals.request_dropped)
+        return spider
 
     # -- discovery -----------------------------------------------------------------------
 
@@ -109,6 +137,10 @@ class NewsSpider(scrapy.Spider):
             self._count("errors/bad_feed")
             self.logger.warning("Feed %s unreadable (%s); skipping it", response.url, exc)
             return
+        if not entries:  # an HTML page where the feed was, a feed emptied by an outage
+            self._count("errors/empty_feed")
+            self.logger.warning("Feed %s lists no items; skipping it", response.url)
+            return
         yield from self._articles(entries, "feed")
 
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
@@ -135,17 +167,32 @@ class NewsSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self._count("errors/bad_listing")
             return
-        links, next_url = parse_listing(response.text, response.url)
+        links, next_url = parse_listing(page_text(response), response.url)
         yield from self._articles([Entry(u) for u in links], "listing")
+        if not next_url or not self.source.owns(next_url):
+            return
+        # Pagination is where spider traps live (endless calendars, "next" forever): it
+        # stops at the source's max_pages, and at DEPTH_LIMIT whatever max_pages says.
         page = int(response.meta.get("page", 1))
-        if next_url and page < self.max_pages and self.source.owns(next_url):
-            yield Request(
-                next_url,
-                callback=self.parse_listing,
-                errback=self.on_error,
-                meta={"kind": "listing", "page": page + 1},
-                priority=5,
+        depth_limit = self.settings.getint("DEPTH_LIMIT") if self.settings else 0
+        bound = None
+        if page >= self.max_pages:
+            bound = f"max_pages={self.max_pages}"
+        elif depth_limit and int(response.meta.get("depth", 0)) >= depth_limit:
+            bound = f"DEPTH_LIMIT={depth_limit}"
+        if bound is not None:
+            self._count(f"discovery/{bound.split('=')[0].lower()}_reached")
+            self.logger.info(
+                "Listing %s: not following %s (%s reached)", response.url, next_url, bound
             )
+            return
+        yield Request(
+            next_url,
+            callback=self.parse_listing,
+            errback=self.on_error,
+            meta={"kind": "listing", "page": page + 1},
+            priority=5,
+        )
 
     # -- articles ------------------------------------------------------------------------
 
@@ -154,6 +201,10 @@ class NewsSpider(scrapy.Spider):
             return  # revisited, unchanged since the last run (counted by the middleware)
         self._count("pages/article")
         ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
+        if not response.body.strip():
+            self._count("dropped/empty_page")
+            self.logger.info("Empty page (HTTP %d, no content): %s", response.status, response.url)
+            return
         if not isinstance(response, TextResponse) or (ctype and "html" not in ctype):
             self._count("dropped/not_html")
             self.logger.info("Not an HTML page (%s): %s", ctype or "unknown type", response.url)
@@ -161,7 +212,7 @@ class NewsSpider(scrapy.Spider):
         src = self.source
         try:
             item = extract_article(
-                response.text,
+                page_text(response),
                 response.url,
                 datetime.now(timezone.utc),
                 source=src.name,
@@ -175,18 +226,74 @@ class NewsSpider(scrapy.Spider):
             return
         yield item
 
-    def on_error(self, failure: Any) -> None:
+    def on_error(self, failure: Failure) -> None:
         """Count and log a failed request; the crawl goes on."""
         request = getattr(failure, "request", None)
         kind = request.meta.get("kind", "page") if request is not None else "page"
-        response = getattr(failure.value, "response", None)
-        if response is not None:
-            self._count(f"errors/http_{response.status}")
-            reason = f"HTTP {response.status}"
-        else:
-            self._count(f"errors/{type(failure.value).__name__}")
-            reason = f"{type(failure.value).__name__}: {failure.value}"
-        self.logger.warning("%s %s failed: %s", kind, request.url if request else "?", reason)
+        url = request.url if request is not None else "?"
+        key, reason, level = self._failure_reason(failure.value or Exception("unknown failure"))
+        self._count(key)
+        self.logger.log(
+            level,
+            "%s %s %s: %s",
+            kind,
+            url,
+            "skipped" if key.startswith("dropped/") else "failed",
+            reason,
+        )
+
+    def _failure_reason(self, exc: BaseException) -> tuple[str, str, int]:
+        """(stats key under ``aggregator/``, reason for the log, log level) for a failure."""
+        response = getattr(exc, "response", None)
+        if response is not None:  # HttpError: a status the spider does not handle
+            return f"errors/http_{response.status}", f"HTTP {response.status}", logging.WARNING
+        message = str(exc)
+        if isinstance(exc, IgnoreRequest):
+            if "robots.txt" in message:
+                return "dropped/robots_forbidden", "forbidden by robots.txt", logging.INFO
+            if "max redirections" in message:
+                limit = self.settings.getint("REDIRECT_MAX_TIMES") if self.settings else 0
+                reason = f"more than REDIRECT_MAX_TIMES={limit} redirects"
+                return "errors/too_many_redirects", reason, logging.WARNING
+            if "offsite" in message.lower():
+                return "dropped/offsite", message, logging.INFO
+        if isinstance(exc, DownloadCancelledError):  # the HTTP handler cancels for size only
+            limit = self.settings.getint("DOWNLOAD_MAXSIZE") if self.settings else 0
+            return (
+                "dropped/too_large",
+                f"larger than DOWNLOAD_MAXSIZE ({limit} bytes); download aborted",
+                logging.WARNING,
+            )
+        return f"errors/{type(exc).__name__}", f"{type(exc).__name__}: {message}", logging.WARNING
+
+    def request_scheduled(self, request: Request) -> None:
+        """Count requests that leave the source's domains (a redirect elsewhere): Scrapy's
+        OffsiteMiddleware drops them before they are sent, without calling the errback."""
+        if (
+            request.dont_filter
+            or request.meta.get("allow_offsite")
+            or self.source.owns(request.url)
+        ):
+            return
+        self._count("dropped/offsite")
+        came_from = (request.meta.get("redirect_urls") or ["?"])[0]
+        self.logger.info(
+            "Not following %s off the source's domains (from %s)", request.url, came_from
+        )
+
+    def request_dropped(self, request: Request) -> None:
+        """Count redirect loops: a redirect back to a URL of the same chain is dropped by the
+        duplicate filter before REDIRECT_MAX_TIMES is reached, without an errback."""
+        chain = request.meta.get("redirect_urls") or []
+        if request.url not in chain:
+            return  # an ordinary duplicate (the same article in a feed and a sitemap)
+        self._count("errors/redirect_loop")
+        self.logger.warning(
+            "%s %s failed: redirect loop (%s)",
+            request.meta.get("kind", "page"),
+            chain[0],
+            " -> ".join([*chain, request.url]),
+        )
 
 
 def spider_for(src: Source) -> type[NewsSpider]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -34,7 +35,10 @@ def read_page(path: Path) -> str:
     """The page's text: gunzipped if it ends in ``.gz``, charset detected from the bytes."""
     data = path.read_bytes()
     if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
-        data = gzip.decompress(data)
+        try:
+            data = gzip.decompress(data)
+        except zlib.error as exc:  # a damaged deflate stream, which is no OSError
+            raise ValueError(f"{path}: corrupt gzip data: {exc}") from exc
     return decode_html(data)
 
 
@@ -61,7 +65,8 @@ def read_manifest(manifest: Path) -> Iterator[PageSpec]:
                 row = json.loads(line)
                 path = Path(row["path"])
                 url = str(row["url"])
-            except (ValueError, KeyError, TypeError) as exc:
+            # RecursionError: a line nested past the recursion limit ("[[[[...").
+            except (ValueError, KeyError, TypeError, RecursionError) as exc:
                 raise ValueError(
                     f'{manifest}:{lineno}: expected {{"path", "url", "fetched_at"}}: {exc}'
                 ) from exc

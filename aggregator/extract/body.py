@@ -305,7 +305,7 @@ def prune(root: HtmlElement) -> None:
         elif _is_hidden(el) and not _holds_article_text(el):
             doomed.append(el)  # a hidden paywalled body (kept for search engines) stays
     for el in doomed:
-        _drop_keep_tail(el)
+        drop_keep_tail(el)
 
 
 def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None:
@@ -331,7 +331,7 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
             doomed.append(el)
     for el in doomed:
         if el.getparent() is not None:
-            _drop_keep_tail(el)
+            drop_keep_tail(el)
 
 
 # The whole first text of a teaser card: a label, nothing else.
@@ -390,17 +390,25 @@ def _holds_article_text(el: HtmlElement) -> bool:
     return False
 
 
-def _drop_keep_tail(el: HtmlElement) -> None:
+# Characters lxml's HTML parser keeps in text but its setters refuse (not XML 1.0 chars).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def drop_keep_tail(el: HtmlElement, *, blank_tail: bool = False) -> None:
+    """Remove ``el`` from the tree, keeping its tail text in place (a whitespace-only
+    tail only with ``blank_tail``, as lxml's ``drop_tree()`` does)."""
     parent = el.getparent()
     if parent is None:
         return
     tail = el.tail
-    if tail and tail.strip():
+    if tail and (blank_tail or tail.strip()):
+        # Text moved by assignment must be XML-safe: a control character in a page
+        # ("<script>..</script>\x08") made the setter raise ValueError.
         prev = el.getprevious()
         if prev is not None:
-            prev.tail = (prev.tail or "") + tail
+            prev.tail = _NOT_XML.sub("", (prev.tail or "") + tail)
         else:
-            parent.text = (parent.text or "") + tail
+            parent.text = _NOT_XML.sub("", (parent.text or "") + tail)
     parent.remove(el)
 
 

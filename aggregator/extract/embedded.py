@@ -52,7 +52,7 @@ def content_elements(page_html: str) -> HtmlElement | None:
     for m in _CONTENT_ELEMENTS.finditer(page_html):
         try:
             items, _ = decoder.raw_decode(page_html, m.end() - 1)
-        except ValueError:
+        except (ValueError, RecursionError):  # broken, or nested past the recursion limit
             continue
         paras = []
         for item in items if isinstance(items, list) else []:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, ClassVar
 
-from aggregator.extract.body import extract_body
+from aggregator.extract.body import drop_keep_tail, extract_body
 from aggregator.extract.page import HtmlElement, Page
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors
@@ -21,6 +21,8 @@ from aggregator.normalize.text import clean_body, clean_text
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url, domain_of
 
+# No byline names more people; a longer author list is broken data.
+MAX_AUTHORS = 20
 # A DOM body shorter than this sends the extractor to the page's embedded data.
 MIN_DOM_BODY = 200
 _TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S")
@@ -265,9 +267,10 @@ class GenericExtractor:
     def authors(self) -> list[str]:
         names = self.site_names()
         for raw in self.author_sources():
-            cleaned = clean_authors(raw, names)
-            if cleaned:
+            cleaned = clean_authors(raw[: MAX_AUTHORS + 1], names)
+            if cleaned and len(cleaned) <= MAX_AUTHORS:
                 return cleaned
+            # More names than any byline has: a broken or hostile source; try the next.
         return []
 
     _PUBLISHED_META = (
@@ -464,8 +467,7 @@ class GenericExtractor:
         for obj in self.page.jsonld:
             if "breadcrumblist" in self.page.jsonld_types(obj):
                 items = [i for i in _as_list(obj.get("itemListElement")) if isinstance(i, dict)]
-                items.sort(key=lambda i: int(i.get("position") or 0) if str(
-                    i.get("position") or "0").isdigit() else 0)  # fmt: skip
+                items.sort(key=_position)
                 for i in items:
                     name = i.get("name") or _first_str(i.get("item"))
                     if isinstance(name, str) and not name.startswith("http"):
@@ -522,7 +524,9 @@ class GenericExtractor:
                 el: HtmlElement = found[0]
                 for xp in self.drop_xpaths:
                     for bad in el.xpath(xp):
-                        bad.drop_tree()
+                        # Not lxml's drop_tree(): its tail handling raised ValueError
+                        # on a control character after the dropped element.
+                        drop_keep_tail(bad, blank_tail=True)
                 return el
         return None
 
@@ -690,6 +694,13 @@ def _same_start(subtitle: str, body: str) -> bool:
         return False
     words = words[:-1] if subtitle.rstrip().endswith(("...", "…")) else words
     return re.findall(r"\w+", body[: len(subtitle) * 2].casefold())[: len(words)] == words
+
+
+def _position(item: dict[str, Any]) -> int:
+    """A ListItem's position; 0 unless it is a plain number. str.isdigit() alone admits
+    "²" and 5000-digit strings, on which int() raised ValueError."""
+    p = str(item.get("position") or "0")
+    return int(p) if p.isascii() and p.isdigit() and len(p) < 20 else 0
 
 
 def _as_list(v: Any) -> list[Any]:

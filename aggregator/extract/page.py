@@ -7,6 +7,7 @@ their text without a second download.
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
 from collections.abc import Iterator
@@ -62,23 +63,61 @@ ARTICLE_TYPES = frozenset(
 STRONG_ARTICLE_TYPES = ARTICLE_TYPES - {"webpage", "creativework", "itempage", "videoobject"}
 
 
-def decode_html(data: bytes, content_type: str | None = None) -> str:
-    """Bytes to text.
+# Encodings whose pages may carry UTF-8 too (a template in one, a CMS field in the other).
+_LATIN = frozenset({"utf-8", "cp1252"})
 
-    Bytes that decode as UTF-8 are UTF-8, whatever the page declares: a stale
-    ``charset=iso-8859-1`` on a UTF-8 page is common (templates, re-saved pages), while
-    legacy-encoded text that happens to be valid UTF-8 is vanishingly rare. Otherwise
-    w3lib decides in the WHATWG order browsers use: BOM, HTTP header, ``<meta charset>``,
-    then a fallback with replacement characters.
+
+def _cp1252_for_undecodable(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: bytes that are not UTF-8 are read as windows-1252."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    return bytes(bad).decode("cp1252", "replace"), error.end
+
+
+codecs.register_error("aggregator-cp1252", _cp1252_for_undecodable)
+
+
+def decode_html(data: bytes, content_type: str | None = None) -> str:
+    """Bytes to text, decoded the way that gets the words right most often.
+
+    A byte-order mark decides. Bytes that are valid UTF-8 are UTF-8, whatever the page
+    declares: a stale ``charset=iso-8859-1`` on a UTF-8 page is common, legacy text that
+    happens to be valid UTF-8 is vanishingly rare. A charset other than UTF-8 or
+    windows-1252/latin-1 (HTTP header first, then ``<meta>``) is obeyed. Anything else --
+    no charset, a charset Python cannot decode text with (``base64``, ``idna``...), or
+    UTF-8/windows-1252 declared over bytes that are not valid UTF-8 -- is read as UTF-8
+    where the bytes are UTF-8 and as windows-1252 where they are not: a page in
+    windows-1252 (the browsers' default for undeclared Western pages) comes out right, and
+    so does the text of a UTF-8 page with a few garbage bytes in it.
     """
+    from w3lib.encoding import (
+        html_body_declared_encoding,
+        http_content_type_encoding,
+        read_bom,
+        resolve_encoding,
+    )
+
+    bom_encoding, bom = read_bom(data)
+    if bom_encoding and bom:
+        return data[len(bom) :].decode(bom_encoding, "replace")
     try:
-        return data.decode("utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8")
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    from w3lib.encoding import html_to_unicode
-
-    _, text = html_to_unicode(content_type, data)
-    return text
+    try:
+        declared = http_content_type_encoding(content_type or "") or html_body_declared_encoding(
+            data
+        )
+        codec = resolve_encoding(declared) if declared else None
+    except (LookupError, ValueError, TypeError):
+        codec = None
+    if codec and codec not in _LATIN:
+        try:
+            return data.decode(codec, "replace")
+        except (LookupError, ValueError, TypeError):  # base64, idna...: not a text charset
+            pass
+    return data.decode("utf-8", "aggregator-cp1252")
 
 
 def parse_tree(html: str) -> HtmlElement:

@@ -150,7 +150,10 @@ def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> 
         "STRICT_PARSING": False,
     }
     if now is not None:
-        base = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+        try:
+            base = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
+        except OverflowError:  # within a day of datetime.min/max: UTC is out of range
+            base = now.replace(tzinfo=None)
         settings["RELATIVE_BASE"] = base
     try:
         result = dateparser.parse(raw, languages=languages or None, settings=settings)
@@ -223,7 +226,10 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
     m = _SPAN.match(str(value))
     if m:
         n, unit = int(m.group(1)), m.group(2).lower()
-        return now - timedelta(**{_SPAN_UNITS[unit]: n})
+        try:
+            return now - timedelta(**{_SPAN_UNITS[unit]: n})
+        except OverflowError as exc:  # "99999999999w", or a span reaching before year 1
+            raise ValueError(f"cannot go back {value!r} from {now.isoformat()}") from exc
     dt = parse_iso(str(value))
     if dt is None:
         raise ValueError(

@@ -47,7 +47,12 @@ def normalize_item(
     out.authors = clean_authors(item.authors, names)
     out.body = clean_body(item.body)
     out.section = clean_text(item.section)
-    out.tags = [t for t in (clean_text(x) for x in item.tags) if t]
+    # Deduplicated after cleaning, as the item documents ("TV", "tv", "TV " are one tag).
+    tags: dict[str, str] = {}
+    for tag in map(clean_text, item.tags):
+        if tag:
+            tags.setdefault(tag.casefold(), tag)
+    out.tags = list(tags.values())
     out.url = canonicalize_url(item.url) or item.url
     out.canonical_url = canonicalize_url(item.canonical_url or item.url)
     out.image = canonicalize_url(item.image) if item.image else None

@@ -6,8 +6,11 @@ import html
 import re
 import unicodedata
 
-# Characters that render as nothing or as a plain space.
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Characters that render as nothing: zero-width marks, and control characters (C0 except
+# the whitespace ones, DEL, C1) which never belong in text and could drive a terminal
+# ("\x1b[31m" in a garbage page would colour `aggregator show`).
+_CONTROLS = [c for c in range(0x20) if chr(c) not in "\t\n\r\x0b\x0c"] + list(range(0x7F, 0xA0))
+_INVISIBLE = dict.fromkeys([*map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), *_CONTROLS], None)
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _NEWLINES_AROUND = re.compile(r" *\n *")
 _BLANK_LINE = re.compile(r"\n\s*\n")
@@ -19,11 +22,24 @@ def clean_text(value: str | None) -> str | None:
     runs collapsed to one space, trimmed. Returns None for None or empty results."""
     if value is None:
         return None
+    # Repeated until nothing changes, so that cleaning twice is cleaning once: a pass can
+    # leave work for the next ("&amp;amp;" escaped twice by a CMS, "&am\u200bp;"). After
+    # the first, a pass that changes anything shortens the text, so this ends (as a rule
+    # after two passes).
+    while True:
+        cleaned = _clean_once(value)
+        if cleaned == value:
+            return value or None
+        value = cleaned
+
+
+def _clean_once(value: str) -> str:
     if "&" in value:
         value = html.unescape(value)
-    value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
-    value = _ANY_WS.sub(" ", value).strip()
-    return value or None
+    # Invisible characters go before NFC: between a base and its combining mark they
+    # block composition ("A\u200b\u0300" must become "À", not "A\u0300").
+    value = unicodedata.normalize("NFC", value.translate(_INVISIBLE))
+    return _ANY_WS.sub(" ", value).strip()
 
 
 def clean_body(value: str | None) -> str | None:
@@ -33,7 +49,8 @@ def clean_body(value: str | None) -> str | None:
     is kept."""
     if value is None:
         return None
-    value = unicodedata.normalize("NFC", value).translate(_INVISIBLE)
+    # Invisible characters first: left in place they block NFC composition.
+    value = unicodedata.normalize("NFC", value.translate(_INVISIBLE))
     value = _SPACES.sub(" ", value)
     value = _NEWLINES_AROUND.sub("\n", value)
     blocks = []

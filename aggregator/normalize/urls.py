@@ -63,6 +63,9 @@ _TRACKING_EXACT = frozenset(
 _TRACKING_PREFIXES = ("utm_", "pk_", "mtm_", "hsa_", "at_", "oly_", "sc_", "nr_")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+# A host as RFC 3986 allows it (registered name, IPv4), lowercased and IDNA-encoded by now.
+_HOST = re.compile(r"[a-z0-9\-._~%!$&'()*+,;=]+")
+_IPV6 = re.compile(r"[0-9a-f:.]*:[0-9a-f:.]*")
 
 
 def is_tracking_param(name: str) -> bool:
@@ -84,6 +87,13 @@ def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
     url = url.strip()
     if not url:
         return None
+    try:
+        return _canonicalize(url, base)
+    except ValueError:  # "http://[", "http://x:99999/", "http://x:abc/": no usable URL
+        return None
+
+
+def _canonicalize(url: str, base: str | None) -> str | None:
     if base:
         url = urljoin(base, url)
     elif url.startswith("//"):
@@ -92,13 +102,14 @@ def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
         return None
     parts = urlsplit(safe_url_string(url))
     scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+    host = (parts.hostname or "").lower().rstrip(".")
+    if scheme not in _DEFAULT_PORTS or not (_HOST.fullmatch(host) or _IPV6.fullmatch(host)):
+        # No scheme we fetch, or no usable host: "http://./" gave "http:///", and w3lib
+        # passes spaces and controls through ("http:// 0/", "http://\x7f/").
         return None
-    host = parts.hostname.lower().rstrip(".")
-    try:
-        port = parts.port
-    except ValueError:
-        return None
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 keeps its brackets ("http://::1/" is no URL)
+    port = parts.port
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = parts.query
     if query:
@@ -112,5 +123,8 @@ def canonicalize_url(url: str | None, base: str | None = None) -> str | None:
 
 def domain_of(url: str) -> str:
     """Lowercase host of ``url`` without a leading ``www.``; empty string if none."""
-    host = (urlsplit(url).hostname or "").lower()
+    try:
+        host = (urlsplit(url).hostname or "").lower()
+    except ValueError:  # "http://[": an unbalanced IPv6 bracket
+        return ""
     return host[4:] if host.startswith("www.") else host
