@@ -87,12 +87,17 @@ class Article(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
-    duplicate_of: Mapped[int | None] = mapped_column(Integer)
-    """Id of the article this one is a near-copy of (syndication, reprint, AMP twin)."""
+    duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    """Id of the article this one is a near-copy of (syndication, reprint, AMP twin).
+    Indexed (revision 0005): a late original re-points its group by this column."""
     story_id: Mapped[int | None] = mapped_column(Integer, index=True)
     """Id of the story (event) this article reports; see aggregator.aggregate."""
 
-    __table_args__ = (Index("ix_articles_source_published", "source", "published"),)
+    __table_args__ = (
+        Index("ix_articles_source_published", "source", "published"),
+        # The store's same-source twin lookup (revision 0005).
+        Index("ix_articles_body_hash_source", "body_hash", "source"),
+    )
 
 
 class CrawlRun(Base):
