@@ -6,11 +6,13 @@ import itertools
 import random
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import Engine, select, text
 
 from aggregator.aggregate.neardup import shingles, similarity
 from aggregator.aggregate.stories import StoryKey, related
 from aggregator.items import ArticleItem
+from aggregator.normalize.category import category_of_section, vote
 from aggregator.storage import ArticleStore
 from aggregator.storage.models import Article
 from tests.conftest import distinct_body
@@ -132,6 +134,47 @@ def test_related_reports_form_one_story_and_a_bridge_merges_stories(engine: Engi
         3,
         "film",
     )
+
+
+def test_story_category_follows_the_articles_sections_over_outlet_defaults(
+    engine: Engine,
+) -> None:
+    # Outlet defaults alone would say film (variety, deadline) over games (dualshockers);
+    # two pages labelled as TV outvote them, and a label naming nothing ("News") leaves
+    # its outlet's default to vote.
+    store = ArticleStore(engine, CATEGORIES)
+    store.upsert([
+        art(1, "dualshockers", "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
+            AOUAD + distinct_body(21), section="TV"),
+        art(2, "variety", "'All of Us Are Dead' Renewed for Season 2 at Netflix",
+            AOUAD + distinct_body(22), hours=2, section="News"),
+        art(3, "deadline", "'All Of Us Are Dead' Renewed For Season 2 By Netflix",
+            AOUAD + distinct_body(23), hours=5, section="TV News"),
+    ])  # fmt: skip
+    with engine.connect() as conn:
+        cats = conn.execute(text("SELECT category FROM stories")).scalars().all()
+    assert cats == ["tv"]
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ("TV News", "tv"), ("Movie News", "film"), ("Movies", "film"), ("Game News", "games"),
+        ("Music", "music"), ("Celebrity", "celebrity"), ("Box Office", "film"),
+        ("Movies & TV", None), ("News", None), ("Legal and Management", None), ("", None),
+        (None, None), ("Gamestar", None), ("Filmmaking", None),
+    ],
+)  # fmt: skip
+def test_category_of_section(section: str | None, expected: str | None) -> None:
+    assert category_of_section(section) == expected
+
+
+def test_category_vote_is_weighted_and_order_free() -> None:
+    votes = [("TV", "games"), ("Entertainment", "games"), ("News", "general")]
+    assert vote(votes) == "tv"  # a label (2) beats an outlet default (1)
+    assert vote(list(reversed(votes))) == "tv"
+    assert vote([("News", "music"), ("News", "film")]) == "film"  # tie: alphabetical
+    assert vote([("News", "general"), (None, None)]) is None
 
 
 def _corpus() -> list[ArticleItem]:

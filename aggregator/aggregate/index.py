@@ -13,7 +13,6 @@ two crawls finishing at once never index an article twice.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -25,6 +24,7 @@ from sqlalchemy.sql.elements import BindParameter
 
 from aggregator.aggregate.neardup import MIN_SHINGLES, band_keys, shingles, signature, similarity
 from aggregator.aggregate.stories import WINDOW, StoryKey, related, representative
+from aggregator.normalize.category import vote
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
 
 
@@ -91,7 +91,7 @@ _U_ARTICLE = (
 )
 _Q_STORY_ROWS = select(
     ARTICLES.c.title, ARTICLES.c.canonical_url, ARTICLES.c.published, ARTICLES.c.first_seen,
-    ARTICLES.c.source,
+    ARTICLES.c.source, ARTICLES.c.section,
 ).where(ARTICLES.c.story_id == bindparam("sid"))  # fmt: skip
 _U_STORY = (
     sql_update(STORIES)
@@ -265,8 +265,6 @@ class AggregateIndex:
         if not rows:
             conn.execute(_D_STORIES, {"ids": [story_id]})
             return
-        cats = Counter(self.categories.get(r.source or "", "") for r in rows)
-        cats.pop("", None)
         # A story's times are its reports' times (not when the crawler last looked).
         times = [r.published or r.first_seen for r in rows]
         conn.execute(
@@ -278,7 +276,7 @@ class AggregateIndex:
                 "last": max(times),
                 "n_articles": len(rows),
                 "n_outlets": len({r.source for r in rows if r.source}),
-                "cat": min(cats, key=lambda c: (-cats[c], c)) if cats else None,
+                "cat": vote((r.section, self.categories.get(r.source or "")) for r in rows),
             },
         )
 
