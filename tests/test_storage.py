@@ -155,6 +155,51 @@ def test_search_finds_unicode_words(engine: Engine) -> None:
     assert [a.title for a in q.search("巨人")] == ["『進撃の巨人』 最終章"]
 
 
+def test_search_ignores_accents_on_both_backends(engine: Engine) -> None:
+    ArticleStore(engine).upsert([
+        item(1, title="Beyoncé announces Renaissance tour", body="Tour. " + distinct_body(111)),
+        item(2, title="Pokémon Scarlet review", body="Gotta catch. " + distinct_body(112)),
+        item(3, title="Zoë Kravitz directs", body="Pussy Island. " + distinct_body(113)),
+        item(4, title="Søren and the Œuvre", body="Sørensen. " + distinct_body(114)),
+        item(5, title="오징어 게임 시즌2 공개", body="넷플릭스 드라마. " + distinct_body(115)),
+    ])  # fmt: skip
+    q = Query(engine)
+
+    def titles(query: str) -> list[str]:
+        return [a.title for a in q.search(query)]
+
+    for query in ("beyonce tour", "BEYONCÉ", "Beyoncè"):  # folded on both sides
+        assert titles(query) == ["Beyoncé announces Renaissance tour"], query
+    assert titles("pokemon scarlet") == titles("pokémon") == ["Pokémon Scarlet review"]
+    assert titles("zoe kravitz") == ["Zoë Kravitz directs"]
+    assert titles("søren") == ["Søren and the Œuvre"]  # ø does not decompose: kept
+    assert titles("soren") == []  # ... on both backends alike
+    # Decomposition splits Hangul syllables into jamo, on both sides of the match.
+    assert titles("오징어 게임") == titles("넷플릭스") == ["오징어 게임 시즌2 공개"]
+
+
+def test_postgresql_fold_is_the_migrations(pg_url: str) -> None:
+    """The query's accent folding is the one revision 0006 indexed with, and the server
+    here is UTF8, so the folded index is the one in use."""
+    import importlib
+
+    from aggregator.storage import query
+
+    rev = importlib.import_module(
+        "aggregator.storage.migrations.versions.v0006_search_folds_accents"
+    )
+    assert query.MARKS == rev.MARKS == "[\u0300-\u036f]"
+    engine = make_engine(pg_url)
+    ArticleStore(engine).upsert([item(1)])
+    with engine.connect() as conn:
+        assert query.pg_folds(conn)
+        indexdef = conn.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_articles_search'")
+        ).scalar_one()
+    engine.dispose()
+    assert "NORMALIZE(title, NFD)" in indexdef and "NORMALIZE(body, NFD)" in indexdef
+
+
 def test_author_filter_finds_non_ascii_names(engine: Engine) -> None:
     """Authors are JSON text, where "Zoë" is stored as "Zo\\u00eb"."""
     ArticleStore(engine).upsert([

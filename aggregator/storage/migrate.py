@@ -35,7 +35,7 @@ logger = logging.getLogger("aggregator.storage")
 # schema; 0002 + fetch_state; 0003 PostgreSQL full-text index; 0004 aggregation (stories,
 # near-duplicate links and their lookup tables); 0005 lookup indexes (duplicate_of;
 # body_hash + source).
-REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]
 VERSION_TABLE = "alembic_version"

@@ -50,10 +50,31 @@ def _register_pg_functions() -> None:
     import sqlalchemy.dialects.postgresql  # noqa: F401
 
 
-def pg_search_vector() -> ColumnElement[Any]:
+# Combining diacritical marks, removed after canonical decomposition before PostgreSQL
+# indexes or matches words (revision 0006 holds the same SQL): SQLite's FTS5 folds
+# diacritics too, so "beyonce" finds "Beyoncé" on both.
+MARKS = "[\u0300-\u036f]"
+
+
+def pg_fold(value: Any) -> ColumnElement[Any]:
+    """``value`` with diacritics removed, exactly as revision 0006 indexes it."""
+    decomposed = func.normalize(value, text("NFD"))
+    return func.regexp_replace(decomposed, text(f"'{MARKS}'"), text("''"), text("'g'"))
+
+
+def pg_folds(connection: Any) -> bool:
+    """Whether this PostgreSQL database's search index folds accents (it does where the
+    server encoding is UTF8, which ``normalize`` needs); read from the connection's
+    startup parameters, no query."""
+    dbapi = connection.connection.dbapi_connection
+    return bool(dbapi.info.parameter_status("server_encoding") == "UTF8")
+
+
+def pg_search_vector(fold: bool = True) -> ColumnElement[Any]:
     """PostgreSQL's full-text document of an article, exactly as ``ix_articles_search``
-    (revision 0003) indexes it: title words weighted A, body words B, 'simple'
-    configuration (no stemming or stop words: the corpus is multilingual).
+    (revisions 0003 and 0006) indexes it: title words weighted A, body words B, accents
+    folded (:func:`pg_fold`), 'simple' configuration (no stemming or stop words: the
+    corpus is multilingual).
 
     The planner uses an expression index only for the identical expression, so the
     configuration and weights are SQL constants, never bound parameters (psycopg prepares
@@ -63,7 +84,8 @@ def pg_search_vector() -> ColumnElement[Any]:
     _register_pg_functions()
 
     def weighted(col: Any, weight: str) -> ColumnElement[Any]:
-        return func.setweight(func.to_tsvector(text("'simple'"), col), text(f"'{weight}'"))
+        doc = func.to_tsvector(text("'simple'"), pg_fold(col) if fold else col)
+        return func.setweight(doc, text(f"'{weight}'"))
 
     return weighted(Article.title, "A").op("||")(weighted(Article.body, "B"))
 
@@ -157,11 +179,15 @@ class Query:
             if self.engine.dialect.name == "postgresql":
                 # The indexed expression itself, so the GIN index answers the @@;
                 # plainto_tsquery ANDs the words and reads no operators in them.
-                vector = pg_search_vector()
-                words = func.plainto_tsquery(text("'simple'"), " ".join(_TERM.findall(query)))
+                fold = pg_folds(s.connection())
+                vector = pg_search_vector(fold)
+                terms = " ".join(_TERM.findall(query))
+                words = func.plainto_tsquery(text("'simple'"), pg_fold(terms) if fold else terms)
                 # ts_rank adds up every pair of nearby query words, so a long body that
                 # repeats them would outrank a headline made of them: headlines first.
-                title = func.to_tsvector(text("'simple'"), Article.title)
+                title = func.to_tsvector(
+                    text("'simple'"), pg_fold(Article.title) if fold else Article.title
+                )
                 in_title = title.bool_op("@@")(words)
                 rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
                 stmt = (
