@@ -100,8 +100,11 @@ def include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """Autogenerate filter: what the migrations make with raw DDL and the models do not
-    describe (SQLite's FTS5 table and its shadow tables, PostgreSQL's full-text index)."""
+    describe (SQLite's FTS5 table and its shadow tables, PostgreSQL's full-text column and
+    its index)."""
     if type_ == "table" and name is not None and name.startswith("articles_fts"):
+        return False
+    if type_ == "column" and name == "search_vector":
         return False
     return not (type_ == "index" and name == "ix_articles_search")
 

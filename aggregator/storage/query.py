@@ -54,40 +54,24 @@ def _register_pg_functions() -> None:
 # indexes or matches words (revision 0006 holds the same SQL): SQLite's FTS5 folds
 # diacritics too, so "beyonce" finds "Beyoncé" on both.
 MARKS = "[\u0300-\u036f]"
+# PostgreSQL's stored, GIN-indexed document of each article (revision 0006): title words
+# weighted A, body words B, accents folded, 'simple' configuration (no stemming or stop
+# words: the corpus is multilingual). Not in the models: PostgreSQL computes it on write.
+PG_SEARCH_VECTOR: ColumnElement[Any] = literal_column("articles.search_vector")
 
 
 def pg_fold(value: Any) -> ColumnElement[Any]:
-    """``value`` with diacritics removed, exactly as revision 0006 indexes it."""
+    """``value`` with diacritics removed, as revision 0006 folds the documents."""
     decomposed = func.normalize(value, text("NFD"))
     return func.regexp_replace(decomposed, text(f"'{MARKS}'"), text("''"), text("'g'"))
 
 
 def pg_folds(connection: Any) -> bool:
-    """Whether this PostgreSQL database's search index folds accents (it does where the
+    """Whether this PostgreSQL database's documents are accent-folded (they are where the
     server encoding is UTF8, which ``normalize`` needs); read from the connection's
     startup parameters, no query."""
     dbapi = connection.connection.dbapi_connection
     return bool(dbapi.info.parameter_status("server_encoding") == "UTF8")
-
-
-def pg_search_vector(fold: bool = True) -> ColumnElement[Any]:
-    """PostgreSQL's full-text document of an article, exactly as ``ix_articles_search``
-    (revisions 0003 and 0006) indexes it: title words weighted A, body words B, accents
-    folded (:func:`pg_fold`), 'simple' configuration (no stemming or stop words: the
-    corpus is multilingual).
-
-    The planner uses an expression index only for the identical expression, so the
-    configuration and weights are SQL constants, never bound parameters (psycopg prepares
-    repeated statements, and a parameter is no constant then). Built on demand: SQLAlchemy's
-    PostgreSQL functions (which ``to_tsvector`` needs) cost ~60 ms to import, which
-    SQLite users should not pay."""
-    _register_pg_functions()
-
-    def weighted(col: Any, weight: str) -> ColumnElement[Any]:
-        doc = func.to_tsvector(text("'simple'"), pg_fold(col) if fold else col)
-        return func.setweight(doc, text(f"'{weight}'"))
-
-    return weighted(Article.title, "A").op("||")(weighted(Article.body, "B"))
 
 
 def fts_query(query: str) -> str:
@@ -177,17 +161,17 @@ class Query:
                 )
                 return list(s.execute(filters.apply(stmt)).scalars())
             if self.engine.dialect.name == "postgresql":
-                # The indexed expression itself, so the GIN index answers the @@;
-                # plainto_tsquery ANDs the words and reads no operators in them.
+                # The GIN index on the stored document answers the @@; plainto_tsquery
+                # ANDs the words and reads no operators in them.
+                _register_pg_functions()
                 fold = pg_folds(s.connection())
-                vector = pg_search_vector(fold)
+                vector = PG_SEARCH_VECTOR
                 terms = " ".join(_TERM.findall(query))
                 words = func.plainto_tsquery(text("'simple'"), pg_fold(terms) if fold else terms)
                 # ts_rank adds up every pair of nearby query words, so a long body that
-                # repeats them would outrank a headline made of them: headlines first.
-                title = func.to_tsvector(
-                    text("'simple'"), pg_fold(Article.title) if fold else Article.title
-                )
+                # repeats them would outrank a headline made of them: headlines (the
+                # document's weight-A words) first.
+                title = func.ts_filter(vector, text("'{a}'::\"char\"[]"))
                 in_title = title.bool_op("@@")(words)
                 rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
                 stmt = (
