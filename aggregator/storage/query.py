@@ -69,9 +69,13 @@ def pg_fold(value: Any) -> ColumnElement[Any]:
 def pg_folds(connection: Any) -> bool:
     """Whether this PostgreSQL database's documents are accent-folded (they are where the
     server encoding is UTF8, which ``normalize`` needs); read from the connection's
-    startup parameters, no query."""
-    dbapi = connection.connection.dbapi_connection
-    return bool(dbapi.info.parameter_status("server_encoding") == "UTF8")
+    startup parameters (psycopg 3 and psycopg2 both keep them), else asked."""
+    info = getattr(connection.connection.dbapi_connection, "info", None)
+    status = getattr(info, "parameter_status", None)
+    encoding = status("server_encoding") if status else None
+    if encoding is None:
+        encoding = connection.exec_driver_sql("SHOW server_encoding").scalar()
+    return bool(encoding == "UTF8")
 
 
 def fts_query(query: str) -> str:
