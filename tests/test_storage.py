@@ -254,8 +254,20 @@ def test_postgresql_search_uses_the_fulltext_index(pg_url: str) -> None:
 def test_search_syntax_cannot_be_injected(engine: Engine, hostile: str) -> None:
     ArticleStore(engine).upsert([item(1)])
     q = Query(engine)
-    q.search(hostile, Filters(author=hostile, source=hostile))
+    assert q.search(hostile, Filters(author=hostile, source=hostile)) == []
+    # No author is named by these: the filter must not match the JSON around the names.
+    assert q.latest(Filters(author=hostile)) == []
     assert q.get("1") is not None  # table still there
+
+
+@pytest.mark.parametrize("punctuation", ['"', "[", "]", ",", '", "', 'i"', '"s'])
+def test_author_filter_never_matches_the_json_around_names(
+    engine: Engine, punctuation: str
+) -> None:
+    ArticleStore(engine).upsert([item(1, authors=["Shivam Gulati", "Ana Ruiz"])])
+    q = Query(engine)
+    assert q.latest(Filters(author=punctuation)) == []
+    assert [a.id for a in q.latest(Filters(author="gulati"))] == [1]
 
 
 def test_latest_stats_and_iteration(engine: Engine) -> None:

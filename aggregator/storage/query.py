@@ -20,6 +20,7 @@ from sqlalchemy import (
     case,
     cast,
     column,
+    false,
     func,
     literal_column,
     or_,
@@ -103,13 +104,11 @@ class Filters:
             stmt = stmt.where(Article.source == self.source)
         if self.author:
             authors = func.lower(cast(Article.authors, String))
+            spellings = _author_spellings(self.author)
             stmt = stmt.where(
-                or_(
-                    *(
-                        authors.like(f"%{_like_escape(p)}%", escape="\\")
-                        for p in _author_spellings(self.author)
-                    )
-                )
+                or_(*(authors.like(f"%{_like_escape(p)}%", escape="\\") for p in spellings))
+                if spellings
+                else false()
             )
         if self.since:
             stmt = stmt.where(Article.published >= self.since)
@@ -120,6 +119,9 @@ class Filters:
         return stmt
 
 
+_JSON_STRUCTURE = frozenset("[],: ")
+
+
 def _author_spellings(author: str) -> list[str]:
     """How ``author`` can appear in the lowercased JSON text of ``authors``.
 
@@ -127,10 +129,16 @@ def _author_spellings(author: str) -> list[str]:
     ``"Zo\\u00eb"``), so the name as typed would never match; its escaped spellings do.
     Case is ignored for ASCII letters; a non-ASCII letter must be typed lowercase or in
     the case it is stored in ("zoë" and "ZOË" find "Zoë"; "Łukasz", not "łukasz", finds
-    "Łukasz")."""
+    "Łukasz").
+
+    Only JSON-escaped spellings are used, so a quote in ``author`` matches a quote inside
+    a name, never the quotes around one (with ``i"`` as typed, "Shivam Gulati" would match
+    ``"shivam gulati"``). A filter made only of the characters JSON leaves unescaped
+    between names (``[``, ``]``, ``,``, ``:``, spaces) names nobody: no spellings."""
+    if not set(author) - _JSON_STRUCTURE:
+        return []
     folded = author.casefold()
-    spellings = [folded, json.dumps(folded)[1:-1], json.dumps(author)[1:-1].lower()]
-    return list(dict.fromkeys(spellings))
+    return list(dict.fromkeys([json.dumps(folded)[1:-1], json.dumps(author)[1:-1].lower()]))
 
 
 def article_dict(a: Article) -> dict[str, Any]:
