@@ -8,10 +8,12 @@ from datetime import datetime, timezone
 from typing import Any
 
 from scrapy import signals
+from scrapy.exceptions import CloseSpider
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.items import ArticleItem
-from aggregator.storage.engine import safe_url, shared_engine, storage_disabled
+from aggregator.storage.engine import StorageError, safe_url, shared_engine, storage_disabled
 from aggregator.storage.runs import RunRecorder
 from aggregator.storage.store import ArticleStore
 from pipelines.base import CrawlerPipeline
@@ -43,7 +45,19 @@ class StorePipeline(CrawlerPipeline):
         if not self.enabled:
             logger.info("Storage is off (AGGREGATOR_DB_URL=%s)", self.url)
             return
-        self.engine = shared_engine(self.url)
+        try:
+            self.engine = shared_engine(self.url)
+        except (SQLAlchemyError, StorageError, OSError, ValueError) as exc:
+            # Said once, without a traceback; Scrapy then closes the spider before any
+            # request is made (nothing fetched that could not be stored).
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+            logger.error(
+                "cannot open database %s: %s (set AGGREGATOR_DB_URL to a database that "
+                "answers, or to none to crawl without storing)",
+                safe_url(str(self.url)),
+                reason,
+            )
+            raise CloseSpider("database_unavailable") from exc
         from aggregator.sources import load_sources
 
         registry = load_sources(self.crawler.settings.get("AGGREGATOR_SOURCES") or None)

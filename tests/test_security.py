@@ -46,12 +46,16 @@ def test_password_in_db_url_is_never_printed(args: list[str]) -> None:
 
 
 def test_password_in_env_url_is_not_logged_by_scrapy_crawl(tmp_path: Path) -> None:
-    """`scrapy crawl` reads the URL from the environment; its INFO log shows the masked
-    URL only (and the crawl of an unreachable database fails without echoing it)."""
+    """`scrapy crawl` reads the URL from the environment: a database that does not answer
+    is reported once, masked, and the spider closes before fetching anything."""
     pytest.importorskip("psycopg", reason="the postgres driver is not installed")
     out = run([str(BIN / "scrapy"), "crawl", "dualshockers"], AGGREGATOR_DB_URL=DB_WITH_PASSWORD,
               AGGREGATOR_HOST_MAP="www.dualshockers.com=127.0.0.1:9")  # fmt: skip
     assert SECRET not in out.stdout + out.stderr
+    assert "cannot open database postgresql+psycopg://aggregator:***@127.0.0.1:9/news" in out.stderr
+    assert "'finish_reason': 'database_unavailable'" in out.stderr
+    assert "downloader/request_count" not in out.stderr  # nothing fetched
+    assert "Traceback" not in out.stderr, out.stderr[-3000:]
 
 
 def test_discovery_never_yields_other_schemes() -> None:
