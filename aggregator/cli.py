@@ -225,7 +225,7 @@ def _run_locked(
     from aggregator.lock import EXIT_LOCKED, CrawlLock, LockedError, SourceLocks
 
     url = overrides["AGGREGATOR_DB_URL"]
-    _engine(url)  # a database that cannot be opened is a clear error now, not mid-crawl
+    engine = _engine(url)  # a database that cannot be opened is a clear error now, not mid-crawl
     lock: CrawlLock | SourceLocks = CrawlLock(lock_file) if lock_file else SourceLocks(url, names)
     try:
         lock.acquire()
@@ -233,8 +233,10 @@ def _run_locked(
         typer.echo(f"aggregator: {exc}", err=True)
         from aggregator.storage.runs import RunRecorder
 
-        RunRecorder(_engine(url)).refused(names, str(exc))
+        RunRecorder(engine).refused(names, str(exc))
         raise typer.Exit(EXIT_LOCKED) from None
+    finally:
+        engine.dispose()  # the crawl's pipelines open their own
     try:
         return run_crawls(names, overrides=overrides, spider_args=spider_args)
     finally:
@@ -385,10 +387,10 @@ def _show_story(ident: str, db: str | None, as_json: bool) -> None:
 def _stories_engine(db: str | None) -> Any:
     """The engine, with articles stored before aggregation existed indexed first."""
     from aggregator.aggregate.index import catch_up
-    from aggregator.sources import load_sources
+    from aggregator.sources import source_categories
 
     engine = _engine(db)
-    catch_up(engine, {s.name: s.category for s in load_sources().values()})
+    catch_up(engine, source_categories())
     return engine
 
 
@@ -847,11 +849,9 @@ def db_reindex(
 ) -> None:
     """Index stored articles for near-duplicates and stories (those not indexed yet)."""
     from aggregator.aggregate.index import catch_up
-    from aggregator.sources import load_sources
+    from aggregator.sources import source_categories
 
-    n = catch_up(
-        _engine(db), {s.name: s.category for s in load_sources().values()}, everything=everything
-    )
+    n = catch_up(_engine(db), source_categories(), everything=everything)
     typer.echo(f"indexed {n} article(s)")
 
 

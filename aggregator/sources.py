@@ -132,6 +132,11 @@ def load_sources(path: str | Path | None = None) -> dict[str, Source]:
     return out
 
 
+def source_categories(path: str | Path | None = None) -> dict[str, str]:
+    """Each source's registry category by name (what story categories are voted from)."""
+    return {s.name: s.category for s in load_sources(path).values()}
+
+
 def source_for_url(url: str, path: str | Path | None = None) -> Source | None:
     """The registered source whose domains include ``url``'s host, if any."""
     for src in load_sources(path).values():

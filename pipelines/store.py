@@ -58,11 +58,10 @@ class StorePipeline(CrawlerPipeline):
                 reason,
             )
             raise CloseSpider("database_unavailable") from exc
-        from aggregator.sources import load_sources
+        from aggregator.sources import source_categories
 
-        registry = load_sources(self.crawler.settings.get("AGGREGATOR_SOURCES") or None)
-        self.categories = {s.name: s.category for s in registry.values()}
-        self.store = ArticleStore(self.engine, self.categories, aggregate=False)
+        self.categories = source_categories(self.crawler.settings.get("AGGREGATOR_SOURCES") or None)
+        self.store = ArticleStore(self.engine, aggregate=False)  # indexed at the end
         self.runs = RunRecorder(self.engine)
         name = getattr(self.crawler.spider, "name", "?")
         self.runs.start(name)

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, delete, func, insert, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.sql.elements import BindParameter
 
 from aggregator.aggregate.neardup import MIN_SHINGLES, band_keys, shingles, signature, similarity
 from aggregator.aggregate.stories import WINDOW, StoryKey, related, representative
 from aggregator.normalize.category import vote
+from aggregator.storage.engine import write_lock
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
 
 
@@ -55,7 +56,6 @@ _Q_CANDIDATE_BODIES = select(
 _Q_GROUP = select(ARTICLES.c.id, ARTICLES.c.published, ARTICLES.c.canonical_url).where(
     ARTICLES.c.id.in_(_IDS)
 )
-_Q_URL = select(ARTICLES.c.canonical_url).where(ARTICLES.c.id == bindparam("aid"))
 _U_REPOINT = (
     sql_update(ARTICLES)
     .where(ARTICLES.c.id.in_(_IDS) | ARTICLES.c.duplicate_of.in_(_IDS))
@@ -102,7 +102,7 @@ _U_STORY = (
 )  # fmt: skip
 _Q_UNINDEXED = (
     select(ARTICLES.c.id, ARTICLES.c.title, ARTICLES.c.body, ARTICLES.c.published,
-           ARTICLES.c.first_seen, ARTICLES.c.source)
+           ARTICLES.c.first_seen, ARTICLES.c.canonical_url)
     .where(ARTICLES.c.story_id.is_(None))
     .order_by(ARTICLES.c.published, ARTICLES.c.id)
     .limit(BATCH)
@@ -118,12 +118,8 @@ class Assignment:
 
 
 def lock(conn: Connection) -> None:
-    """Make this connection's transaction the only index writer until it ends (SQLite:
-    ``BEGIN IMMEDIATE``, the database's write lock; PostgreSQL: an advisory lock)."""
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif conn.dialect.name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    """Make this connection's transaction the only index writer until it ends."""
+    write_lock(conn, _PG_LOCK_KEY)
 
 
 class AggregateIndex:
@@ -141,14 +137,15 @@ class AggregateIndex:
         title: str,
         body: str | None,
         published: datetime | None,
-        source: str | None,
+        url: str,
     ) -> Assignment:
-        """Index a stored article and put it in a story (merging stories it bridges)."""
+        """Index a stored article (``url``: its canonical URL) and put it in a story
+        (merging stories it bridges)."""
         when = published or datetime.now(timezone.utc)
         sh = shingles(body)
         keys = band_keys(signature(sh)) if len(sh) >= MIN_SHINGLES else []
         copies = self._near_duplicates(conn, article_id, sh, keys)
-        duplicate_of = self._original(conn, article_id, when, copies)
+        duplicate_of = self._original(conn, article_id, when, url, copies)
         key = StoryKey.of(title, body, when)
         neighbours = self._related(conn, article_id, key) | {int(r.id) for r in copies}
         self._remember(conn, article_id, keys, key)
@@ -177,7 +174,7 @@ class AggregateIndex:
 
     @staticmethod
     def _original(
-        conn: Connection, article_id: int, published: datetime, copies: list[Any]
+        conn: Connection, article_id: int, published: datetime, url: str, copies: list[Any]
     ) -> int | None:
         """Which article of a group of copies is the original: the earliest published
         (then the smallest URL), whatever order they arrived in. Returns the new article's
@@ -186,7 +183,6 @@ class AggregateIndex:
             return None
         group = sorted({int(r.duplicate_of or r.id) for r in copies} | {int(r.id) for r in copies})
         members = conn.execute(_Q_GROUP, {"ids": group}).all()
-        url = conn.execute(_Q_URL, {"aid": article_id}).scalar_one()
         first = min(members, key=lambda r: (r.published or _LATEST, r.canonical_url))
         if (published, url) < (first.published or _LATEST, first.canonical_url):
             conn.execute(_U_REPOINT, {"ids": group, "new_original": article_id})
@@ -281,6 +277,15 @@ class AggregateIndex:
         )
 
 
+_Q_ANY_UNINDEXED = select(ARTICLES.c.id).where(ARTICLES.c.story_id.is_(None)).limit(1)
+
+
+def _has_unindexed(engine: Engine) -> bool:
+    """Whether any article waits for indexing; asked without the write lock."""
+    with engine.connect() as conn:
+        return conn.execute(_Q_ANY_UNINDEXED).first() is not None
+
+
 def catch_up(
     engine: Engine, categories: Mapping[str, str] | None = None, *, everything: bool = False
 ) -> int:
@@ -294,6 +299,8 @@ def catch_up(
                 conn.execute(delete(table))
             conn.execute(sql_update(ARTICLES).values(story_id=None, duplicate_of=None))
             conn.commit()
+    elif not _has_unindexed(engine):
+        return 0  # nothing to do: read-only callers (stories, feed) never wait for the lock
     done = 0
     while True:
         with engine.connect() as conn:
@@ -301,7 +308,7 @@ def catch_up(
             batch = conn.execute(_Q_UNINDEXED).all()
             for r in batch:
                 index.add(conn, r.id, title=r.title, body=r.body,
-                          published=r.published or r.first_seen, source=r.source)  # fmt: skip
+                          published=r.published or r.first_seen, url=r.canonical_url)  # fmt: skip
             conn.commit()
         done += len(batch)
         if len(batch) < BATCH:

@@ -18,7 +18,7 @@ _WORDS: dict[str, re.Pattern[str]] = {
     "tv": re.compile(r"\b(?:tv|television|series|streaming|fernsehen|serien?|télé)\b"),
     "film": re.compile(r"\b(?:movies?|films?|cinema|kino|box office)\b"),
     "music": re.compile(r"\b(?:music|musik|musique|albums?|songs?|concerts?|hip-hop|k-pop)\b"),
-    "games": re.compile(r"\b(?:games?|gaming|esports|video games?|spiele)\b"),
+    "games": re.compile(r"\b(?:games?|gaming|esports|spiele)\b"),
     "celebrity": re.compile(r"\b(?:celebrity|celebrities|celebs?|royals?|gossip|promis?)\b"),
 }
 

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -113,6 +113,20 @@ def ensure_schema(engine: Engine) -> None:
     from aggregator.storage.migrate import ensure_schema as migrate_to_head
 
     migrate_to_head(engine)
+
+
+def write_lock(conn: Connection, pg_key: int) -> None:
+    """Make this connection's transaction the only holder of a write lock until it ends.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock (other writers wait up to
+    the busy timeout) and, unlike pysqlite's implicit transactions, also covers DDL.
+    PostgreSQL: the transaction-scoped advisory lock ``pg_key`` (one key per purpose).
+    """
+    name = conn.dialect.name
+    if name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    elif name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": pg_key})
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

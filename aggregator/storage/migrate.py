@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 
-from aggregator.storage.engine import StorageError
+from aggregator.storage.engine import StorageError, write_lock
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -149,16 +149,10 @@ def _lock(conn: Connection) -> None:
     """Make this connection the only migrator until it commits.
 
     Two processes starting on a new or old database at once must not both migrate it:
-    the second waits, then finds it current. SQLite: ``BEGIN IMMEDIATE`` takes the write
-    lock (other writers wait up to the busy timeout) and, unlike pysqlite's implicit
-    transactions, also covers DDL, so a failed migration leaves nothing half-done.
-    PostgreSQL: a transaction-scoped advisory lock (its DDL is transactional anyway).
+    the second waits, then finds it current. On SQLite the lock also covers DDL, so a
+    failed migration leaves nothing half-done; PostgreSQL's DDL is transactional anyway.
     """
-    name = conn.dialect.name
-    if name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
-    elif name == "postgresql":
-        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    write_lock(conn, _PG_LOCK_KEY)
 
 
 def _pre_migration_revision(conn: Connection) -> str | None:

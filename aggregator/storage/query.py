@@ -79,9 +79,8 @@ def pg_folds(connection: Any) -> bool:
     return bool(encoding == "UTF8")
 
 
-def fts_query(query: str) -> str:
-    """User text -> FTS5 MATCH expression: every word quoted, all required."""
-    terms = _TERM.findall(query)
+def fts_query(terms: list[str]) -> str:
+    """Words of the user's text -> FTS5 MATCH expression: every word quoted, all required."""
     return " ".join(f'"{t}"' for t in terms)
 
 
@@ -160,15 +159,15 @@ class Query:
     def search(self, query: str, filters: Filters | None = None) -> list[Article]:
         """Articles matching all words of ``query`` in title or body, best match first."""
         filters = filters or Filters()
-        match = fts_query(query)
-        if not match:
+        terms = _TERM.findall(query)
+        if not terms:
             return []
         with self.sessions() as s:
             if self.engine.dialect.name == "sqlite":
                 stmt = (
                     select(Article)
                     .join(_FTS, _FTS.c.rowid == Article.id)
-                    .where(_FTS_SELF.op("MATCH")(match))
+                    .where(_FTS_SELF.op("MATCH")(fts_query(terms)))
                     .order_by(func.bm25(_FTS_SELF, 10.0, 1.0))  # title weighs 10x body
                 )
                 return list(s.execute(filters.apply(stmt)).scalars())
@@ -178,8 +177,8 @@ class Query:
                 _register_pg_functions()
                 fold = pg_folds(s.connection())
                 vector = PG_SEARCH_VECTOR
-                terms = " ".join(_TERM.findall(query))
-                words = func.plainto_tsquery(text("'simple'"), pg_fold(terms) if fold else terms)
+                plain = " ".join(terms)
+                words = func.plainto_tsquery(text("'simple'"), pg_fold(plain) if fold else plain)
                 # ts_rank adds up every pair of nearby query words, so a long body that
                 # repeats them would outrank a headline made of them: headlines (the
                 # document's weight-A words) first.
@@ -202,7 +201,7 @@ class Query:
                     Article.title.ilike(f"%{_like_escape(t)}%", escape="\\"),
                     Article.body.ilike(f"%{_like_escape(t)}%", escape="\\"),
                 )
-                for t in _TERM.findall(query)
+                for t in terms
             ]
             stmt = select(Article).where(*conds).order_by(Article.published.desc())
             return list(s.execute(filters.apply(stmt)).scalars())
@@ -356,21 +355,30 @@ class StoryQuery:
             stmt = stmt.limit(limit)
         with self.sessions() as s:
             stories = list(s.execute(stmt).scalars())
-            return [StoryView(story, self._articles(s, story.id)) for story in stories]
+            articles = self._articles(s, [story.id for story in stories])
+            return [StoryView(story, articles.get(story.id, [])) for story in stories]
 
     def story(self, story_id: int) -> StoryView | None:
         with self.sessions() as s:
             story = s.get(Story, story_id)
-            return StoryView(story, self._articles(s, story_id)) if story else None
+            return (
+                StoryView(story, self._articles(s, [story_id]).get(story_id, [])) if story else None
+            )
 
     @staticmethod
-    def _articles(session: Any, story_id: int) -> list[Article]:
+    def _articles(session: Any, story_ids: list[int]) -> dict[int, list[Article]]:
+        """The stories' articles, earliest first, in one query (not one per story)."""
+        if not story_ids:
+            return {}
         stmt = (
             select(Article)
-            .where(Article.story_id == story_id)
-            .order_by(Article.published, Article.id)
+            .where(Article.story_id.in_(story_ids))
+            .order_by(Article.story_id, Article.published, Article.id)
         )
-        return list(session.execute(stmt).scalars())
+        out: dict[int, list[Article]] = {}
+        for article in session.execute(stmt).scalars():
+            out.setdefault(article.story_id, []).append(article)
+        return out
 
 
 def _iso(value: Any) -> str | None:

@@ -168,7 +168,7 @@ class ArticleStore:
             return StoreResult("new", new_id)
         placed = self.index.add(
             conn, new_id, title=row["title"], body=row["body"], published=row["published"],
-            source=row["source"],
+            url=row["canonical_url"],
         )  # fmt: skip
         return StoreResult("linked" if placed.duplicate_of is not None else "new", new_id)
 
