@@ -13,11 +13,17 @@ created for the test and dropped after it, so runs never see each other's rows.
 
 from __future__ import annotations
 
+import ast
+import json
 import os
+import re
 import secrets
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine
@@ -25,15 +31,31 @@ from sqlalchemy.engine import make_url
 
 from aggregator.mirror import MirrorServer
 from aggregator.storage.engine import db_url, make_engine, safe_url
+from benchmarks.scoring import corpora_root
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT / "fixtures"
+# The virtualenv's scripts: `aggregator`, `scrapy`.
+BIN = Path(sys.executable).parent
+# The seed article, in the fixture site and in the demo corpus.
+SEED_URL = "https://www.dualshockers.com/all-of-us-are-dead-season-2-confirmed-netflix/"
+SEED_EXPECTED = (
+    FIXTURES / "expected/dualshockers/all-of-us-are-dead-season-2-confirmed-netflix.json"
+)
+# For a crawl whose Scrapy stats are read from its log (they are dumped at INFO).
+LOG_INFO = {"AGGREGATOR_LOG_LEVEL": "INFO"}
 
 
-def corpora_root() -> Path:
-    """Where the development corpora live (may not exist)."""
-    env = os.environ.get("AGGREGATOR_CORPORA")
-    return Path(env) if env else PROJECT.parent / "shared" / "corpora"
+def skip_or_fail(reason: str, env_var: str) -> None:
+    """Skip for ``reason``, or fail when ``$env_var`` is ``1`` (CI sets it)."""
+    if os.environ.get(env_var) == "1":
+        pytest.fail(f"{reason}; {env_var}=1 requires it")
+    pytest.skip(reason)
+
+
+def require_service(reason: str) -> None:
+    """Skip for ``reason``, or fail when ``AGGREGATOR_REQUIRE_SERVICES=1``."""
+    skip_or_fail(reason, "AGGREGATOR_REQUIRE_SERVICES")
 
 
 def require_corpus(name: str) -> Path:
@@ -41,10 +63,55 @@ def require_corpus(name: str) -> Path:
     path = corpora_root() / name
     if not path.is_dir():
         reason = f"corpus {name!r} not found at {path} (set AGGREGATOR_CORPORA)"
-        if os.environ.get("AGGREGATOR_REQUIRE_CORPORA") == "1":
-            pytest.fail(reason + "; AGGREGATOR_REQUIRE_CORPORA=1 requires it")
-        pytest.skip(reason)
+        skip_or_fail(reason, "AGGREGATOR_REQUIRE_CORPORA")
     return path
+
+
+def expected_seed() -> dict[str, Any]:
+    """The seed article's expected fields (``fixtures/expected``)."""
+    data: dict[str, Any] = json.loads(SEED_EXPECTED.read_text(encoding="utf-8"))
+    return data
+
+
+def jsonl(text: str) -> list[dict[str, Any]]:
+    """The objects of JSON Lines output (blank lines ignored)."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# -- subprocesses --------------------------------------------------------------------------
+
+
+def cli(
+    *args: str,
+    prog: str = "aggregator",
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = PROJECT,
+    timeout: float = 180,
+    check: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``BIN/prog args`` (``aggregator`` or ``scrapy``) to completion, output captured.
+
+    ``env`` is added to this process's environment; ``cwd=None`` inherits ours. With
+    ``check``, a non-zero exit fails with the command's output."""
+    cmd = [str(BIN / prog), *args]
+    proc = subprocess.run(
+        cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True,
+        timeout=timeout, check=False,
+    )  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{cmd} exited {proc.returncode}\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+_DATETIME = re.compile(r"datetime\.datetime\((?:[^()]|\([^()]*\))*\)")
+
+
+def stats_dump(log: str) -> dict[str, Any]:
+    """The 'Dumping Scrapy stats' dict of a crawl log (datetimes become None)."""
+    start = log.index("{", log.index("Dumping Scrapy stats:"))
+    end = log.index("}\n", start) + 1
+    value: dict[str, Any] = ast.literal_eval(_DATETIME.sub("None", log[start:end]))
+    return value
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +128,6 @@ PG_URL_ENV = "AGGREGATOR_TEST_PG_URL"
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 # The probe's answer per server URL: None when it answered, else why not.
 _PG_PROBED: dict[str, str | None] = {}
-
-
-def require_service(reason: str) -> None:
-    """Skip for ``reason``, or fail when ``AGGREGATOR_REQUIRE_SERVICES=1``."""
-    if os.environ.get("AGGREGATOR_REQUIRE_SERVICES") == "1":
-        pytest.fail(reason + "; AGGREGATOR_REQUIRE_SERVICES=1 requires it")
-    pytest.skip(reason)
 
 
 def _probe_pg(url: str) -> str | None:
@@ -138,6 +198,15 @@ def backend_database(backend: str, directory: Path) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def other_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A second, independent empty database on ``backend`` (in ``tmp_path / "other"``)."""
+    directory = tmp_path / "other"
+    directory.mkdir()
+    with backend_database(backend, directory) as url:
+        yield url
+
+
 @pytest.fixture(params=BACKENDS)
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database per test, once on SQLite and once on PostgreSQL."""
@@ -163,10 +232,7 @@ def engine(backend_url: str) -> Iterator[Engine]:
 @pytest.fixture
 def other_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """A second, independent empty database on the same backend as ``engine``."""
-    backend = request.node.callspec.params["backend_url"]
-    directory = tmp_path / "other"
-    directory.mkdir()
-    with backend_database(backend, directory) as url:
+    with other_database(request.node.callspec.params["backend_url"], tmp_path) as url:
         eng = make_engine(url)
         yield eng
         eng.dispose()

@@ -18,7 +18,7 @@ from aggregator.extract import extract_article
 from aggregator.extract.batch import read_page
 from aggregator.normalize.item import normalize_item
 from aggregator.storage import ArticleStore, make_engine
-from tests.conftest import BACKENDS, FIXTURES, backend_database
+from tests.conftest import BACKENDS, FIXTURES, backend_database, jsonl
 
 runner = CliRunner()
 SITE = FIXTURES / "site" / "www.dualshockers.com"
@@ -40,10 +40,6 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         ArticleStore(engine).upsert(items, NOW)
         engine.dispose()
         yield url
-
-
-def jsonl(output: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in output.splitlines() if line.strip()]
 
 
 def test_search_json_has_every_field(db: str) -> None:

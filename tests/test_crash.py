@@ -18,7 +18,6 @@ import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +27,9 @@ import pytest
 from aggregator.mirror import MirrorServer
 from aggregator.sources import DEFAULT_SOURCES
 from benchmarks.crawl import HOST, generate_pages, write_site, write_sitemap
-from tests.conftest import PROJECT
+from tests.conftest import BIN, PROJECT, cli
 
 pytestmark = pytest.mark.e2e
-BIN = Path(sys.executable).parent
 TWIN = "twin.example"
 TWIN_SOURCE = f"""
 [[source]]
@@ -147,10 +145,7 @@ def test_ctrl_c_stops_cleanly_and_commits(sites: MirrorServer, tmp_path: Path) -
         sites.set_behaviour(HOST)
     assert proc.returncode == 130, err[-3000:]
     assert "Traceback" not in err
-    runs = subprocess.run(
-        [str(BIN / "aggregator"), "runs", "--db", str(db), "--json"], cwd=PROJECT,
-        capture_output=True, text=True, check=True,
-    ).stdout.splitlines()  # fmt: skip
+    runs = cli("runs", "--db", str(db), "--json", check=True).stdout.splitlines()
     (run,) = [json.loads(line) for line in runs]
     stored = _count(db)
     assert run["status"] == "shutdown"

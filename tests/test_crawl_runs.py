@@ -4,9 +4,6 @@ runs are refused by the lock, and every run is in `crawl_runs`."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +12,9 @@ import pytest
 from aggregator.lock import EXIT_LOCKED, CrawlLock, source_lock_path
 from aggregator.mirror import MirrorServer
 from aggregator.sources import DEFAULT_SOURCES
-from tests.conftest import PROJECT
+from tests.conftest import cli
 
 pytestmark = pytest.mark.e2e
-BIN = Path(sys.executable).parent
 
 BROKEN_SOURCES = """
 [[source]]
@@ -39,16 +35,8 @@ category = "tv"
 """
 
 
-def aggregator(args: list[str], env: dict[str, str] | None = None,
-               timeout: float = 180) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    return subprocess.run(
-        [str(BIN / "aggregator"), *args], cwd=PROJECT, env={**os.environ, **(env or {})},
-        capture_output=True, text=True, timeout=timeout, check=False,
-    )  # fmt: skip
-
-
 def runs(db: Path) -> list[dict[str, Any]]:
-    out = aggregator(["runs", "--db", str(db), "--json", "--limit", "100"])
+    out = cli("runs", "--db", str(db), "--json", "--limit", "100")
     assert out.returncode == 0, out.stderr
     return [json.loads(line) for line in out.stdout.splitlines()]
 
@@ -63,12 +51,12 @@ def test_failing_outlets_recorded_while_others_complete(
     host_map = f"{mirror.host_map()},down.example=127.0.0.1:{mirror.port},"
     host_map += f"slow.example=127.0.0.1:{mirror.port}"
     db = tmp_path / "news.db"
-    out = aggregator(
-        ["crawl", "dualshockers", "downsite", "slowsite", "--sources", str(registry),
-         "--db", str(db), "--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=1",
-         "--set", "AUTOTHROTTLE_ENABLED=False", "--set", "AGGREGATOR_PROGRESS=True",
-         "--set", "AGGREGATOR_PROGRESS_INTERVAL=0.5"],
-        {"AGGREGATOR_HOST_MAP": host_map},
+    out = cli(
+        "crawl", "dualshockers", "downsite", "slowsite", "--sources", str(registry),
+        "--db", str(db), "--set", "DOWNLOAD_TIMEOUT=1", "--set", "RETRY_TIMES=1",
+        "--set", "AUTOTHROTTLE_ENABLED=False", "--set", "AGGREGATOR_PROGRESS=True",
+        "--set", "AGGREGATOR_PROGRESS_INTERVAL=0.5",
+        env={"AGGREGATOR_HOST_MAP": host_map},
     )  # fmt: skip
     assert out.returncode == 1, out.stderr  # a person should look at the two broken outlets
     assert "Traceback" not in out.stderr
@@ -89,14 +77,14 @@ def test_lock_refuses_overlapping_runs(mirror: MirrorServer, tmp_path: Path) -> 
     env = {"AGGREGATOR_HOST_MAP": mirror.host_map()}
     args = ["crawl", "dualshockers", "--db", str(db), "--set", "AUTOTHROTTLE_ENABLED=False"]
     with CrawlLock(source_lock_path(f"sqlite:///{db}", "dualshockers")):  # a run in progress
-        refused = aggregator(args, env)
+        refused = cli(*args, env=env)
     assert refused.returncode == EXIT_LOCKED
     assert "another crawl of dualshockers is running" in refused.stderr
     log = tmp_path / "crawl.log"
-    first = aggregator([*args, "--log-file", str(log)], env)
+    first = cli(*args, "--log-file", str(log), env=env)
     assert first.returncode == 0, first.stderr
     assert "Spider closed (finished)" in log.read_text()  # INFO log written to the file
-    second = aggregator(args, env)
+    second = cli(*args, env=env)
     assert second.returncode == 0, second.stderr
     history = runs(db)  # newest first
     assert [r["status"] for r in history] == ["finished", "finished", "refused"]
@@ -108,6 +96,6 @@ def test_lock_refuses_overlapping_runs(mirror: MirrorServer, tmp_path: Path) -> 
 def test_bad_registry_is_a_clear_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.toml"
     bad.write_text('[[source]]\nname = "x"\ndomains = ["x.example"]\ncategory = "sports"\n')
-    out = aggregator(["crawl", "--all", "--sources", str(bad), "--db", str(tmp_path / "d.db")])
+    out = cli("crawl", "--all", "--sources", str(bad), "--db", str(tmp_path / "d.db"))
     assert out.returncode == 2
     assert "category 'sports'" in out.stderr and "Traceback" not in out.stderr

@@ -9,15 +9,15 @@ from sqlalchemy import text
 
 from aggregator.mirror import MirrorServer
 from aggregator.storage import Query, make_engine
-from tests.test_e2e import BIN, SEED_URL, expected_seed, run, stats_from_log
+from tests.conftest import LOG_INFO, SEED_URL, cli, expected_seed, stats_dump
 
 pytestmark = pytest.mark.e2e
 
 
 def test_crawl_stores_into_postgresql(mirror: MirrorServer, pg_url: str) -> None:
-    env = {"AGGREGATOR_HOST_MAP": mirror.host_map(), "AGGREGATOR_DB_URL": pg_url}
-    crawl = [str(BIN / "scrapy"), "crawl", "dualshockers", "-s", "AUTOTHROTTLE_ENABLED=False"]
-    first = stats_from_log(run(crawl, env).stderr)
+    env = {**LOG_INFO, "AGGREGATOR_HOST_MAP": mirror.host_map(), "AGGREGATOR_DB_URL": pg_url}
+    crawl = ["crawl", "dualshockers", "-s", "AUTOTHROTTLE_ENABLED=False"]
+    first = stats_dump(cli(*crawl, prog="scrapy", env=env, check=True).stderr)
     assert first["aggregator/stored/new"] == 5
     engine = make_engine(pg_url, create=False)
     with engine.connect() as conn:
@@ -34,12 +34,11 @@ def test_crawl_stores_into_postgresql(mirror: MirrorServer, pg_url: str) -> None
         assert getattr(seed, field) == exp[field], field
     assert seed.published is not None and seed.published.isoformat() == exp["published"]
     # Full-text search through PostgreSQL's own index, from the command line.
-    found = run([str(BIN / "aggregator"), "search", "All of Us Are Dead", "--db", pg_url,
-                 "--json"], env)  # fmt: skip
+    found = cli("search", "All of Us Are Dead", "--db", pg_url, "--json", env=env, check=True)
     assert found.stdout.splitlines() and SEED_URL in found.stdout.splitlines()[0]
     # Again, through `aggregator crawl`: every article was fetched moments ago.
-    again = run([str(BIN / "aggregator"), "crawl", "dualshockers", "--db", pg_url,
-                 "--set", "AUTOTHROTTLE_ENABLED=False"], env)  # fmt: skip
+    again = cli("crawl", "dualshockers", "--db", pg_url, "--set", "AUTOTHROTTLE_ENABLED=False",
+                env=env, check=True)  # fmt: skip
     assert "finished" in again.stderr
     history = Query(engine)
     with engine.connect() as conn:

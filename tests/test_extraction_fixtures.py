@@ -6,13 +6,10 @@ Every other fixture page is compared field by field with its expected JSON in
 
 from __future__ import annotations
 
-import pytest
-
 from aggregator.extract import GenericExtractor, extract_article
 from aggregator.extract.batch import PageSpec, extract_file, read_page
-from tests.conftest import FIXTURES, PROJECT
+from tests.conftest import FIXTURES, PROJECT, SEED_URL, skip_or_fail
 
-SEED_URL = "https://www.dualshockers.com/all-of-us-are-dead-season-2-confirmed-netflix/"
 SEED_PAGE = (
     FIXTURES / "site/www.dualshockers.com/all-of-us-are-dead-season-2-confirmed-netflix/index.html"
 )
@@ -38,7 +35,7 @@ def _seed_text_paragraphs() -> list[str]:
     seed_dir = PROJECT.parent / "shared" / "seed"
     files = sorted(seed_dir.glob("*.txt")) if seed_dir.is_dir() else []
     if not files:
-        pytest.skip(f"seed text not found in {seed_dir}")
+        skip_or_fail(f"seed text not found in {seed_dir}", "AGGREGATOR_REQUIRE_CORPORA")
     paras = [line.strip() for line in files[0].read_text(encoding="utf-8").splitlines()]
     paras = [p for p in paras if p]
     end = paras.index("Shivam Gulati")  # the author bio starts here

@@ -14,7 +14,6 @@ crawl`` process (all at once), so its log, stats dump and ``crawl_runs`` row are
 
 from __future__ import annotations
 
-import ast
 import http.client
 import json
 import os
@@ -22,8 +21,8 @@ import re
 import shutil
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -36,10 +35,9 @@ from aggregator import settings as project
 from aggregator.extract import decode_html, extract_article
 from aggregator.mirror import MirrorServer, generated_page
 from spiders.news import page_text
-from tests.conftest import FIXTURES, PROJECT
+from tests.conftest import BIN, FIXTURES, PROJECT, cli, stats_dump
 
 pytestmark = pytest.mark.e2e
-BIN = Path(sys.executable).parent
 HOSTILE = FIXTURES / "hostile"
 
 SOURCES = """
@@ -103,19 +101,10 @@ DEFAULT_TIMEOUT = 10
 PAGES = "https://pages.hostile.example/news/"
 NET = "https://net.hostile.example/news/"
 DISCO = "https://disco.hostile.example/"
-_DATETIME = re.compile(r"datetime\.datetime\((?:[^()]|\([^()]*\))*\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 # -- running the crawls ---------------------------------------------------------------------
-
-
-def stats_dump(log: str) -> dict[str, Any]:
-    """The 'Dumping Scrapy stats' dict of a crawl log (datetimes become None)."""
-    start = log.index("{", log.index("Dumping Scrapy stats:"))
-    end = log.index("}\n", start) + 1
-    value: dict[str, Any] = ast.literal_eval(_DATETIME.sub("None", log[start:end]))
-    return value
 
 
 @dataclass
@@ -199,21 +188,16 @@ def crawls(
             )
     for proc in procs.values():
         proc.wait(timeout=240)
-    listings = {
-        name: subprocess.Popen(
-            [str(BIN / "aggregator"), "runs", "--db", str(work / f"{name}.db"), "--json"],
-            cwd=PROJECT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for name in HOSTS
-    }
+
+    def list_runs(name: str) -> subprocess.CompletedProcess[str]:
+        return cli("runs", "--db", str(work / f"{name}.db"), "--json", timeout=60)
+
+    with ThreadPoolExecutor(len(HOSTS)) as pool:  # all at once, as the crawls ran
+        listings = dict(zip(HOSTS, pool.map(list_runs, HOSTS), strict=True))
     out: dict[str, Crawl] = {}
     for name, listing in listings.items():
-        stdout, errors = listing.communicate(timeout=60)
-        assert listing.returncode == 0, errors
-        (run,) = [json.loads(line) for line in stdout.splitlines()]
+        assert listing.returncode == 0, listing.stderr
+        (run,) = [json.loads(line) for line in listing.stdout.splitlines()]
         stderr = (work / f"{name}.stderr").read_text(encoding="utf-8", errors="replace")
         requested = [path for host, path in hostile_mirror.requests if host == HOSTS[name]]
         out[name] = Crawl(

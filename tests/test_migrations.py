@@ -17,8 +17,6 @@ import subprocess
 import sys
 import tarfile
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -39,9 +37,8 @@ from aggregator.storage.migrate import (
     upgrade,
 )
 from aggregator.storage.models import Article, CrawlRun, FetchState
-from tests.conftest import PROJECT, backend_database
+from tests.conftest import PROJECT, cli, other_database, require_service
 
-BIN = Path(sys.executable).parent
 ARTICLES_TABLE: Table = Article.__table__  # type: ignore[assignment]
 RUNS_TABLE: Table = CrawlRun.__table__  # type: ignore[assignment]
 FETCH_STATE_TABLE_: Table = FetchState.__table__  # type: ignore[assignment]
@@ -372,20 +369,6 @@ def schema(url: str) -> set[tuple[str, ...]]:
     return out
 
 
-@contextmanager
-def other_database(url: str, tmp_path: Path) -> Iterator[str]:
-    """A second empty database on the same backend as ``url``."""
-    directory = tmp_path / "other"
-    directory.mkdir(exist_ok=True)
-    with backend_database(backend_of(url), directory) as other:
-        yield other
-
-
-def aggregator(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([str(BIN / "aggregator"), *args], capture_output=True, text=True,
-                          timeout=120, check=False)  # fmt: skip
-
-
 def assert_upgraded_intact(url: str, before: dict[str, list[tuple[Any, ...]]]) -> None:
     """At the head revision, every old row and field as it was, the old articles found by
     full-text search, fetch_state present."""
@@ -429,8 +412,8 @@ def assert_writable(url: str) -> None:
 def test_first_release_database_upgraded_by_cli(backend_url: str) -> None:
     make_first_release_db(backend_url)
     before, old_schema = dump(backend_url), schema(backend_url)
-    assert aggregator("db", "current", "--db", backend_url).stdout == "none\n"
-    out = aggregator("db", "upgrade", "--db", backend_url)
+    assert cli("db", "current", "--db", backend_url, cwd=None, timeout=120).stdout == "none\n"
+    out = cli("db", "upgrade", "--db", backend_url, cwd=None, timeout=120)
     assert out.returncode == 0, out.stderr
     assert f"recognized as revision 0001 and stamped, then upgraded to {HEAD}" in out.stdout
     assert_upgraded_intact(backend_url, before)
@@ -444,10 +427,10 @@ def test_first_release_database_upgraded_by_cli(backend_url: str) -> None:
     assert {x for x in old_schema if x[0] != "table"} <= {x for x in upgraded if x[0] != "table"}
     assert len(upgraded) > len(old_schema)
     # Again: nothing to do, nothing touched.
-    again = aggregator("db", "upgrade", "--db", backend_url)
+    again = cli("db", "upgrade", "--db", backend_url, cwd=None, timeout=120)
     assert again.returncode == 0 and "nothing to do" in again.stdout, again
     assert schema(backend_url) == upgraded and dump(backend_url) == before
-    assert aggregator("db", "current", "--db", backend_url).stdout == f"{HEAD}\n"
+    assert cli("db", "current", "--db", backend_url, cwd=None, timeout=120).stdout == f"{HEAD}\n"
     assert_writable(backend_url)
 
 
@@ -487,11 +470,12 @@ def test_first_release_code_path(backend_url: str, tmp_path: Path) -> None:
                           input=data, capture_output=True, text=True, env=env, cwd=old_root,
                           timeout=120, check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    with other_database(backend_url, tmp_path) as copy:  # the copied DDL is that code's
+    # The copied DDL is that code's.
+    with other_database(backend_of(backend_url), tmp_path) as copy:
         make_first_release_db(copy)
         assert schema(copy) == schema(backend_url)
     before = dump(backend_url)
-    out = aggregator("db", "upgrade", "--db", backend_url)
+    out = cli("db", "upgrade", "--db", backend_url, cwd=None, timeout=120)
     assert out.returncode == 0 and "recognized as revision 0001" in out.stdout, out
     assert dump(backend_url) == before
     engine = make_engine(backend_url, create=False)
@@ -542,12 +526,12 @@ runs.finish(data["stats"], "finished")
 def checkout_first_release(tmp_path: Path) -> Path:
     """The first release's ``aggregator`` package, from this checkout's history."""
     if shutil.which("git") is None:
-        pytest.skip("git is not installed: the first release's code cannot be checked out")
+        require_service("git is not installed: the first release's code cannot be checked out")
     git = ["git", "-C", str(PROJECT)]
     found = subprocess.run([*git, "cat-file", "-e", f"{FIRST_RELEASE}^{{commit}}"],
                            capture_output=True, check=False)  # fmt: skip
     if found.returncode != 0:
-        pytest.skip(f"commit {FIRST_RELEASE} is not in this checkout (a shallow clone?)")
+        require_service(f"commit {FIRST_RELEASE} is not in this checkout (a shallow clone?)")
     archive = subprocess.run([*git, "archive", FIRST_RELEASE, "aggregator"],
                              capture_output=True, check=True).stdout  # fmt: skip
     root = tmp_path / "first-release"
@@ -564,7 +548,7 @@ def test_revision_0001_is_the_first_release_schema(backend_url: str, tmp_path: P
     engine = make_engine(backend_url, create=False)
     assert upgrade(engine, "0001").after == "0001"
     engine.dispose()
-    with other_database(backend_url, tmp_path) as first_release:
+    with other_database(backend_of(backend_url), tmp_path) as first_release:
         make_first_release_db(first_release)
         assert schema(backend_url) == schema(first_release)
 
@@ -655,7 +639,7 @@ def test_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '0999'"))
     with pytest.raises(SchemaError, match=r"'0999'.*upgrade the aggregator"):
         make_engine(db)
-    out = aggregator("latest", "--db", db)
+    out = cli("latest", "--db", db, cwd=None, timeout=120)
     assert out.returncode == 2 and "upgrade the aggregator" in out.stderr
     assert "Traceback" not in out.stderr
     engine.dispose()
@@ -664,10 +648,10 @@ def test_database_newer_than_the_code_is_refused(tmp_path: Path) -> None:
 def test_db_commands_never_show_a_password(tmp_path: Path) -> None:
     url = "postgresql://aggregator:s3cret-pw@127.0.0.1:9/news"
     for args in (["db", "upgrade"], ["db", "current"]):
-        out = aggregator(*args, "--db", url)
+        out = cli(*args, "--db", url, cwd=None, timeout=120)
         assert out.returncode == 2 and "aggregator:***@127.0.0.1:9/news" in out.stderr, out
         assert "s3cret-pw" not in out.stdout + out.stderr
-    out = aggregator("db", "current", "--db", str(tmp_path / "missing.db"))
+    out = cli("db", "current", "--db", str(tmp_path / "missing.db"), cwd=None, timeout=120)
     assert out.returncode == 1 and "no database at" in out.stderr
     assert not (tmp_path / "missing.db").exists()
 

@@ -3,28 +3,17 @@ their outlets' domains, only http(s) is ever requested."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from aggregator.discovery import parse_feed, parse_listing
 from aggregator.sources import load_sources
-from tests.conftest import PROJECT
+from tests.conftest import cli
 
-BIN = Path(sys.executable).parent
 SECRET = "s3cr3t-Pa55"
 # Nothing listens on port 9: the connection fails, and the error must not echo the password.
 DB_WITH_PASSWORD = f"postgresql+psycopg://aggregator:{SECRET}@127.0.0.1:9/news"
-
-
-def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        args, cwd=PROJECT, env={**os.environ, **env}, capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -38,7 +27,7 @@ def run(args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
 )
 def test_password_in_db_url_is_never_printed(args: list[str]) -> None:
     pytest.importorskip("psycopg", reason="the postgres driver is not installed")
-    out = run([str(BIN / "aggregator"), *args])
+    out = cli(*args, timeout=120)
     assert out.returncode == 2, out.stderr
     assert "cannot open database postgresql+psycopg://aggregator:***@127.0.0.1:9/news" in out.stderr
     assert SECRET not in out.stdout + out.stderr
@@ -49,8 +38,9 @@ def test_password_in_env_url_is_not_logged_by_scrapy_crawl(tmp_path: Path) -> No
     """`scrapy crawl` reads the URL from the environment: a database that does not answer
     is reported once, masked, and the spider closes before fetching anything."""
     pytest.importorskip("psycopg", reason="the postgres driver is not installed")
-    out = run([str(BIN / "scrapy"), "crawl", "dualshockers"], AGGREGATOR_DB_URL=DB_WITH_PASSWORD,
-              AGGREGATOR_HOST_MAP="www.dualshockers.com=127.0.0.1:9")  # fmt: skip
+    env = {"AGGREGATOR_DB_URL": DB_WITH_PASSWORD,
+           "AGGREGATOR_HOST_MAP": "www.dualshockers.com=127.0.0.1:9"}  # fmt: skip
+    out = cli("crawl", "dualshockers", prog="scrapy", env=env, timeout=120)
     assert SECRET not in out.stdout + out.stderr
     assert "cannot open database postgresql+psycopg://aggregator:***@127.0.0.1:9/news" in out.stderr
     assert "'finish_reason': 'database_unavailable'" in out.stderr

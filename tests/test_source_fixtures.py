@@ -103,8 +103,9 @@ def test_discovery_finds_every_fixture_article(name: str, mirror: MirrorServer) 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_extraction_matches_expected(name: str) -> None:
-    src = SOURCES[name]
-    for case in expected_for(src):
+    cases = expected_for(SOURCES[name])
+    assert cases, name
+    for case in cases:
         missing = [f for f in CORE if f not in case]
         assert not missing, f"{case['_file'].name} does not state {missing}"
         got = extract_file(PageSpec(FIXTURES / case["page"], case["url"], None))

@@ -4,8 +4,6 @@ syndicated copies linked, and feeds that parse back."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,29 +12,17 @@ import pytest
 from typer.testing import CliRunner
 
 from aggregator.cli import app
-from tests.conftest import PROJECT
+from tests.conftest import SEED_URL, cli, jsonl
 
 pytestmark = pytest.mark.e2e
 runner = CliRunner()
-SEED_URL = "https://www.dualshockers.com/all-of-us-are-dead-season-2-confirmed-netflix/"
 
 
 @pytest.fixture(scope="module")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
     db = tmp_path_factory.mktemp("stories") / "demo.db"
-    subprocess.run(
-        [str(Path(sys.executable).parent / "aggregator"), "demo", "--db", str(db)],
-        cwd=PROJECT,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=300,
-    )
+    cli("demo", "--db", str(db), timeout=300, check=True)
     return str(db)
-
-
-def jsonl(text: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def seed_story(db: str) -> dict[str, Any]:
