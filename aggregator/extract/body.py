@@ -20,7 +20,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from aggregator.extract.page import HtmlElement
+from aggregator.extract.page import HtmlElement, has_class
 from aggregator.normalize.text import clean_body
 
 # Elements that never hold article text.
@@ -219,24 +219,35 @@ _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _BODY_HINTS = (
     "//*[@itemprop='articleBody']",
     "//*[@data-component='text-block' or @data-testid='article-body']/..",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-body ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article__body ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' entry-content ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' post-content ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' article-content ')]",
-    "//*[contains(concat(' ', normalize-space(@class), ' '), ' story-body ')]",
+    f"//*[{has_class('article-body')}]",
+    f"//*[{has_class('article__body')}]",
+    f"//*[{has_class('entry-content')}]",
+    f"//*[{has_class('post-content')}]",
+    f"//*[{has_class('article-content')}]",
+    f"//*[{has_class('story-body')}]",
     "//*[@id='article-body' or @id='articleBody' or @id='article-content']",
 )
 
+# Labels that introduce links to other stories, as regex alternatives: furniture as a
+# short block of their own (_FURNITURE_TEXT), and the whole first text of a teaser card
+# (_CARD_LABEL). Both regexes are only used as yes/no tests, so the order of the
+# alternatives does not matter.
+_LINK_LABELS = (
+    "more", "related", "read more", "read also", "read next", "see also", "also read",
+    "recommended", "you may also like", "you might also like", "trending", "popular",
+    "most read", "lesen sie auch", "mehr zum thema", "auch interessant", "lire aussi",
+    "à lire aussi", "leer más", "lee también",
+)  # fmt: skip
 # Short blocks that are furniture whatever their markup.
 _FURNITURE_TEXT = re.compile(
-    r"^(?:more|related|read more|read also|read next|see also|also read|also see|recommended"
-    r"|related articles?|related stories|related coverage|more from|more on|you may also like"
-    r"|you might also like|watch|listen|sign up|subscribe|got a tip|follow us|follow me"
+    r"^(?:"
+    + "|".join(_LINK_LABELS)
+    + r"|also see|related articles?|related stories|related coverage|more from|more on"
+    r"|watch|listen|sign up|subscribe|got a tip|follow us|follow me"
     r"|share this|share on|click here|advertisement|anzeige|werbung|publicité|image|photo"
-    r"|credit|source|getty images|lesen sie auch|mehr zum thema|auch interessant|weiterlesen"
-    r"|lire aussi|à lire aussi|leer más|lee también|read the full|continue reading|tags?"
-    r"|filed under|topics?|trending|popular|most read|newsletter|let us know|log in|login"
+    r"|credit|source|getty images|weiterlesen"
+    r"|read the full|continue reading|tags?"
+    r"|filed under|topics?|newsletter|let us know|log in|login"
     r"|like this (?:story|article)|share (?:it|this story|this article) with|tell us what you think"
     r"|leave a (?:comment|reply)|comments?|join the conversation|revisit"
     r")\b\s*[:?!.\-–—]*",
@@ -336,12 +347,11 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
 
 # The whole first text of a teaser card: a label, nothing else.
 _CARD_LABEL = re.compile(
-    r"(?:related(?: articles?| stories| coverage| news| content)?|read more|read also|read next"
-    r"|see also|also read|recommended(?: for you)?|more from [\w .'-]+|more on [\w .'-]+|more"
-    r"|explore(?: more)?|must read|don't miss|up next"
-    r"|you may also like|you might also like|trending(?: now)?|popular|most read|editor'?s pick"
-    r"|lesen sie auch|mehr zum thema|auch interessant|lire aussi|à lire aussi|leer más"
-    r"|lee también|leggi anche|czytaj także|les også)\s*[:.!»›→-]*",
+    r"(?:"
+    + "|".join(_LINK_LABELS)
+    + r"|related (?:articles?|stories|coverage|news|content)|recommended for you"
+    r"|more from [\w .'-]+|more on [\w .'-]+|explore(?: more)?|must read|don't miss|up next"
+    r"|trending now|editor'?s pick|leggi anche|czytaj także|les også)\s*[:.!»›→-]*",
     re.IGNORECASE,
 )
 _CARD_TAGS = frozenset({"div", "section", "figure", "aside", "ul", "ol", "li", "span"})
@@ -416,7 +426,6 @@ def drop_keep_tail(el: HtmlElement, *, blank_tail: bool = False) -> None:
 class _Stats:
     text: int = 0
     links: int = 0
-    score: float = 0.0
 
 
 def _text_len(s: str | None) -> int:
@@ -770,8 +779,12 @@ def _blocks(container: HtmlElement) -> list[Block]:
     return blocks
 
 
+_NON_WORD = re.compile(r"\W+")
+_INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
 def _norm(s: str) -> str:
-    return re.sub(r"\W+", " ", s.casefold()).strip()
+    return _NON_WORD.sub(" ", s.casefold()).strip()
 
 
 def assemble(
@@ -797,7 +810,7 @@ def assemble(
         if b.tag in ("li", "dd", "dt"):
             groups.setdefault(b.group, []).append(b.link_heavy)
     for b in blocks:
-        text = re.sub(r"[ \t\r\f\v\u00a0]+", " ", b.text).strip()
+        text = _INLINE_SPACE.sub(" ", b.text).strip()
         if not text:
             continue
         n = len(text)
@@ -831,6 +844,7 @@ _DATE_IN_TEXT = re.compile(
     re.IGNORECASE,
 )
 _TIME_IN_TEXT = re.compile(r"\d{1,2}:\d{2}")
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
 _DATELINE_WORDS = re.compile(
     r"\b(?:published|updated|posted|last|modified|on|at|am|pm|a\.m\.|p\.m\.|[a-z]{2,4}t|utc|gmt"
     r"|veröffentlicht|aktualisiert|stand|uhr|am|um|publié|mis à jour|le|à|publicado|actualizado)\b",
@@ -845,7 +859,7 @@ def _is_byline(text: str, names: list[str]) -> bool:
         return False
     for name in names:
         low = low.replace(name, " ")
-    return len(re.sub(r"\W+", "", low)) <= 30
+    return len(_NON_WORD.sub("", low)) <= 30
 
 
 def _is_dateline(text: str) -> bool:
@@ -854,7 +868,7 @@ def _is_dateline(text: str) -> bool:
     if not _DATE_IN_TEXT.search(text):
         return False
     rest = _DATELINE_WORDS.sub(" ", _TIME_IN_TEXT.sub(" ", _DATE_IN_TEXT.sub(" ", text)))
-    rest = re.sub(r"[\W\d_]+", "", rest)
+    rest = _NOT_LETTERS.sub("", rest)
     return len(rest) <= 3
 
 

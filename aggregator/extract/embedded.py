@@ -13,7 +13,7 @@ from typing import Any
 
 from lxml import html as lxml_html
 
-from aggregator.extract.page import HtmlElement, parse_tree
+from aggregator.extract.page import HtmlElement, parse_fragment, parse_tree
 
 # JSON string literals, linear-time: each character is consumed once.
 _JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
@@ -62,11 +62,8 @@ def content_elements(page_html: str) -> HtmlElement | None:
                     tag = "h2" if item.get("type") in ("header", "heading") else "p"
                     paras.append(f"<{tag}>{content}</{tag}>")
         if sum(len(p) for p in paras) >= 200:
-            try:
-                div: HtmlElement = lxml_html.fragment_fromstring(
-                    "".join(paras), create_parent="div"
-                )
-            except (ValueError, lxml_html.etree.ParserError):
+            div = parse_fragment("".join(paras))
+            if div is None:
                 continue
             return div
     return None
@@ -93,8 +90,4 @@ def script_html(page_html: str) -> HtmlElement | None:
                 best, best_len = value, len(literal)
     if best is None:
         return None
-    try:
-        fragment: HtmlElement = lxml_html.fragment_fromstring(best, create_parent="div")
-    except (ValueError, lxml_html.etree.ParserError):
-        return None
-    return fragment
+    return parse_fragment(best)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from functools import cached_property
 from typing import Any, ClassVar
 
 from aggregator.extract.body import drop_keep_tail, extract_body
@@ -27,7 +28,6 @@ MAX_AUTHORS = 20
 MIN_DOM_BODY = 200
 _TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
-_WS = re.compile(r"\s+")
 
 
 def _str_values(value: Any) -> Iterator[str]:
@@ -101,6 +101,31 @@ class GenericExtractor:
         names.append(domain_of(self.page.url))
         return names
 
+    # Per-page values more than one field needs, computed once per extractor. Each calls
+    # the public method, so a subclass's override is what gets cached. All are first
+    # computed by extract() before body() prunes the tree.
+
+    @cached_property
+    def _site_names(self) -> list[str]:
+        """:meth:`site_names`, computed once."""
+        return self.site_names()
+
+    @cached_property
+    def _stripped_title_candidates(self) -> list[str | None]:
+        """:meth:`title_candidates` without the site name, computed once."""
+        names = self._site_names
+        return [strip_site_name(x, names) for x in self.title_candidates()]
+
+    @cached_property
+    def _title(self) -> str | None:
+        """:meth:`title`, computed once."""
+        return self.title()
+
+    @cached_property
+    def _language(self) -> str | None:
+        """:meth:`language`, computed once."""
+        return self.language()
+
     # -- fields -------------------------------------------------------------------------
 
     def canonical_url(self) -> str | None:
@@ -140,9 +165,7 @@ class GenericExtractor:
         return None
 
     def title(self) -> str | None:
-        names = self.site_names()
-        cands = [strip_site_name(x, names) for x in self.title_candidates()]
-        present = [c for c in cands if c]
+        present = [c for c in self._stripped_title_candidates if c]
         if not present:
             return None
         best = present[0]
@@ -163,7 +186,7 @@ class GenericExtractor:
             found = self.tree.xpath(self.subtitle_xpath)
             if found:
                 return clean_text(_text_of(found[0]))
-        for el in self._header_region().iter("p", "h2", "div", "span"):
+        for el in self._header_region.iter("p", "h2", "div", "span"):
             if not _dek_class(el.get("class")):
                 continue
             text = clean_text(_text_of(el))
@@ -173,17 +196,14 @@ class GenericExtractor:
         if not v:
             v = _first_str(self.jsonld_value("description"))
         v = clean_text(v)
-        if v and _words(v)[:12] and _contains_words(self._header_text(), _words(v)[:12]):
+        if v and _words(v)[:12] and _contains_words(self._header_text, _words(v)[:12]):
             return v
         return None
 
+    @cached_property
     def _header_text(self) -> str:
         """Visible text around the headline (the header region), casefolded words."""
-        cached: str | None = getattr(self, "_header_cache", None)
-        if cached is None:
-            cached = " ".join(_words(self._header_region().text_content()))
-            self._header_cache = cached
-        return cached
+        return " ".join(_words(self._header_region.text_content()))
 
     _ORG_TYPES = frozenset({"organization", "newsmediaorganization", "corporation"})
     _AUTHOR_META = (
@@ -265,7 +285,7 @@ class GenericExtractor:
         return None
 
     def authors(self) -> list[str]:
-        names = self.site_names()
+        names = self._site_names
         for raw in self.author_sources():
             cleaned = clean_authors(raw[: MAX_AUTHORS + 1], names)
             if cleaned and len(cleaned) <= MAX_AUTHORS:
@@ -343,6 +363,7 @@ class GenericExtractor:
         re.IGNORECASE,
     )
 
+    @cached_property
     def _header_region(self) -> HtmlElement:
         """The part of the page around the headline, where bylines and dates sit: the
         ``<article>``/``<main>`` holding the ``<h1>``, else a few levels above it."""
@@ -365,7 +386,7 @@ class GenericExtractor:
             if m:
                 yield m.group(0)
         seen = 0
-        for el in self._header_region().iter("span", "div", "p", "li", "small", "em"):
+        for el in self._header_region.iter("span", "div", "p", "li", "small", "em"):
             cls = f"{el.get('class') or ''} {el.get('id') or ''}"
             if not self._DATE_CLASS.search(cls):
                 continue
@@ -396,7 +417,7 @@ class GenericExtractor:
         """The first candidate that parses. A bare date is completed by a later
         candidate of the same day that has the time (``<time datetime="2024-08-22">``
         before a JSON-LD ``2024-08-22T12:00+02:00``)."""
-        lang = self.language()
+        lang = self._language
         langs = [lang] if lang else None
         first: tuple[datetime, str] | None = None
         for raw in raws:
@@ -482,7 +503,7 @@ class GenericExtractor:
                     break
         if not names:
             # A section label (kicker) linked above the headline: class "...category...".
-            for el in self._header_region().xpath(
+            for el in self._header_region.xpath(
                 ".//a[contains(@class,'category') or contains(@class,'kicker')"
                 " or contains(@class,'eyebrow') or ../@class[contains(.,'category')]]"
             ):
@@ -490,7 +511,7 @@ class GenericExtractor:
                 if text and len(text) <= 30:
                     names = [text]
                     break
-        title_words = _words(self.title() or "")
+        title_words = _words(self._title or "")
         steps = [
             n for n in names
             if n and n.strip().casefold() not in ("home", "homepage", "start", "startseite")
@@ -499,10 +520,6 @@ class GenericExtractor:
         return steps[-1] if steps else None
 
     def language(self) -> str | None:
-        cached: str | bool | None = getattr(self, "_language", False)
-        if cached is not False:
-            return cached  # type: ignore[return-value]
-        lang = None
         for v in (
             self.tree.get("lang"),
             self.tree.get("xml:lang"),
@@ -512,10 +529,8 @@ class GenericExtractor:
             if v:
                 m = _LANG.match(v.strip())
                 if m:
-                    lang = m.group(1).lower()
-                    break
-        self._language = lang
-        return lang
+                    return m.group(1).lower()
+        return None
 
     def body_container(self) -> HtmlElement | None:
         if self.body_xpath:
@@ -532,11 +547,8 @@ class GenericExtractor:
 
     def body(self, title: str | None, authors: list[str]) -> str | None:
         """Article text; runs last because it prunes the shared tree."""
-        names = self.site_names()
         headlines = {title} if title else set()
-        headlines.update(
-            c for c in (strip_site_name(x, names) for x in self.title_candidates()) if c
-        )
+        headlines.update(c for c in self._stripped_title_candidates if c)
         body = extract_body(
             self.tree, headlines=headlines, authors=authors, container=self.body_container()
         )
@@ -571,7 +583,7 @@ class GenericExtractor:
     # -- all together -------------------------------------------------------------------
 
     def extract(self) -> ArticleItem:
-        title = self.title()
+        title = self._title
         subtitle = self.subtitle()
         published, published_raw = self.published()
         modified, modified_raw = self.modified()
@@ -590,12 +602,12 @@ class GenericExtractor:
             image=self.image(),
             tags=self.tags(),
             section=self.section(),
-            language=self.language(),
+            language=self._language,
             fetched_at=self.page.fetched_at,
         )
         item.body = self.body(title, item.authors)
         if not item.authors and item.body:
-            item.authors, item.body = _leading_byline(item.body, self.site_names())
+            item.authors, item.body = _leading_byline(item.body, self._site_names)
         if item.subtitle and item.body and _same_start(item.subtitle, item.body):
             # The description is the lede (pages without a dek fill og:description with
             # the first paragraph): not a dek.
@@ -612,6 +624,7 @@ def _has_time(raw: str) -> bool:
 
 
 _CLASS_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")
+_NOT_LOWER = re.compile(r"[^a-z]")
 _DEK_WORDS = frozenset(
     [
         "dek",
@@ -653,15 +666,18 @@ def _dek_class(cls: str | None) -> bool:
         return False
     words = {w.lower() for w in _CLASS_WORDS.findall(cls)}
     for name in cls.split():  # "subheadline" written as one token
-        words.add(re.sub(r"[^a-z]", "", name.lower()))
+        words.add(_NOT_LOWER.sub("", name.lower()))
     return bool(words & _DEK_WORDS) and not words & _NOT_DEK_WORDS
 
 
 _CREDIT = re.compile(r"^(?:photo|image|foto|bild|credit|source)s?\s*:", re.IGNORECASE)
+_WORD = re.compile(r"\w+")
+_SENTENCE_PUNCT = re.compile(r"[.!?:;]")
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", text.casefold())
+    """The text's words, casefolded."""
+    return _WORD.findall(text.casefold())
 
 
 def _contains_words(haystack: str, words: list[str]) -> bool:
@@ -673,7 +689,7 @@ def _leading_byline(body: str, site_names: list[str]) -> tuple[list[str], str]:
     """A body whose first line is nothing but names ("Mathatisi Sebusi/Mohalenyane
     Phakela") opens with its byline: the names become the authors and leave the body."""
     first, _, rest = body.partition("\n\n")
-    if not rest or len(first) > 60 or re.search(r"[.!?:;]", first):
+    if not rest or len(first) > 60 or _SENTENCE_PUNCT.search(first):
         return [], body
     if first.isupper() and "," in first:
         return [], body  # a dateline ("BAAR, SWITZERLAND"), not names
@@ -689,11 +705,11 @@ def _leading_byline(body: str, site_names: list[str]) -> tuple[list[str], str]:
 def _same_start(subtitle: str, body: str) -> bool:
     """True when the body opens with the subtitle's words (a description cut from the lede
     counts too: "...", "…" endings are ignored)."""
-    words = re.findall(r"\w+", subtitle.casefold())
+    words = _words(subtitle)
     if len(words) < 6:
         return False
     words = words[:-1] if subtitle.rstrip().endswith(("...", "…")) else words
-    return re.findall(r"\w+", body[: len(subtitle) * 2].casefold())[: len(words)] == words
+    return _words(body[: len(subtitle) * 2])[: len(words)] == words
 
 
 def _position(item: dict[str, Any]) -> int:

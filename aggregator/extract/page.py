@@ -130,6 +130,20 @@ def parse_tree(html: str) -> HtmlElement:
     return root
 
 
+def parse_fragment(html: str) -> HtmlElement | None:
+    """Parse an HTML fragment into a ``<div>`` around it; None when lxml refuses it."""
+    try:
+        fragment: HtmlElement = lxml_html.fragment_fromstring(html, create_parent="div")
+    except (ValueError, etree.ParserError):
+        return None
+    return fragment
+
+
+def has_class(name: str) -> str:
+    """XPath predicate: the element's ``class`` attribute has the token ``name``."""
+    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
+
+
 def _types(obj: dict[str, Any]) -> set[str]:
     t = obj.get("@type")
     if isinstance(t, str):

@@ -11,14 +11,15 @@ the provenance line ("This article originally appeared on Entertainment Weekly."
 from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
+from aggregator.extract.page import has_class
 from aggregator.extract.registry import register
 
-_SC_BLOCK_P = ".//p[contains(concat(' ', normalize-space(@class), ' '), ' mntl-sc-block-html ')]"
+_SC_BLOCK_P = f".//p[{has_class('mntl-sc-block-html')}]"
 
 
 @register("people.com", "ew.com")
 class DotdashMeredithExtractor(GenericExtractor):
-    body_xpath = "//div[contains(concat(' ', normalize-space(@class), ' '), ' mntl-sc-page ')]"
+    body_xpath = f"//div[{has_class('mntl-sc-page')}]"
     drop_xpaths = (
         _SC_BLOCK_P + "[starts-with(normalize-space(.), 'Never miss a story')]",
         _SC_BLOCK_P + "[starts-with(normalize-space(.), 'This article originally appeared on')]",

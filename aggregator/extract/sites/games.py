@@ -12,6 +12,7 @@ not article text.
 from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
+from aggregator.extract.page import has_class
 from aggregator.extract.registry import register
 
 
@@ -22,6 +23,6 @@ class IGNExtractor(GenericExtractor):
         ".//section[@data-transform]",
         ".//aside",
         # The closing tagline: a last paragraph that is one <em>, naming IGN.
-        ".//section[contains(concat(' ', normalize-space(@class), ' '), ' article-page ')]"
+        f".//section[{has_class('article-page')}]"
         "/p[last()][em][normalize-space(.) = normalize-space(em)][contains(., 'IGN')]",
     )

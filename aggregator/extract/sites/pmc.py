@@ -17,11 +17,8 @@ rewrite (plain quotes, other wording) or the first sentences of the body.
 from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
+from aggregator.extract.page import has_class
 from aggregator.extract.registry import register
-
-
-def _has_class(name: str) -> str:
-    return f"contains(concat(' ', normalize-space(@class), ' '), ' {name} ')"
 
 
 @register("variety.com", "hollywoodreporter.com", "indiewire.com", "rollingstone.com")
@@ -29,7 +26,7 @@ class PmcExtractor(GenericExtractor):
     subtitle_xpath = (
         "//*[self::div or self::h2 or self::p]["
         + " or ".join(
-            _has_class(c) for c in ("article-excerpt", "o-custom-paragraph", "c-article__dek")
+            has_class(c) for c in ("article-excerpt", "o-custom-paragraph", "c-article__dek")
         )
         + "]"
     )
