@@ -95,6 +95,58 @@ def test_byline_as_first_body_line() -> None:
     assert item.body == f"{PARA}\n\n{PARA} Two."
 
 
+def test_byline_line_after_a_dek_set_in_the_body() -> None:
+    html = page(
+        "<p><em>...as communities cry foul over lost livelihoods</em></p>"
+        f"<p><strong>Jane Doe/John Roe</strong></p><p>{PARA}</p><p>{PARA} Two.</p>"
+    )
+    item = extract_article(html, URL, extractor=GenericExtractor)
+    assert item.authors == ["Jane Doe", "John Roe"]
+    assert item.body == f"...as communities cry foul over lost livelihoods\n\n{PARA}\n\n{PARA} Two."
+
+
+def test_caption_naming_the_subject_is_not_a_byline() -> None:
+    html = page(
+        f"<p>{PARA} Kate Henshaw smiled.</p><p>Kate Henshaw</p><p>{PARA} Two.</p>",
+        title="Kate Henshaw Is Looking Stunning",
+    )
+    item = extract_article(html, URL, extractor=GenericExtractor)
+    assert item.authors == []
+    assert "Kate Henshaw\n\n" in (item.body or "")
+
+
+def test_title_cased_phrase_is_not_a_byline() -> None:
+    html = page(f"<p>Look What You Made Me Do</p><p>{PARA}</p><p>{PARA} Two.</p>")
+    assert extract_article(html, URL, extractor=GenericExtractor).authors == []
+
+
+def test_author_label_as_the_elements_own_text() -> None:
+    html = page(
+        "<ul><li>3 Minuten Lesezeit</li><li class='information-item'>Von:"
+        "<span><a href='/jane-doe'>Jane  DOE</a>,</span> <span><a href='/john-roe'>John ROE</a>"
+        f"</span></li></ul><p>{PARA}</p>"
+    )
+    assert extract_article(html, URL, extractor=GenericExtractor).authors == [
+        "Jane DOE",
+        "John ROE",
+    ]
+
+
+def test_meta_headline_and_korean_bar_separator() -> None:
+    # "Headline-Section" + "ㅣSite": the site after the Hangul bar goes by name, the
+    # section goes because <meta name="headline"> is exactly the part before it.
+    head = (
+        "<meta property='og:title' content='장동혁 대표 부담 커졌다-정치ㅣ한국일보'>"
+        "<meta property='og:site_name' content='한국일보'>"
+        "<meta name='headline' content='장동혁 대표 부담 커졌다'>"
+    )
+    html = (
+        f"<html><head><title>x</title>{head}</head><body><article><p>{PARA}</p>"
+        "</article></body></html>"
+    )
+    assert extract_article(html, URL, extractor=GenericExtractor).title == "장동혁 대표 부담 커졌다"
+
+
 def test_agency_is_an_author_the_outlet_is_not() -> None:
     ld = (
         '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": "H",'

@@ -51,10 +51,11 @@ class TestTitles:
             ("Dune review – The Hollywood Reporter", "Dune review"),
             ("Spider-Man - No Way Home - Review | IGN", "Spider-Man - No Way Home - Review"),
             ("Kendrick Lamar's new album | hollywoodreporter.com", "Kendrick Lamar's new album"),
+            ("이재명 외친 국민 통합ㅣ한국일보", "이재명 외친 국민 통합"),
         ],
     )
     def test_site_suffix_and_prefix(self, raw: str, expected: str) -> None:
-        names = ["DualShockers", "Variety", "The Hollywood Reporter", "IGN"]
+        names = ["DualShockers", "Variety", "The Hollywood Reporter", "IGN", "한국일보"]
         assert strip_site_name(raw, names) == expected
 
     def test_unknown_suffix_kept(self) -> None:
@@ -80,6 +81,11 @@ class TestAuthors:
             (["Jane Doe", "jane doe"], ["Jane Doe"]),
             (["JANE DOE"], ["Jane Doe"]),
             (["Leonardo Di Caprio"], ["Leonardo Di Caprio"]),
+            (["Ursula von der Leyen"], ["Ursula von der Leyen"]),
+            (["Variety with Agencies"], []),
+            (["Variety Staff Writers"], []),
+            (["The Russian and Syrian defense ministries"], []),
+            (["Analysis by Chris Cillizza, CNN Editor-at-large"], ["Chris Cillizza"]),
         ],
     )
     def test_clean(self, raw: list[str], expected: list[str]) -> None:

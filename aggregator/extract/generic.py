@@ -26,7 +26,9 @@ from aggregator.normalize.urls import canonicalize_url, domain_of
 MAX_AUTHORS = 20
 # A DOM body shorter than this sends the extractor to the page's embedded data.
 MIN_DOM_BODY = 200
-_TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S")
+# What may follow a clean headline in a padded one: a spaced separator and more text, or
+# one short unspaced segment ("Headline-Politics" once "ㅣSite" is gone).
+_TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S|^[|\-–—/]\w{1,20}$")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 
 
@@ -151,11 +153,20 @@ class GenericExtractor:
         source), JSON-LD headline, twitter:title, the visible ``<h1>``, ``<title>``."""
         return [
             self.page.meta_first("og:title"),
-            _first_str(self.jsonld_value("headline")),
+            _first_str(self.jsonld_value("headline")) or self._meta_headline(),
             self.page.meta_first("twitter:title"),
             self._h1(),
             self.tree.findtext(".//title"),
         ]
+
+    def _meta_headline(self) -> str | None:
+        """``<meta name="headline">`` in the head: the CMS's headline field, where a page
+        has no JSON-LD (itemprop metas in the body may belong to teasers, so not those)."""
+        for v in self.tree.xpath("/html/head/meta[@name='headline']/@content"):
+            text = clean_text(str(v))
+            if text:
+                return text
+        return None
 
     def _h1(self) -> str | None:
         for h in self.tree.iter("h1"):
@@ -271,7 +282,8 @@ class GenericExtractor:
     )
 
     def _labelled_author(self) -> str | None:
-        """A byline given as a label and a value: ``<strong>Autor</strong> Jane Doe``."""
+        """A byline given as a label and a value: ``<strong>Autor</strong> Jane Doe``, or
+        ``<li>Von: <a>Jane Doe</a></li>``."""
         for label in self.tree.iter("strong", "b", "dt", "th", "span"):
             text = clean_text(label.text_content())
             if not text or not self._AUTHOR_LABEL.match(text):
@@ -280,6 +292,16 @@ class GenericExtractor:
             if not value:
                 nxt = label.getnext()
                 value = clean_text(nxt.text_content()) if nxt is not None else None
+            if value and len(value) < 100:
+                return value
+        # The label as the element's own leading text: <li>Von: <a>Jane Doe</a>, <a>...</a></li>.
+        for el in self.tree.iter("li", "p", "div", "span"):
+            own = clean_text(el.text)
+            if not own or len(el) == 0 or not self._AUTHOR_LABEL.match(own):
+                continue
+            value = clean_text(el.text_content())
+            if value:
+                value = clean_text(value[value.find(own) + len(own) :])
             if value and len(value) < 100:
                 return value
         return None
@@ -606,12 +628,12 @@ class GenericExtractor:
             fetched_at=self.page.fetched_at,
         )
         item.body = self.body(title, item.authors)
-        if not item.authors and item.body:
-            item.authors, item.body = _leading_byline(item.body, self._site_names)
         if item.subtitle and item.body and _same_start(item.subtitle, item.body):
             # The description is the lede (pages without a dek fill og:description with
             # the first paragraph): not a dek.
             item.subtitle = None
+        if not item.authors and item.body:
+            item.authors, item.body = _leading_byline(item.body, title, self._site_names)
         return item
 
 
@@ -685,21 +707,44 @@ def _contains_words(haystack: str, words: list[str]) -> bool:
     return f" {' '.join(words)} " in f" {haystack} "
 
 
-def _leading_byline(body: str, site_names: list[str]) -> tuple[list[str], str]:
-    """A body whose first line is nothing but names ("Mathatisi Sebusi/Mohalenyane
-    Phakela") opens with its byline: the names become the authors and leave the body."""
-    first, _, rest = body.partition("\n\n")
-    if not rest or len(first) > 60 or _SENTENCE_PUNCT.search(first):
-        return [], body
-    if first.isupper() and "," in first:
-        return [], body  # a dateline ("BAAR, SWITZERLAND"), not names
-    words = first.replace("/", " ").replace("&", " ").split()
-    if any(not (w[0].isupper() or w.lower() in ("and", "und", "et", "y")) for w in words):
-        return [], body
-    names = clean_authors([first.replace("/", ", ")], site_names)
+def _leading_byline(body: str, title: str | None, site_names: list[str]) -> tuple[list[str], str]:
+    """A body whose opening line is nothing but names ("Mathatisi Sebusi/Mohalenyane
+    Phakela") carries its byline there: the names become the authors and leave the body.
+    The line may follow up to two short lines (a kicker, a dek set in the body). A name
+    the headline or the rest of the text mentions is the story's subject (a photo
+    caption "Kate Henshaw" under a story about her), not its writer."""
+    paragraphs = body.split("\n\n")
+    for i, line in enumerate(paragraphs[:3]):
+        if i and len(paragraphs[i - 1]) > 200:
+            break
+        names = _byline_names(line, site_names)
+        if not names or i + 1 >= len(paragraphs):
+            continue
+        rest = paragraphs[:i] + paragraphs[i + 1 :]
+        text = " ".join(_words(" ".join([title or "", *rest])))
+        if any(_contains_words(text, _words(n)) for n in names):
+            continue
+        return names, "\n\n".join(rest)
+    return [], body
+
+
+def _byline_names(line: str, site_names: list[str]) -> list[str]:
+    """The names a line consists of, or [] when it is anything else."""
+    if len(line) > 60 or _SENTENCE_PUNCT.search(line):
+        return []
+    if line.isupper() and "," in line:
+        return []  # a dateline ("BAAR, SWITZERLAND"), not names
+    words = line.replace("/", " ").replace("&", " ").split()
+    if not words or any(
+        not (w[0].isupper() or w.lower() in ("and", "und", "et", "y")) for w in words
+    ):
+        return []
+    names = clean_authors([line.replace("/", ", ")], site_names)
     if not names or sum(len(n.split()) for n in names) < len(words) - 1:
-        return [], body
-    return names, rest
+        return []
+    if any(not 2 <= len(n.split()) <= 4 for n in names):
+        return []  # "Look What You Made Me Do": a title-cased phrase, not "Given Family"
+    return names
 
 
 def _same_start(subtitle: str, body: str) -> bool:

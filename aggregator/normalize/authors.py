@@ -10,7 +10,8 @@ from aggregator.normalize.titles import site_keys
 
 # "By", and its equivalents in the languages we meet, at the start of a byline.
 _BY_PREFIX = re.compile(
-    r"^\s*(?:(?:written|posted|reported|words|story|text|photos?|interview)\s+(?:by|von)\b\s*:?"
+    r"^\s*(?:(?:written|posted|reported|words|story|text|photos?|interview|analysis|opinion"
+    r"|commentary|review|essay|column)\s+(?:by|von)\b\s*:?"
     r"|by\b\s*:?|von\b\s*:?|par\b\s*:?|por\b\s*:?|autor(?:in|a)?\s*:|author\s*:"
     r"|texte?\s*:|redaktion\s*:|from\s+(?=[A-Z]))\s*",
     re.IGNORECASE,
@@ -146,6 +147,10 @@ _ORG_WORDS = frozenset(
         "agency",
     ]
 )
+# Lowercase words inside names: "Ludwig van Beethoven", "Ursula von der Leyen".
+_PARTICLES = frozenset(
+    "van von der den de del della di da dos das du la le bin binti al el ter ten zu y e".split()
+)
 _NAME_CHARS = re.compile(r"^[\w .'’\-]+$", re.UNICODE)
 
 
@@ -178,6 +183,10 @@ def strip_by(value: str) -> str:
     return value.strip(" :-–—|,·")
 
 
+def _key(value: str) -> str:
+    return re.sub(r"[\W_]+", "", value.casefold())
+
+
 def _is_name(segment: str, sites: set[str]) -> bool:
     words = segment.split()
     if not 1 <= len(words) <= 6 or len(segment) > 60:
@@ -185,13 +194,20 @@ def _is_name(segment: str, sites: set[str]) -> bool:
     if _DIGITS.search(segment) or not _NAME_CHARS.match(segment):
         return False
     lowered = {w.strip(".'’").lower() for w in words}
-    if lowered & _ROLE_WORDS:
+    if (lowered | {p for w in lowered for p in w.split("-")}) & _ROLE_WORDS:
         return False
-    key = re.sub(r"[\W_]+", "", segment.casefold())
-    if key in sites:
+    if _key(segment) in sites:
         return False
     if len(words) > 1 and lowered & _ORG_WORDS:
         return False
+    if len(words) > 1 and words[0].lower() in ("the", "der", "die", "das"):
+        return False  # "The Russian", "Der Spiegel": an article starts no person's name
+    if len(words) > 1 and any(_key(w) in sites for w in words):
+        return False  # "Euronews Staff", "Lesotho Times Reporter": the outlet, not a person
+    if any(w[0].isupper() for w in words) and any(
+        w[0].islower() and w.lower() not in _PARTICLES for w in words
+    ):
+        return False  # "Euronews with Agencies": a phrase; names lowercase only particles
     # A name has a capitalised word, is in a script without case, or (as structured data
     # sometimes has it: "viktor hedlund") is two or more plain words.
     return len(words) > 1 or any(

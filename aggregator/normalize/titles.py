@@ -7,8 +7,11 @@ from collections.abc import Iterable
 
 from aggregator.normalize.text import clean_text
 
-# " | ", " - ", " – ", " — ", " :: ", " · ", " » ", " • ", " / " between headline and site name.
-_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»•/~*]|::)\s+|\s*[｜：]\s*")
+# " | ", " - ", " – ", " — ", " :: ", " · ", " » ", " • ", " / " between headline and site name;
+# unspaced: full-width bar and colon, and the Hangul letter "ㅣ" (U+3163) that Korean sites
+# use as a bar ("Headline-정치ㅣ한국일보"). A lone compatibility jamo never occurs inside
+# Korean words, which are written in precomposed syllables.
+_SEPARATOR = re.compile(r"\s+(?:[|\-–—·»•/~*]|::)\s+|\s*[｜：ㅣ]\s*")
 # A trailing byline in a <title>: "Headline | Site | by Jane Doe".
 _BY_SEGMENT = re.compile(r"^(?i:by|von|par|por)\s+[^\W\d_][\w.'’-]*(?:\s+[^\W\d_][\w.'’-]*){0,3}$")
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
