@@ -147,6 +147,17 @@ def test_meta_headline_and_korean_bar_separator() -> None:
     assert extract_article(html, URL, extractor=GenericExtractor).title == "장동혁 대표 부담 커졌다"
 
 
+def test_cms_admin_account_is_not_the_author() -> None:
+    ld = (
+        '<script type=\'application/ld+json\'>{"@graph": [{"@type": "NewsArticle",'
+        '"headline": "H", "author": {"@id": "https://news.example/author/admin/",'
+        '"name": "Example D"}}, {"@type": "Person", "name": "Example D",'
+        '"url": "https://news.example/author/admin/"}]}</script>'
+    )
+    html = page(f"<span class='byline'>Example D | 5 November 2024</span><p>{PARA}</p>", ld)
+    assert extract_article(html, URL, extractor=GenericExtractor).authors == []
+
+
 def test_agency_is_an_author_the_outlet_is_not() -> None:
     ld = (
         '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": "H",'

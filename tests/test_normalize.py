@@ -86,6 +86,13 @@ class TestAuthors:
             (["Variety Staff Writers"], []),
             (["The Russian and Syrian defense ministries"], []),
             (["Analysis by Chris Cillizza, CNN Editor-at-large"], ["Chris Cillizza"]),
+            (["Bruce Y. Lee"], ["Bruce Y. Lee"]),
+            (["María López y Juan Pérez"], ["María López", "Juan Pérez"]),
+            (["Mike Wuerthele and Malcolm Owen, Monday"], ["Mike Wuerthele", "Malcolm Owen"]),
+            (["Rachael Link, MS, RD"], ["Rachael Link"]),
+            (["Sandee LaMotte, CNN"], ["Sandee LaMotte"]),
+            (["Variety Business"], []),
+            (["Jonathan Variety"], ["Jonathan Variety"]),
         ],
     )
     def test_clean(self, raw: list[str], expected: list[str]) -> None:

@@ -306,10 +306,28 @@ class GenericExtractor:
                 return value
         return None
 
+    # A CMS's administrator account ("/author/admin/"): whatever its display name, the
+    # person who posted, not who wrote.
+    _ACCOUNT_URL = re.compile(r"/(?:author|authors|user|users)/(?:admin|administrator)/?$", re.I)
+
+    def _account_names(self) -> set[str]:
+        """Casefolded names the page's JSON-LD gives to administrator accounts."""
+        out: set[str] = set()
+        for obj in self.page.jsonld:
+            for a in [*_as_list(obj.get("author")), obj]:
+                if not isinstance(a, dict) or not isinstance(a.get("name"), str):
+                    continue
+                ref = a.get("url") or a.get("@id")
+                if isinstance(ref, str) and self._ACCOUNT_URL.search(ref.split("#")[0]):
+                    out.add(a["name"].strip().casefold())
+        return out
+
     def authors(self) -> list[str]:
         names = self._site_names
+        accounts = self._account_names()
         for raw in self.author_sources():
             cleaned = clean_authors(raw[: MAX_AUTHORS + 1], names)
+            cleaned = [n for n in cleaned if n.casefold() not in accounts]
             if cleaned and len(cleaned) <= MAX_AUTHORS:
                 return cleaned
             # More names than any byline has: a broken or hostile source; try the next.
