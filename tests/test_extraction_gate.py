@@ -29,15 +29,16 @@ from benchmarks.scoring import (
 from tests.conftest import require_corpus
 
 # Pinned 2026-11-25 (33 outlets merged, teaser cards, consent dialogs, embedded bodies,
-# leading bylines), measured: aeb F1 0.9800 P 0.9769 R 0.9832; meta title 0.8346, author
-# F1 0.8784, same day 0.9921, same minute 0.9835 (meta body F1 0.9541, not gated).
+# leading bylines; then bylines after a dek, admin accounts, Korean title bars),
+# measured: aeb F1 0.9800 P 0.9769 R 0.9832; meta title 0.8504, author F1 0.9000
+# (P 0.9643 R 0.8438), same day 0.9921, same minute 0.9835 (meta body F1 0.9541, not gated).
 # On news-metadata one page is worth about 0.008: losing a single title or date fails.
 FLOORS: dict[str, float] = {
     "aeb_body_f1": 0.977,
     "aeb_body_precision": 0.973,
     "aeb_body_recall": 0.980,
-    "meta_title_exact": 0.831,
-    "meta_author_f1": 0.875,
+    "meta_title_exact": 0.846,
+    "meta_author_f1": 0.896,
     "meta_same_day": 0.989,
     "meta_same_minute": 0.980,
 }
