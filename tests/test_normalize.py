@@ -82,6 +82,8 @@ class TestAuthors:
             (["JANE DOE"], ["Jane Doe"]),
             (["Leonardo Di Caprio"], ["Leonardo Di Caprio"]),
             (["Ursula von der Leyen"], ["Ursula von der Leyen"]),
+            (["Mohamed al-Fayed, Charles d'Artagnan"], ["Mohamed al-Fayed", "Charles d'Artagnan"]),
+            (["bell hooks"], ["bell hooks"]),
             (["Variety with Agencies"], []),
             (["Variety Staff Writers"], []),
             (["The Russian and Syrian defense ministries"], []),

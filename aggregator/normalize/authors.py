@@ -158,7 +158,8 @@ _CALENDAR_WORDS = frozenset(
 )
 # Lowercase words inside names: "Ludwig van Beethoven", "Ursula von der Leyen".
 _PARTICLES = frozenset(
-    "van von der den de del della di da dos das du la le bin binti al el ter ten zu y e".split()
+    "van von der den de del della dei degli di da do dos das du des la le lo bin binti bint"
+    " ibn abu ben al el ter ten zu zum zur vom af av op y e jr sr d l dall dell".split()
 )
 _NAME_CHARS = re.compile(r"^[\w .'’\-]+$", re.UNICODE)
 
@@ -225,7 +226,8 @@ def _is_name(segment: str, sites: set[str]) -> bool:
         # word: "Jonathan Hill" may write for The Hill, "Lena Sun" for The Sun.
         return False
     if any(w[0].isupper() for w in words) and any(
-        w[0].islower() and w.lower() not in _PARTICLES for w in words
+        w[0].islower() and re.split(r"[-'’]", w.lower().rstrip("."))[0] not in _PARTICLES
+        for w in words
     ):
         return False  # "Euronews with Agencies": a phrase; names lowercase only particles
     # A name has a capitalised word, is in a script without case, or (as structured data
