@@ -116,8 +116,9 @@ def test_caption_naming_the_subject_is_not_a_byline() -> None:
 
 
 def test_title_cased_phrase_is_not_a_byline() -> None:
-    html = page(f"<p>Look What You Made Me Do</p><p>{PARA}</p><p>{PARA} Two.</p>")
-    assert extract_article(html, URL, extractor=GenericExtractor).authors == []
+    for line in ("Look What You Made Me Do", "Key Points", "Live Updates"):
+        html = page(f"<p>Short dek.</p><p>{line}</p><p>{PARA}</p><p>{PARA} Two.</p>")
+        assert extract_article(html, URL, extractor=GenericExtractor).authors == [], line
 
 
 def test_author_label_as_the_elements_own_text() -> None:

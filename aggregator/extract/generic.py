@@ -762,7 +762,22 @@ def _byline_names(line: str, site_names: list[str]) -> list[str]:
         return []
     if any(not 2 <= len(n.split()) <= 4 for n in names):
         return []  # "Look What You Made Me Do": a title-cased phrase, not "Given Family"
+    if any(w.casefold() in _HEADING_WORDS for w in words):
+        return []  # "Key Points", "What We Know": a subheading
     return names
+
+
+# Words of title-cased subheadings and labels that open a body ("Key Points", "What We
+# Know", "Live Updates"); a line with one of them is not a byline. Rare surnames among
+# them ("Key", "Story") only cost a byline that the page gives nowhere else.
+_HEADING_WORDS = frozenset(
+    """key points highlights related contents summary overview introduction background
+    update updates watch video listen read more top latest breaking live what why how who
+    where when story stories advertisement anzeige share comments newsletter subscribe menu
+    search home of in on at for to with is are we you it this that our my your me a an from
+    about after before new first part chapter review verdict conclusion photos gallery
+    transcript note""".split()
+)
 
 
 def _same_start(subtitle: str, body: str) -> bool:
