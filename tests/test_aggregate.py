@@ -225,6 +225,23 @@ def test_same_articles_in_any_order_give_the_same_stories(
     assert sizes == [1, 1, 1, 1, 4, 4, 4]
 
 
+def test_undated_copies_have_the_same_original_in_either_order(
+    engine: Engine, other_engine: Engine
+) -> None:
+    # Undated copies: the original is the smallest URL whichever is stored first (a new
+    # undated article once counted as "now", a stored one as "latest", so the newcomer won).
+    body = distinct_body(41) + " " + distinct_body(42)
+    a = art(1, "deadline", "Pop duo cleared", body, published=None)
+    b = art(2, "variety", "Duo cleared", syndicated(body), published=None)
+    for eng, order in ((engine, (a, b)), (other_engine, (b, a))):
+        store = ArticleStore(eng, CATEGORIES)
+        for item in order:
+            store.upsert([item])
+        stored = rows(eng)
+        assert stored["https://deadline.example/story-1/"][0] is None
+        assert stored["https://variety.example/story-2/"][0] is not None
+
+
 def test_index_survives_a_restart(engine: Engine) -> None:
     body = distinct_body(21) + " " + distinct_body(22)
     ArticleStore(engine, CATEGORIES).upsert([art(1, "deadline", "Pop duo cleared", body)])

@@ -145,7 +145,7 @@ class AggregateIndex:
         sh = shingles(body)
         keys = band_keys(signature(sh)) if len(sh) >= MIN_SHINGLES else []
         copies = self._near_duplicates(conn, article_id, sh, keys)
-        duplicate_of = self._original(conn, article_id, when, url, copies)
+        duplicate_of = self._original(conn, article_id, published, url, copies)
         key = StoryKey.of(title, body, when)
         neighbours = self._related(conn, article_id, key) | {int(r.id) for r in copies}
         self._remember(conn, article_id, keys, key)
@@ -174,17 +174,22 @@ class AggregateIndex:
 
     @staticmethod
     def _original(
-        conn: Connection, article_id: int, published: datetime, url: str, copies: list[Any]
+        conn: Connection,
+        article_id: int,
+        published: datetime | None,
+        url: str,
+        copies: list[Any],
     ) -> int | None:
         """Which article of a group of copies is the original: the earliest published
-        (then the smallest URL), whatever order they arrived in. Returns the new article's
-        ``duplicate_of``; when the new article is the original, the others are re-pointed."""
+        (then the smallest URL), whatever order they arrived in; an undated article counts
+        as published last, stored or new alike. Returns the new article's ``duplicate_of``;
+        when the new article is the original, the others are re-pointed."""
         if not copies:
             return None
         group = sorted({int(r.duplicate_of or r.id) for r in copies} | {int(r.id) for r in copies})
         members = conn.execute(_Q_GROUP, {"ids": group}).all()
         first = min(members, key=lambda r: (r.published or _LATEST, r.canonical_url))
-        if (published, url) < (first.published or _LATEST, first.canonical_url):
+        if (published or _LATEST, url) < (first.published or _LATEST, first.canonical_url):
             conn.execute(_U_REPOINT, {"ids": group, "new_original": article_id})
             return None
         return int(first.id)
