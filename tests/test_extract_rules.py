@@ -169,6 +169,12 @@ def test_agency_is_an_author_the_outlet_is_not() -> None:
     assert item.authors == ["The Associated Press"]
 
 
+def test_article_author_meta_names_the_agency() -> None:
+    head = "<meta name='articleAuthor' content='Anadolu Ajans&#x131;'>"
+    item = extract_article(page(f"<p>{PARA}</p>", head), URL, extractor=GenericExtractor)
+    assert item.authors == ["Anadolu Ajansı"]
+
+
 def test_date_completed_by_a_later_candidate_with_time() -> None:
     head = (
         '<script type=\'application/ld+json\'>//<![CDATA[\n{"@type": "NewsArticle",'

@@ -220,6 +220,7 @@ class GenericExtractor:
     _AUTHOR_META = (
         "author", "article:author", "article:byline", "parsely-author", "sailthru.author",
         "dc.creator", "dcterms.creator", "byl", "cxenseparse:author", "citation_author",
+        "articleauthor", "article:author_name", "author_name",
     )  # fmt: skip
     _AUTHOR_XPATHS = (
         "//*[@itemprop='author']//*[@itemprop='name']",
