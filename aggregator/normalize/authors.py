@@ -115,6 +115,8 @@ _ROLE_WORDS = frozenset(
         "freie",
         "agentur",
         "agenturen",
+        "agencies",
+        "wires",
         "dpa",
         "afp",
         "reuters",
@@ -150,6 +152,11 @@ _ORG_WORDS = frozenset(
         "agency",
     ]
 )
+# "Jane Doe with additional reporting by John Roe", "Jane Doe with John Roe": two names.
+_CO_AUTHOR = re.compile(r"\s+(?:with\s+)?(?:additional\s+)?reporting\s+by\s+|\s+with\s+(?=[A-Z])")
+# Where and for whom a byline was filed: "Julian Borger in Washington", "Jane Doe at the
+# Oscars", "Jane Doe for CNN", "Anna Müller aus Berlin". The connector is lowercase.
+_PLACE_TRAILER = re.compile(r"\s+(?:in|at|for|from|aus|à)\s+\S.*$")
 # Day and month names: a byline's date read as one more name ("Jane Doe, Monday").
 _CALENDAR_WORDS = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday january february march april"
@@ -265,9 +272,11 @@ def clean_authors(raw: Iterable[str | None], site_names: Iterable[str | None] = 
         text = strip_by(text)
         # "Jane Doe - Senior Editor" / "Jane Doe | Staff": role after a spaced dash or bar.
         text = re.split(r"\s+[-–—|]\s+", text)[0] if re.search(r"\s[-–—|]\s", text) else text
+        text = _CO_AUTHOR.sub(", ", text)
         for part in _split(text):
             name = strip_by(part).strip(" .,:;'\"")
-            name = _ROLE_SUFFIX.sub("", re.sub(r"\s+", " ", name))
+            name = _PLACE_TRAILER.sub("", re.sub(r"\s+", " ", name))
+            name = _ROLE_SUFFIX.sub("", name)
             if is_agency(name):
                 name = AGENCIES[name.casefold()]
             elif not _is_name(name, sites):
