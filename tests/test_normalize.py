@@ -89,6 +89,7 @@ class TestAuthors:
             (["The Russian and Syrian defense ministries"], []),
             (["Analysis by Chris Cillizza, CNN Editor-at-large"], ["Chris Cillizza"]),
             (["Bruce Y. Lee"], ["Bruce Y. Lee"]),
+            (["By Jane Doe • Published Nov 18, 2019"], ["Jane Doe"]),
             (["Julian Borger in Washington and Jane Doe in London"], ["Julian Borger", "Jane Doe"]),
             (["Jane Doe at the Oscars", "John Roe for CNN"], ["Jane Doe", "John Roe"]),
             (["Associated Press in Valencia"], ["Associated Press"]),

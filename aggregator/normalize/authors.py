@@ -152,6 +152,7 @@ _ORG_WORDS = frozenset(
         "agency",
     ]
 )
+_AFTER_BYLINE = re.compile(r"\s+[-–—|•·]\s+")
 # "Jane Doe with additional reporting by John Roe", "Jane Doe with John Roe": two names.
 _CO_AUTHOR = re.compile(r"\s+(?:with\s+)?(?:additional\s+)?reporting\s+by\s+|\s+with\s+(?=[A-Z])")
 # Where and for whom a byline was filed: "Julian Borger in Washington", "Jane Doe at the
@@ -270,8 +271,9 @@ def clean_authors(raw: Iterable[str | None], site_names: Iterable[str | None] = 
         text = _URL.sub(" ", _EMAIL.sub(" ", text))
         text = _HANDLE.sub(" ", _PARENS.sub(" ", text))
         text = strip_by(text)
-        # "Jane Doe - Senior Editor" / "Jane Doe | Staff": role after a spaced dash or bar.
-        text = re.split(r"\s+[-–—|]\s+", text)[0] if re.search(r"\s[-–—|]\s", text) else text
+        # "Jane Doe - Senior Editor", "Jane Doe | Staff", "Jane Doe • Published Nov 18":
+        # a role or a date after a spaced dash, bar or bullet.
+        text = _AFTER_BYLINE.split(text)[0]
         text = _CO_AUTHOR.sub(", ", text)
         for part in _split(text):
             name = strip_by(part).strip(" .,:;'\"")
