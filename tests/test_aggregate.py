@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import Engine, select, text
 
+from aggregator.aggregate.index import catch_up
 from aggregator.aggregate.neardup import shingles, similarity
 from aggregator.aggregate.stories import StoryKey, related
 from aggregator.items import ArticleItem
@@ -225,18 +226,22 @@ def test_same_articles_in_any_order_give_the_same_stories(
     assert sizes == [1, 1, 1, 1, 4, 4, 4]
 
 
+@pytest.mark.parametrize("path", ["inline", "crawl"])
 def test_undated_copies_have_the_same_original_in_either_order(
-    engine: Engine, other_engine: Engine
+    engine: Engine, other_engine: Engine, path: str
 ) -> None:
-    # Undated copies: the original is the smallest URL whichever is stored first (a new
-    # undated article once counted as "now", a stored one as "latest", so the newcomer won).
+    # Undated copies: the original is the smallest URL whichever is stored first. A new
+    # undated article once counted as "now" (inline) or its first-seen time (the crawl
+    # path's catch_up), a stored one as "latest", so the newcomer always won.
     body = distinct_body(41) + " " + distinct_body(42)
     a = art(1, "deadline", "Pop duo cleared", body, published=None)
     b = art(2, "variety", "Duo cleared", syndicated(body), published=None)
     for eng, order in ((engine, (a, b)), (other_engine, (b, a))):
-        store = ArticleStore(eng, CATEGORIES)
+        store = ArticleStore(eng, CATEGORIES, aggregate=path == "inline")
         for item in order:
             store.upsert([item])
+            if path == "crawl":
+                assert catch_up(eng, CATEGORIES) == 1
         stored = rows(eng)
         assert stored["https://deadline.example/story-1/"][0] is None
         assert stored["https://variety.example/story-2/"][0] is not None

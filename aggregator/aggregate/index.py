@@ -138,10 +138,12 @@ class AggregateIndex:
         body: str | None,
         published: datetime | None,
         url: str,
+        seen: datetime | None = None,
     ) -> Assignment:
-        """Index a stored article (``url``: its canonical URL) and put it in a story
-        (merging stories it bridges)."""
-        when = published or datetime.now(timezone.utc)
+        """Index a stored article (``url``: its canonical URL, ``seen``: when it was first
+        stored) and put it in a story (merging stories it bridges). An undated article's
+        time in its story is when it was seen; as a copy it counts as published last."""
+        when = published or seen or datetime.now(timezone.utc)
         sh = shingles(body)
         keys = band_keys(signature(sh)) if len(sh) >= MIN_SHINGLES else []
         copies = self._near_duplicates(conn, article_id, sh, keys)
@@ -312,8 +314,8 @@ def catch_up(
             lock(conn)  # then read: a batch another writer indexed meanwhile is not re-read
             batch = conn.execute(_Q_UNINDEXED).all()
             for r in batch:
-                index.add(conn, r.id, title=r.title, body=r.body,
-                          published=r.published or r.first_seen, url=r.canonical_url)  # fmt: skip
+                index.add(conn, r.id, title=r.title, body=r.body, published=r.published,
+                          url=r.canonical_url, seen=r.first_seen)  # fmt: skip
             conn.commit()
         done += len(batch)
         if len(batch) < BATCH:

@@ -168,7 +168,7 @@ class ArticleStore:
             return StoreResult("new", new_id)
         placed = self.index.add(
             conn, new_id, title=row["title"], body=row["body"], published=row["published"],
-            url=row["canonical_url"],
+            url=row["canonical_url"], seen=now,
         )  # fmt: skip
         return StoreResult("linked" if placed.duplicate_of is not None else "new", new_id)
 
