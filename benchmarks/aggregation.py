@@ -115,6 +115,17 @@ index gives the same stories and links as the incremental one, and the query pla
 (``EXPLAIN QUERY PLAN``) of every distinct lookup run in the last timing window: a full
 scan, or a search on a column that selects a growing share of the table, is what makes
 insert time grow.
+
+Part 3: one busy story
+----------------------
+``--hot`` (1000) reports of one event within two days (the Oscars night kind): headlines
+of 4-7 words drawn from a pool of the event's names and words, bodies of real corpus
+text opened by a sentence that names the event's people, so every report relates to
+many stored ones. Stored through ``ArticleStore.upsert`` in batches of 50; reported: the
+index's mean time per article over the first and the last 100 reports, their ratio, and
+how many stories formed (one is right). Relating a report costs one grouped query over
+the stored reports sharing its terms, so the time grows with the story; the ratio says
+how fast.
 """
 
 from __future__ import annotations
@@ -148,7 +159,7 @@ PROJECT = HERE.parent
 if str(PROJECT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(PROJECT))
 
-from sqlalchemy import Engine, event, select  # noqa: E402
+from sqlalchemy import Engine, event, func, select  # noqa: E402
 
 from aggregator.aggregate import neardup, stories  # noqa: E402
 from aggregator.aggregate.index import catch_up  # noqa: E402
@@ -157,7 +168,7 @@ from aggregator.aggregate.stories import STOPWORDS  # noqa: E402
 from aggregator.items import ArticleItem  # noqa: E402
 from aggregator.normalize.urls import canonicalize_url  # noqa: E402
 from aggregator.storage import ArticleStore, make_engine  # noqa: E402
-from aggregator.storage.models import Article  # noqa: E402
+from aggregator.storage.models import Article, Story  # noqa: E402
 from benchmarks.scoring import corpora_root  # noqa: E402
 
 DEFAULT_JSON = HERE / "results" / "aggregation.json"
@@ -1651,6 +1662,55 @@ def print_scaling(console: Console, r: Mapping[str, Any]) -> None:
     console.print(plans)
 
 
+# -- part 3: one busy story ------------------------------------------------------------------
+
+HOT_NAMES = ("Will", "Smith", "Chris", "Rock", "Jada", "Oscars", "Academy")
+HOT_WORDS = ("slap", "stage", "ceremony", "apology", "joke", "night", "award", "actor")
+
+
+def run_hot(
+    console: Console, originals: Sequence[Original], workdir: Path, n: int
+) -> dict[str, Any]:
+    """Part 3: ``n`` reports of one event; the index's time per article as the story grows."""
+    console.print(f"\n[bold]Part 3: one busy story[/bold]: {n:,} reports of one event")
+    rng = random.Random(SEED)
+    fillers = [o.body for o in originals if len(o.body.split()) >= 80]
+    lede = (
+        "At the ceremony on Sunday night Will Smith walked on stage and hit Chris Rock "
+        "after a joke about Jada, and the Academy said it would review the Oscars incident."
+    )
+    engine = make_engine(f"sqlite:///{workdir / 'hot.db'}")
+    store = ArticleStore(engine, {})
+    timer = Timer(store, engine)
+    items = []
+    for i in range(n):
+        words = rng.sample(HOT_NAMES, rng.randint(2, 3)) + rng.sample(HOT_WORDS, rng.randint(2, 4))
+        rng.shuffle(words)
+        url = f"https://www.s{i % 30}.example/2024/03/04/hot-{i}/"
+        items.append(
+            ArticleItem(
+                url=url, canonical_url=url, source=f"s{i % 30}", title=" ".join(words),
+                published=START + timedelta(minutes=2 * i + rng.randint(0, 60)),
+                body=lede + "\n\n" + fillers[i % len(fillers)] + f"\n\nReport {i}.",
+                fetched_at=START + timedelta(days=3),
+            )
+        )  # fmt: skip
+    timer.on = True
+    for i in range(0, n, BATCH):
+        store.upsert(items[i : i + BATCH])
+    timer.on = False
+    with engine.connect() as conn:
+        n_stories = conn.execute(select(func.count()).select_from(Story)).scalar_one()
+    engine.dispose()
+    first = 1000 * statistics.fmean(timer.index[:100])
+    last = 1000 * statistics.fmean(timer.index[-100:])
+    console.print(
+        f"index time per article: first 100 reports {first:.2f} ms, last 100 {last:.2f} ms "
+        f"(x{last / first:.1f}); {n_stories} stor{'y' if n_stories == 1 else 'ies'} formed"
+    )
+    return {"reports": n, "first100_ms": first, "last100_ms": last, "stories": n_stories}
+
+
 # -- main ------------------------------------------------------------------------------------
 
 
@@ -1666,6 +1726,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--window", type=int, default=1000, help="timed articles per point")
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--skip-quality", action="store_true")
+    parser.add_argument("--hot", type=int, default=1000, help="reports of one busy story")
+    parser.add_argument("--skip-hot", action="store_true")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON)
     parser.add_argument("--keep", type=Path, default=None, help="keep the databases in this dir")
     return parser.parse_args(argv)
@@ -1700,6 +1762,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             result["scaling"] = run_scaling(
                 console, originals, workdir, base, args.max, args.window
             )
+        if not args.skip_hot and args.hot >= 200:
+            result["hot"] = run_hot(console, originals, workdir, args.hot)
     finally:
         if args.keep is None:
             shutil.rmtree(workdir, ignore_errors=True)

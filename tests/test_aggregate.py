@@ -257,6 +257,48 @@ def test_index_survives_a_restart(engine: Engine) -> None:
     assert r.outcome == "linked"
 
 
+def test_story_query_in_sql_agrees_with_the_predicate(engine: Engine) -> None:
+    # The index relates articles in SQL (counts of shared terms, names, window); the
+    # definition is stories.related. Random headlines over a small vocabulary, with and
+    # without names, at random times: the stories the SQL finds for each new article are
+    # exactly those of the stored articles related() accepts.
+    from aggregator.aggregate.index import AggregateIndex
+
+    rng = random.Random(5)
+    vocab = ["Netflix", "Squid", "Game", "season", "trailer", "Dead", "zombie", "cast",
+             "premiere", "Oscars", "Smith", "Rock", "date", "finale", "renewed", "HBO"]  # fmt: skip
+    index = AggregateIndex()
+    keys: dict[int, StoryKey] = {}
+    checked = related_pairs = 0
+    with engine.connect() as conn:
+        for n in range(120):
+            title = " ".join(rng.sample(vocab, rng.randint(2, 7)))
+            body = " ".join(w for w in title.split() if rng.random() < 0.6)
+            published = T0 + timedelta(hours=rng.randint(0, 24 * 8))
+            key = StoryKey.of(title, "Said " + body, published)
+            (aid,) = conn.execute(
+                Article.__table__.insert().returning(Article.id),  # type: ignore[attr-defined]
+                {"url": f"https://x.example/{n}", "canonical_url": f"https://x.example/{n}",
+                 "title": title, "body": f"Said {body}", "published": published,
+                 "first_seen": T0, "last_seen": T0, "fetched_at": T0},
+            ).one()  # fmt: skip
+            expected_ids = {a for a, k in keys.items() if related(key, k)}
+            expected = {
+                sid
+                for (sid,) in conn.execute(
+                    select(Article.story_id).where(Article.id.in_(expected_ids))
+                )
+            }
+            assert index._related_stories(conn, aid, key) == expected, title
+            checked += len(keys)
+            related_pairs += len(expected_ids)
+            index.add(conn, aid, title=title, body=f"Said {body}", published=published,
+                      url=f"https://x.example/{n}")  # fmt: skip
+            keys[aid] = key
+        conn.rollback()
+    assert checked > 5000 and related_pairs > 50  # the comparison saw both outcomes
+
+
 def test_story_predicate_is_symmetric() -> None:
     titles = [
         "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
