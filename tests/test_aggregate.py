@@ -247,6 +247,32 @@ def test_undated_copies_have_the_same_original_in_either_order(
         assert stored["https://variety.example/story-2/"][0] is not None
 
 
+def test_story_rows_are_the_same_one_batch_or_one_by_one(
+    engine: Engine, other_engine: Engine
+) -> None:
+    # A batch refreshes its stories once, at its end (merges included); one article per
+    # transaction refreshes after each. The stories' rows must not tell the two apart.
+    items = _corpus()
+    ArticleStore(engine, CATEGORIES).upsert(items)
+    for item in items:
+        ArticleStore(other_engine, CATEGORIES).upsert([item])
+
+    def story_rows(eng: Engine) -> set[tuple[object, ...]]:
+        with eng.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT headline, first_seen, updated, article_count, outlet_count, "
+                    "category FROM stories"
+                )
+            ).all()
+        return {tuple(r) for r in found}
+
+    rows_batch = story_rows(engine)
+    assert rows_batch == story_rows(other_engine)
+    assert len(rows_batch) == 7 and all(r[0] and r[3] >= 1 for r in rows_batch)
+    assert sorted(r[3] for r in rows_batch) == [1, 1, 1, 1, 4, 4, 4]
+
+
 def test_index_survives_a_restart(engine: Engine) -> None:
     body = distinct_body(21) + " " + distinct_body(22)
     ArticleStore(engine, CATEGORIES).upsert([art(1, "deadline", "Pop duo cleared", body)])

@@ -14,7 +14,7 @@ two crawls finishing at once never index an article twice.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -180,10 +180,16 @@ class AggregateIndex:
         published: datetime | None,
         url: str,
         seen: datetime | None = None,
+        refresh: bool = True,
     ) -> Assignment:
         """Index a stored article (``url``: its canonical URL, ``seen``: when it was first
         stored) and put it in a story (merging stories it bridges). An undated article's
-        time in its story is when it was seen; as a copy it counts as published last."""
+        time in its story is when it was seen; as a copy it counts as published last.
+
+        With ``refresh=False`` the story's headline, times and counts are left for
+        :meth:`refresh_stories`, which a caller adding many articles in one transaction
+        runs once at its end: a story's refresh reads all its articles, so refreshing it
+        after each of them costs in proportion to the story's size each time."""
         when = published or seen or datetime.now(timezone.utc)
         sh = shingles(body)
         keys = band_keys(signature(sh)) if len(sh) >= MIN_SHINGLES else []
@@ -195,7 +201,8 @@ class AggregateIndex:
         self._remember(conn, article_id, keys, key)
         story_id = self._join(conn, stories)
         conn.execute(_U_ARTICLE, {"aid": article_id, "dup": duplicate_of, "sid": story_id})
-        self.refresh_story(conn, story_id)
+        if refresh:
+            self.refresh_story(conn, story_id)
         return Assignment(duplicate_of, story_id)
 
     # -- near-duplicates ---------------------------------------------------------------
@@ -298,6 +305,12 @@ class AggregateIndex:
             conn.execute(_D_STORIES, {"ids": others})
         return target
 
+    def refresh_stories(self, conn: Connection, story_ids: Iterable[int]) -> None:
+        """:meth:`refresh_story` on each story once (one merged away meanwhile is gone and
+        costs one no-op delete)."""
+        for story_id in sorted(set(story_ids)):
+            self.refresh_story(conn, story_id)
+
     def refresh_story(self, conn: Connection, story_id: int) -> None:
         """Recompute a story's headline, times, counts and category from its articles."""
         rows = conn.execute(_Q_STORY_ROWS, {"sid": story_id}).all()
@@ -349,9 +362,12 @@ def catch_up(
         with engine.connect() as conn:
             lock(conn)  # then read: a batch another writer indexed meanwhile is not re-read
             batch = conn.execute(_Q_UNINDEXED).all()
-            for r in batch:
+            touched = [
                 index.add(conn, r.id, title=r.title, body=r.body, published=r.published,
-                          url=r.canonical_url, seen=r.first_seen)  # fmt: skip
+                          url=r.canonical_url, seen=r.first_seen, refresh=False).story_id
+                for r in batch
+            ]  # fmt: skip
+            index.refresh_stories(conn, touched)
             conn.commit()
         done += len(batch)
         if len(batch) < BATCH:

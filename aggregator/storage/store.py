@@ -146,12 +146,17 @@ class ArticleStore:
                 from aggregator.aggregate.index import lock
 
                 lock(conn)  # index writers take turns (stories merge across articles)
+            touched: set[int] = set()  # stories to refresh once, at the end
             for item in items:
-                results.append(self._upsert_one(conn, _row(item, now), now))
+                results.append(self._upsert_one(conn, _row(item, now), now, touched))
+            if self.index is not None and touched:
+                self.index.refresh_stories(conn, touched)
             conn.commit()
         return results
 
-    def _upsert_one(self, conn: Connection, row: dict[str, Any], now: datetime) -> StoreResult:
+    def _upsert_one(
+        self, conn: Connection, row: dict[str, Any], now: datetime, touched: set[int]
+    ) -> StoreResult:
         existing = conn.execute(self._by_url, {"url": row["canonical_url"]}).scalar()
         if existing is not None:
             conn.execute(self._update, {**row, "article_id": existing})
@@ -168,8 +173,9 @@ class ArticleStore:
             return StoreResult("new", new_id)
         placed = self.index.add(
             conn, new_id, title=row["title"], body=row["body"], published=row["published"],
-            url=row["canonical_url"], seen=now,
+            url=row["canonical_url"], seen=now, refresh=False,
         )  # fmt: skip
+        touched.add(placed.story_id)
         return StoreResult("linked" if placed.duplicate_of is not None else "new", new_id)
 
     def stored_urls(self, urls: Iterable[str]) -> set[str]:
