@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -257,7 +258,7 @@ def test_story_rows_are_the_same_one_batch_or_one_by_one(
     for item in items:
         ArticleStore(other_engine, CATEGORIES).upsert([item])
 
-    def story_rows(eng: Engine) -> set[tuple[object, ...]]:
+    def story_rows(eng: Engine) -> set[tuple[Any, ...]]:
         with eng.connect() as conn:
             found = conn.execute(
                 text(
