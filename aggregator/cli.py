@@ -222,11 +222,20 @@ def _run_locked(
 ) -> list[Any]:
     """Run the crawls holding the database's crawl lock; exit 75 if another run holds it."""
     from aggregator.crawl import run_crawls
-    from aggregator.lock import EXIT_LOCKED, CrawlLock, LockedError, SourceLocks
+    from aggregator.lock import (
+        EXIT_LOCKED,
+        CrawlLock,
+        LockedError,
+        PgSourceLocks,
+        SourceLocks,
+        source_locks,
+    )
 
     url = overrides["AGGREGATOR_DB_URL"]
     engine = _engine(url)  # a database that cannot be opened is a clear error now, not mid-crawl
-    lock: CrawlLock | SourceLocks = CrawlLock(lock_file) if lock_file else SourceLocks(url, names)
+    lock: CrawlLock | SourceLocks | PgSourceLocks = (
+        CrawlLock(lock_file) if lock_file else source_locks(url, names)
+    )
     try:
         lock.acquire()
     except LockedError as exc:

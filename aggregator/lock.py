@@ -3,6 +3,11 @@
 Locks are per source, so two crawls of *different* outlets may write the same database at
 once (SQLite in WAL mode with a busy timeout takes that), while an hourly ``--all`` that is
 still running makes the next one exit at once.
+
+On SQLite the locks are files beside the database (``flock``: the database is a file on
+this machine). On PostgreSQL they are the server's session advisory locks, keyed by
+database, schema and source, so crawls on different machines exclude each other too; a
+killed crawl's connection closes and its locks go with it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 # Exit status of a run refused because another holds the lock (sysexits' EX_TEMPFAIL:
 # "try again later"; cron wrappers and monitoring can tell it from a failure).
@@ -122,3 +129,61 @@ class SourceLocks:
     def release(self) -> None:
         for lock in self.locks:
             lock.release()
+
+
+# The key is computed by the server from what names the data, not from the URL's spelling
+# (two machines reach one server by different host names).
+_PG_TRY_LOCK = text(
+    "SELECT pg_try_advisory_lock(hashtextextended("
+    "'aggregator-crawl:' || current_database() || '.' || current_schema() || '.' || :source,"
+    " 0))"
+)
+
+
+class PgSourceLocks:
+    """The sources' PostgreSQL advisory locks, taken together or not at all, held by one
+    connection of their own (in autocommit: no transaction stays open for the crawl)."""
+
+    def __init__(self, db_url: str, sources: list[str]) -> None:
+        self.db_url = db_url
+        self.sources = sources
+        self._conn: Connection | None = None
+
+    def acquire(self) -> None:
+        engine = create_engine(self.db_url, poolclass=NullPool)
+        conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        busy = [s for s in self.sources if not conn.execute(_PG_TRY_LOCK, {"source": s}).scalar()]
+        if busy:
+            conn.close()  # releases the ones taken
+            engine.dispose()
+            raise LockedError(
+                f"another crawl of {', '.join(busy)} is running on this database "
+                "(PostgreSQL advisory lock); this run exits without crawling"
+            )
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._conn is not None:
+            engine = self._conn.engine
+            self._conn.close()  # the session's advisory locks end with it
+            engine.dispose()
+            self._conn = None
+
+    def __enter__(self) -> PgSourceLocks:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def source_locks(db_url: str, sources: list[str]) -> SourceLocks | PgSourceLocks:
+    """The crawl locks of ``sources`` on the database at ``db_url``."""
+    if make_url(db_url).get_backend_name() == "postgresql":
+        return PgSourceLocks(db_url, sources)
+    return SourceLocks(db_url, sources)

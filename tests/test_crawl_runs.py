@@ -9,10 +9,17 @@ from typing import Any
 
 import pytest
 
-from aggregator.lock import EXIT_LOCKED, CrawlLock, source_lock_path
+from aggregator.lock import (
+    EXIT_LOCKED,
+    CrawlLock,
+    LockedError,
+    PgSourceLocks,
+    source_lock_path,
+    source_locks,
+)
 from aggregator.mirror import MirrorServer
 from aggregator.sources import DEFAULT_SOURCES
-from tests.conftest import cli
+from tests.conftest import cli, pg_schema, pg_server_url
 
 pytestmark = pytest.mark.e2e
 
@@ -91,6 +98,34 @@ def test_lock_refuses_overlapping_runs(mirror: MirrorServer, tmp_path: Path) -> 
     assert history[1]["new"] == 5 and history[1]["details"]["articles_fetched"] == 5
     assert history[0]["new"] == 0 and history[0]["details"]["articles_fetched"] == 0
     assert history[0]["details"]["skipped_fresh"] == 5
+
+
+def test_postgresql_crawl_locks_are_the_servers(pg_url: str) -> None:
+    # Advisory locks: held by a connection, so they exclude crawls from any machine; per
+    # database, schema and source.
+    assert isinstance(source_locks(pg_url, ["dualshockers"]), PgSourceLocks)
+    with PgSourceLocks(pg_url, ["dualshockers"]):
+        with pytest.raises(LockedError, match="another crawl of dualshockers is running"):
+            PgSourceLocks(pg_url, ["ign", "dualshockers"]).acquire()
+        with PgSourceLocks(pg_url, ["ign"]):  # taken together or not at all: ign was freed
+            pass
+        # Another schema is another database.
+        with pg_schema(pg_server_url()) as other, PgSourceLocks(other, ["dualshockers"]):
+            pass
+    with PgSourceLocks(pg_url, ["dualshockers"]):  # released with its connection
+        pass
+
+
+def test_postgresql_overlapping_crawl_is_refused(mirror: MirrorServer, pg_url: str) -> None:
+    env = {"AGGREGATOR_HOST_MAP": mirror.host_map()}
+    args = ["crawl", "dualshockers", "--db", pg_url, "--set", "AUTOTHROTTLE_ENABLED=False"]
+    with PgSourceLocks(pg_url, ["dualshockers"]):  # a run in progress, as another host's
+        refused = cli(*args, env=env)
+    assert refused.returncode == EXIT_LOCKED, refused.stderr
+    assert "another crawl of dualshockers is running" in refused.stderr
+    assert "advisory lock" in refused.stderr
+    first = cli(*args, env=env)
+    assert first.returncode == 0, first.stderr
 
 
 def test_bad_registry_is_a_clear_error(tmp_path: Path) -> None:
