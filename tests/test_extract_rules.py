@@ -54,6 +54,19 @@ def test_consent_dialog_is_never_the_article() -> None:
     assert body_of(html) == [PARA, PARA + " Two."]
 
 
+def test_two_click_embed_placeholder_is_dropped() -> None:
+    placeholder = (
+        "<div class='box embed'><div class='info-box'><p>Empfohlener redaktioneller Inhalt</p>"
+        "<p>An dieser Stelle findest du einen externen Inhalt von YouTube, der den Artikel "
+        "ergänzt.</p><input type='checkbox' id='t'><label for='t'>Erlauben</label>"
+        "<p class='info'>Ich bin damit einverstanden, dass mir Inhalte von YouTube angezeigt "
+        "werden. Mehr dazu in unserer <a href='/datenschutz/'>Datenschutzerklärung</a>.</p>"
+        "</div></div>"
+    )
+    html = page(f"<div class='content'><p>{PARA}</p>{placeholder}<p>{PARA} Second.</p></div>")
+    assert body_of(html) == [PARA, PARA + " Second."]
+
+
 def test_single_child_wrappers_are_looked_through() -> None:
     wrapped = "".join(
         f"<div class='w1'><div class='w2'><div class='w3'><p>{PARA} {i}</p></div></div></div>"

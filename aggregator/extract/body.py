@@ -298,12 +298,40 @@ def _is_hidden(el: HtmlElement) -> bool:
     return False
 
 
+# The text of a "two-click" embed placeholder: a video or post from another site shown
+# only after the reader agrees ("Ich bin damit einverstanden, dass mir Inhalte von
+# YouTube angezeigt werden", "We need your consent to load this content").
+_EMBED_CONSENT = re.compile(
+    r"einverstanden|datenschutz|drittanbieter|drittplattform|externe[nrms]? inhalt|zustimm"
+    r"|consent|privacy|cookies?\b|third[- ]party|external content|données personnelles"
+    r"|consentement|contenu externe|consentimiento",
+    re.IGNORECASE,
+)
+
+
+def _embed_placeholders(root: HtmlElement) -> list[HtmlElement]:
+    """Blocks around a form control (the "show content" toggle or button) whose short
+    text asks for consent to load an embed: the placeholder, not the article."""
+    found: list[HtmlElement] = []
+    for control in root.iter("input", "button"):
+        for depth, block in enumerate(control.iterancestors()):
+            if depth >= 5 or block.tag in ("article", "main", "body"):
+                break
+            text = block.text_content()
+            if len(text) > 800:
+                break
+            if block.tag in ("div", "section", "figure", "aside") and _EMBED_CONSENT.search(text):
+                found.append(block)
+                break
+    return found
+
+
 def prune(root: HtmlElement) -> None:
-    """Remove, in place, what never carries article text: scripts, styles, embeds,
-    navigation, footers, captions, form controls, hidden elements (unless they hold an
-    article's worth of paragraphs), comments. Asides go later, inside the container
-    only: a few templates put the whole story in one."""
-    doomed: list[HtmlElement] = []
+    """Remove, in place, what never carries article text: scripts, styles, embeds and
+    their consent placeholders, navigation, footers, captions, form controls, hidden
+    elements (unless they hold an article's worth of paragraphs), comments. Asides go
+    later, inside the container only: a few templates put the whole story in one."""
+    doomed: list[HtmlElement] = _embed_placeholders(root)
     for el in root.iter():
         tag = el.tag
         if not isinstance(tag, str):  # comments, processing instructions
