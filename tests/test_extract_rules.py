@@ -67,6 +67,21 @@ def test_two_click_embed_placeholder_is_dropped() -> None:
     assert body_of(html) == [PARA, PARA + " Second."]
 
 
+def test_blocks_hidden_by_a_utility_class_are_dropped() -> None:
+    promo = (
+        "<div class='article-block hidden'><p>THIS CONTENT IS RESERVED FOR SUBSCRIBERS ONLY. "
+        "Subscribe now to read the latest news in your city and across the country.</p></div>"
+        "<div class='subscriber d-none'><p>Our website is your destination for news, so make "
+        "sure to bookmark our homepage and sign up for our newsletters.</p></div>"
+    )
+    html = page(f"<div class='content'><p>{PARA}</p>{promo}<p>{PARA} Second.</p></div>")
+    assert body_of(html) == [PARA, PARA + " Second."]
+    # A hidden block holding a whole article (a paywalled body kept for search engines) stays.
+    paywalled = "".join(f"<p>{PARA} {i}.</p>" for i in range(8))
+    html = page(f"<div class='content'><div class='hidden'>{paywalled}</div></div>")
+    assert len(body_of(html)) == 8
+
+
 def test_single_child_wrappers_are_looked_through() -> None:
     wrapped = "".join(
         f"<div class='w1'><div class='w2'><div class='w3'><p>{PARA} {i}</p></div></div></div>"

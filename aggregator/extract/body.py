@@ -287,8 +287,15 @@ def _tokens(el: HtmlElement) -> set[str]:
     return toks
 
 
+# Utility classes of the CSS frameworks that mean display:none (Bootstrap, Tailwind, ...).
+_HIDDEN_CLASSES = frozenset({"hidden", "d-none", "is-hidden"})
+
+
 def _is_hidden(el: HtmlElement) -> bool:
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
+        return True
+    cls = el.get("class")
+    if cls and not _HIDDEN_CLASSES.isdisjoint(cls.split()):
         return True
     style = el.get("style")
     if style:
