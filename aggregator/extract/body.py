@@ -295,7 +295,7 @@ def _is_hidden(el: HtmlElement) -> bool:
     if el.get("hidden") is not None or el.get("aria-hidden") == "true":
         return True
     cls = el.get("class")
-    if cls and not _HIDDEN_CLASSES.isdisjoint(cls.split()):
+    if cls and ("hidden" in cls or "d-none" in cls) and not _HIDDEN_CLASSES.isdisjoint(cls.split()):
         return True
     style = el.get("style")
     if style:
@@ -320,11 +320,16 @@ def _embed_placeholders(root: HtmlElement) -> list[HtmlElement]:
     """Blocks around a form control (the "show content" toggle or button) whose short
     text asks for consent to load an embed: the placeholder, not the article."""
     found: list[HtmlElement] = []
+    texts: dict[HtmlElement, str] = {}  # controls share ancestors: each read once
     for control in root.iter("input", "button"):
+        if control.tag == "input" and (control.get("type") or "").lower() != "checkbox":
+            continue  # the toggle is a checkbox; hidden and search inputs are everywhere
         for depth, block in enumerate(control.iterancestors()):
-            if depth >= 5 or block.tag in ("article", "main", "body"):
+            if depth >= 4 or block.tag in ("article", "main", "body"):
                 break
-            text = block.text_content()
+            text = texts.get(block)
+            if text is None:
+                text = texts[block] = block.text_content()
             if len(text) > 800:
                 break
             if block.tag in ("div", "section", "figure", "aside") and _EMBED_CONSENT.search(text):
