@@ -16,7 +16,7 @@ from aggregator.aggregate.stories import StoryKey, related
 from aggregator.items import ArticleItem
 from aggregator.normalize.category import category_of_section, vote
 from aggregator.storage import ArticleStore
-from aggregator.storage.models import Article
+from aggregator.storage.models import Article, Story
 from tests.conftest import distinct_body
 
 T0 = datetime(2022, 6, 6, 16, 0, tzinfo=timezone.utc)
@@ -272,6 +272,18 @@ def test_story_rows_are_the_same_one_batch_or_one_by_one(
     assert rows_batch == story_rows(other_engine)
     assert len(rows_batch) == 7 and all(r[0] and r[3] >= 1 for r in rows_batch)
     assert sorted(r[3] for r in rows_batch) == [1, 1, 1, 1, 4, 4, 4]
+
+
+def test_updated_article_refreshes_its_story(engine: Engine) -> None:
+    store = ArticleStore(engine, CATEGORIES)
+    body = distinct_body(61)
+    store.upsert([art(1, "variety", "Pop duo clered by jury", body)])
+    (r,) = store.upsert([art(1, "variety", "Pop duo cleared by jury", body, hours=-1)])
+    assert r.outcome == "updated"
+    with engine.connect() as conn:
+        headline, first = conn.execute(select(Story.headline, Story.first_seen)).one()
+    assert headline == "Pop duo cleared by jury"  # the corrected headline, not the typo
+    assert first == T0 - timedelta(hours=1)  # the corrected publication time
 
 
 def test_index_survives_a_restart(engine: Engine) -> None:

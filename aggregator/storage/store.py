@@ -95,7 +95,9 @@ class ArticleStore:
         self.index = AggregateIndex(categories) if aggregate else None
         table: Table = Article.__table__  # type: ignore[assignment]
         self._table = table
-        self._by_url = select(table.c.id).where(table.c.canonical_url == bindparam("url"))
+        self._by_url = select(table.c.id, table.c.story_id).where(
+            table.c.canonical_url == bindparam("url")
+        )
         self._by_hash = (
             select(table.c.id)
             .where(table.c.body_hash == bindparam("hash"))
@@ -157,9 +159,12 @@ class ArticleStore:
     def _upsert_one(
         self, conn: Connection, row: dict[str, Any], now: datetime, touched: set[int]
     ) -> StoreResult:
-        existing = conn.execute(self._by_url, {"url": row["canonical_url"]}).scalar()
-        if existing is not None:
+        found = conn.execute(self._by_url, {"url": row["canonical_url"]}).first()
+        if found is not None:
+            existing, story_id = int(found.id), found.story_id
             conn.execute(self._update, {**row, "article_id": existing})
+            if story_id is not None:
+                touched.add(int(story_id))  # its headline or times may have changed
             return StoreResult("updated", existing)
         if row["body_hash"]:
             twin = conn.execute(
