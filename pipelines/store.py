@@ -36,6 +36,7 @@ class StorePipeline(CrawlerPipeline):
         self.enabled = not storage_disabled(raw_url)
         self.url = raw_url
         self.buffer: list[ArticleItem] = []
+        self.updated_stories: set[int] = set()  # refreshed with the indexing at the end
         self.engine: Engine | None = None
         self.categories: dict[str, str] = {}
         self.store: ArticleStore | None = None
@@ -83,6 +84,8 @@ class StorePipeline(CrawlerPipeline):
         results = self.store.upsert(batch, datetime.now(timezone.utc))
         for r in results:
             self.count(f"stored/{r.outcome}")
+            if r.story_id is not None:
+                self.updated_stories.add(r.story_id)
 
     def close_spider(self) -> None:
         """Commit what is buffered (also on Ctrl-C: Scrapy closes the spider gracefully)."""
@@ -94,10 +97,11 @@ class StorePipeline(CrawlerPipeline):
         Ctrl-C...) only now, after the pipelines closed."""
         if self.engine is None:
             return
-        from aggregator.aggregate.index import catch_up
+        from aggregator.aggregate.index import catch_up, refresh
 
         started = time.monotonic()
         indexed = catch_up(self.engine, self.categories)
+        refresh(self.engine, self.updated_stories, self.categories)
         if indexed:
             logger.info(
                 "Indexed %d article(s) for stories in %.2fs", indexed, time.monotonic() - started

@@ -119,6 +119,11 @@ def test_recrawl_updates_instead_of_adding(tmp_path: Path) -> None:
             "Story 1 (updated)",
         )
         assert conn.execute("select count(*) from crawl_runs").fetchone() == (2,)
+        # The recrawl refreshed the story of the article it updated (indexed at the end).
+        headline = conn.execute(
+            "select s.headline from stories s join articles a on a.story_id = s.id where a.id = 1"
+        ).fetchone()
+    assert headline == ("Story 1 (updated)",)
 
 
 def test_storage_off(tmp_path: Path) -> None:

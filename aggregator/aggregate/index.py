@@ -333,6 +333,21 @@ class AggregateIndex:
         )
 
 
+def refresh(
+    engine: Engine, story_ids: Iterable[int], categories: Mapping[str, str] | None = None
+) -> None:
+    """Recompute these stories' rows in one locked transaction: for a crawl that stored
+    without indexing, the stories of articles it updated (a corrected headline or time)."""
+    ids = sorted(set(story_ids))
+    if not ids:
+        return
+    index = AggregateIndex(categories)
+    with engine.connect() as conn:
+        lock(conn)
+        index.refresh_stories(conn, ids)
+        conn.commit()
+
+
 _Q_ANY_UNINDEXED = select(ARTICLES.c.id).where(ARTICLES.c.story_id.is_(None)).limit(1)
 
 

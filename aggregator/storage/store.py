@@ -70,6 +70,8 @@ class StoreResult:
 
     outcome: Outcome
     article_id: int
+    story_id: int | None = None
+    """The story of an updated article (its headline or times may need a refresh)."""
 
 
 class ArticleStore:
@@ -165,7 +167,7 @@ class ArticleStore:
             conn.execute(self._update, {**row, "article_id": existing})
             if story_id is not None:
                 touched.add(int(story_id))  # its headline or times may have changed
-            return StoreResult("updated", existing)
+            return StoreResult("updated", existing, None if story_id is None else int(story_id))
         if row["body_hash"]:
             twin = conn.execute(
                 self._by_hash, {"hash": row["body_hash"], "source": row["source"]}
