@@ -19,7 +19,7 @@ import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, TypeVar
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
@@ -49,7 +49,32 @@ def source_lock_path(db_url: str, source: str) -> Path:
     return lock_dir(db_url) / f"{source}.lock"
 
 
-class CrawlLock:
+_L = TypeVar("_L", bound="_Lock")
+
+
+class _Lock:
+    """``with lock:`` takes it (or raises :class:`LockedError`) and gives it back."""
+
+    def acquire(self) -> None:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: _L) -> _L:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+class CrawlLock(_Lock):
     """An exclusive, non-blocking ``flock`` on a file; released when the process ends,
     so a killed crawl never leaves a stale lock behind."""
 
@@ -89,20 +114,8 @@ class CrawlLock:
             self._fh.close()
             self._fh = None
 
-    def __enter__(self) -> CrawlLock:
-        self.acquire()
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
-
-class SourceLocks:
+class SourceLocks(_Lock):
     """The locks of several sources, taken together or not at all."""
 
     def __init__(self, db_url: str, sources: list[str]) -> None:
@@ -140,7 +153,7 @@ _PG_TRY_LOCK = text(
 )
 
 
-class PgSourceLocks:
+class PgSourceLocks(_Lock):
     """The sources' PostgreSQL advisory locks, taken together or not at all, held by one
     connection of their own (in autocommit: no transaction stays open for the crawl)."""
 
@@ -168,18 +181,6 @@ class PgSourceLocks:
             self._conn.close()  # the session's advisory locks end with it
             engine.dispose()
             self._conn = None
-
-    def __enter__(self) -> PgSourceLocks:
-        self.acquire()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
 
 
 def source_locks(db_url: str, sources: list[str]) -> SourceLocks | PgSourceLocks:
