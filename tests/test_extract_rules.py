@@ -203,6 +203,22 @@ def test_article_author_meta_names_the_agency() -> None:
     assert item.authors == ["Anadolu Ajansı"]
 
 
+def test_visible_date_without_a_date_class() -> None:
+    # No structured date, no class naming one: a short element that is only a date, or a
+    # publication label with a date, near the headline.
+    for shown, expected in (
+        ("<div class='author-name-name'><span>18 NOV 2019</span></div>", "2019-11-18"),
+        ("<span class='about__block'>publiziert am 30. Juli 2018</span>", "2018-07-30"),
+        ("<p class='meta-line'>Published on March 4, 2024</p>", "2024-03-04"),
+    ):
+        item = extract_article(page(f"{shown}<p>{PARA}</p>"), URL, extractor=GenericExtractor)
+        assert item.published is not None and item.published.date().isoformat() == expected
+    # A sentence that mentions a date is not the article's date (the URL's is taken).
+    said = "<p class='lede'>The festival, first held on 4 March 2001, returns.</p>"
+    item = extract_article(page(f"{said}<p>{PARA}</p>"), URL, extractor=GenericExtractor)
+    assert item.published is not None and item.published.date().isoformat() == "2022-06-06"
+
+
 def test_date_completed_by_a_later_candidate_with_time() -> None:
     head = (
         '<script type=\'application/ld+json\'>//<![CDATA[\n{"@type": "NewsArticle",'

@@ -404,6 +404,12 @@ class GenericExtractor:
         re.IGNORECASE,
     )
 
+    _PUBLISHED_LABEL = re.compile(
+        r"(?:published|posted|first published|veröffentlicht|publiziert|erschienen|publié"
+        r"|publicado|pubblicato|gepubliceerd|opublikowano)(?:\s+(?:on|am|le|el|il|op))?\s*:?",
+        re.IGNORECASE,
+    )
+
     @cached_property
     def _header_region(self) -> HtmlElement:
         """The part of the page around the headline, where bylines and dates sit: the
@@ -436,6 +442,23 @@ class GenericExtractor:
                 continue
             m = self._DATE_TEXT.search(text)
             if m:
+                yield m.group(0)
+                seen += 1
+                if seen >= 3:
+                    break
+        # Without such a class: a short element near the headline that is a date and
+        # nothing else ("18 NOV 2019"), or a publication label and a date ("publiziert am
+        # 30. Juli 2018", "Published on March 4, 2024").
+        seen = 0
+        for el in self._header_region.iter("span", "div", "p", "li", "small", "em"):
+            text = clean_text(el.text_content())
+            if not text or len(text) > 60:
+                continue
+            m = self._DATE_TEXT.search(text)
+            if not m:
+                continue
+            rest = (text[: m.start()] + text[m.end() :]).strip(" ,|·•-–—")
+            if not rest or self._PUBLISHED_LABEL.fullmatch(rest):
                 yield m.group(0)
                 seen += 1
                 if seen >= 3:
