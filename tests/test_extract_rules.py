@@ -82,6 +82,21 @@ def test_blocks_hidden_by_a_utility_class_are_dropped() -> None:
     assert len(body_of(html)) == 8
 
 
+def test_reading_time_dateline_and_affiliate_notice_are_dropped() -> None:
+    furniture = (
+        "<p>3 Min Lesezeit</p><p>Reading time: 4 minutes</p><p>Freitag, 28.04.2023, 19:25</p>"
+        "<p>Die mit einem Symbol gekennzeichneten Links sind Affiliate-Links. Kommt darüber ein "
+        "Einkauf zustande, erhalten wir eine Provision ohne Mehrkosten für Sie.</p>"
+        "<p>When you buy through links on our site, we may earn an affiliate commission.</p>"
+    )
+    html = page(f"<div class='content'>{furniture}<p>{PARA}</p><p>{PARA} Second.</p></div>")
+    assert body_of(html) == [PARA, PARA + " Second."]
+    # Prose that mentions minutes or commissions stays.
+    prose = "The commission said the 3 minute delay was an affiliate station's fault, he said."
+    html = page(f"<div class='content'><p>{PARA}</p><p>{prose} {PARA}</p></div>")
+    assert body_of(html) == [PARA, f"{prose} {PARA}"]
+
+
 def test_single_child_wrappers_are_looked_through() -> None:
     wrapped = "".join(
         f"<div class='w1'><div class='w2'><div class='w3'><p>{PARA} {i}</p></div></div></div>"

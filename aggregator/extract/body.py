@@ -894,6 +894,10 @@ def assemble(
             continue  # the byline repeated inside the container
         if n < 70 and _is_dateline(text):
             continue
+        if n < 40 and _READING_TIME.match(text):
+            continue
+        if n < 400 and _AFFILIATE.search(text) and _COMMISSION.search(text):
+            continue
         if skip and _norm(text) in skip:
             continue
         out.append(text)
@@ -909,9 +913,26 @@ _TIME_IN_TEXT = re.compile(r"\d{1,2}:\d{2}")
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 _DATELINE_WORDS = re.compile(
     r"\b(?:published|updated|posted|last|modified|on|at|am|pm|a\.m\.|p\.m\.|[a-z]{2,4}t|utc|gmt"
-    r"|veröffentlicht|aktualisiert|stand|uhr|am|um|publié|mis à jour|le|à|publicado|actualizado)\b",
+    r"|veröffentlicht|aktualisiert|stand|uhr|am|um|publié|mis à jour|le|à|publicado|actualizado"
+    r"|monday|tuesday|wednesday|thursday|friday|saturday|sunday|montag|dienstag|mittwoch"
+    r"|donnerstag|freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi"
+    r"|dimanche|lunes|martes|miércoles|jueves|viernes|sábado|domingo)\b",
     re.IGNORECASE,
 )
+# "3 Min Lesezeit", "5 min read", "Reading time: 4 minutes": the reading-time label.
+_READING_TIME = re.compile(
+    r"^(?:(?:lesezeit|reading time|read time|lecture|lectura|tempo di lettura)\s*:?\s*)?"
+    r"(?:ca\.\s*)?\d{1,3}(?:\s*-\s*\d{1,3})?\s*(?:min|mins|minute|minutes|minuten|minuti"
+    r"|minutos)\.?(?:\s*(?:lesezeit|read|reading time|de lecture|de lectura|di lettura))?$",
+    re.IGNORECASE,
+)
+# Affiliate-link disclaimers: "Die ... gekennzeichneten Links sind Affiliate-Links. Kommt
+# darüber ein Einkauf zustande, erhalten wir eine Provision", "we may earn a commission".
+_AFFILIATE = re.compile(
+    r"affiliate[- ]?(?:links?|commission|partner|programs?)|partner-?links?|werbe-?links?",
+    re.IGNORECASE,
+)
+_COMMISSION = re.compile(r"provision|commission|earn|verdienen|vergütung", re.IGNORECASE)
 
 
 def _is_byline(text: str, names: list[str]) -> bool:
