@@ -218,30 +218,32 @@ _TOKEN_SPLIT = re.compile(r"[^a-zA-Z]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
 # Semantic hints for the body container, most specific first.
-# Markup that names the article body, most trusted first. Each is an XPath predicate on
-# the body element itself, except the one marked "/..": the parent of what it matches.
-_BODY_HINT_PREDICATES = (
+# Markup that names the article body, most trusted first, as XPath predicates on the
+# body element; the one at _PARENT_HINT names a child of the body.
+_CLASS_HINTS = (
+    "article-body", "article__body", "entry-content", "post-content", "article-content",
+    "story-body",
+)  # fmt: skip
+_ATTR_HINTS = (
     "@itemprop='articleBody'",
     "@data-component='text-block' or @data-testid='article-body'",
-    has_class("article-body"),
-    has_class("article__body"),
-    has_class("entry-content"),
-    has_class("post-content"),
-    has_class("article-content"),
-    has_class("story-body"),
     "@id='article-body' or @id='articleBody' or @id='article-content'",
 )
+_BODY_HINTS = (_ATTR_HINTS[0], _ATTR_HINTS[1], *map(has_class, _CLASS_HINTS), _ATTR_HINTS[2])
 _PARENT_HINT = 1
-# One scan of the tree for all of them (nine scans cost 7% of extraction).
-# The class tests (normalize-space, concat) cost most; a plain contains() on the class
-# first skips them on almost every element.
+# One scan of the tree for all of them (nine scans cost 7% of extraction). The class
+# tests (normalize-space, concat) cost most: a plain contains() on a word every class
+# hint has skips them on almost every element.
+_HINT_CLASS_WORDS = ("body", "content")
+assert all(any(w in c for w in _HINT_CLASS_WORDS) for c in _CLASS_HINTS)
 _ANY_BODY_HINT = etree.XPath(
-    "//*[@itemprop='articleBody' or @data-component='text-block'"
-    " or @data-testid='article-body' or @id='article-body' or @id='articleBody'"
-    " or @id='article-content' or contains(@class, 'body') or contains(@class, 'content')]"
-    "[" + " or ".join(f"({p})" for p in _BODY_HINT_PREDICATES) + "]"
+    "//*["
+    + " or ".join([*_ATTR_HINTS, *(f"contains(@class, '{w}')" for w in _HINT_CLASS_WORDS)])
+    + "]["
+    + " or ".join(f"({p})" for p in _BODY_HINTS)
+    + "]"
 )
-_BODY_HINT_TESTS = tuple(etree.XPath(f"boolean(self::*[{p}])") for p in _BODY_HINT_PREDICATES)
+_BODY_HINT_TESTS = tuple(etree.XPath(f"boolean(self::*[{p}])") for p in _BODY_HINTS)
 
 # Labels that introduce links to other stories, as regex alternatives: furniture as a
 # short block of their own (_FURNITURE_TEXT), and the whole first text of a teaser card
@@ -742,7 +744,7 @@ _ENDS_SENTENCE = re.compile(r"[.!?。]\s*$")
 
 
 def _hinted(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> HtmlElement | None:
-    """The body container the markup names (:data:`_BODY_HINT_PREDICATES`, in order): of
+    """The body container the markup names (:data:`_BODY_HINTS`, in order): of
     the elements a hint finds, the one with the most text, if it has 200+ characters."""
     matches = [e for e in _ANY_BODY_HINT(root) if isinstance(e.tag, str)]
     if not matches:

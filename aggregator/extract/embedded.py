@@ -11,8 +11,6 @@ import json
 import re
 from typing import Any
 
-from lxml import html as lxml_html
-
 from aggregator.extract.page import HtmlElement, parse_fragment, parse_tree
 
 # JSON string literals, linear-time: each character is consumed once.
@@ -31,11 +29,8 @@ def jsonld_body(articles: list[dict[str, Any]]) -> str | None:
             body = "\n\n".join(x for x in body if isinstance(x, str))
         if isinstance(body, str) and body.strip():
             if "<p" in body:
-                return "\n\n".join(
-                    p.text_content() for p in lxml_html.fragment_fromstring(
-                        body, create_parent="div"
-                    ).iter("p")
-                )  # fmt: skip
+                div = parse_fragment(body)
+                return None if div is None else "\n\n".join(p.text_content() for p in div.iter("p"))
             return body
     return None
 

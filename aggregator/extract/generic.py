@@ -300,9 +300,7 @@ class GenericExtractor:
             own = clean_text(el.text)
             if not own or len(el) == 0 or not self._AUTHOR_LABEL.match(own):
                 continue
-            value = clean_text(el.text_content())
-            if value:
-                value = clean_text(value[value.find(own) + len(own) :])
+            value = clean_text(el.text_content()[len(el.text or "") :])  # after the label
             if value and len(value) < 100:
                 return value
         return None

@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable
 
 from aggregator.normalize.text import clean_text
-from aggregator.normalize.titles import site_keys
+from aggregator.normalize.titles import name_key, site_keys
 
 # "By", and its equivalents in the languages we meet, at the start of a byline.
 _BY_PREFIX = re.compile(
@@ -201,10 +201,6 @@ def strip_by(value: str) -> str:
     return value.strip(" :-–—|,·")
 
 
-def _key(value: str) -> str:
-    return re.sub(r"[\W_]+", "", value.casefold())
-
-
 def _is_name(segment: str, sites: set[str]) -> bool:
     words = segment.split()
     if not 1 <= len(words) <= 6 or len(segment) > 60:
@@ -214,7 +210,7 @@ def _is_name(segment: str, sites: set[str]) -> bool:
     lowered = {w.strip(".'’").lower() for w in words}
     if (lowered | {p for w in lowered for p in w.split("-")}) & _ROLE_WORDS:
         return False
-    if _key(segment) in sites:
+    if name_key(segment) in sites:
         return False
     if len(words) == 1:
         word = words[0]
@@ -222,14 +218,14 @@ def _is_name(segment: str, sites: set[str]) -> bool:
             return False  # "Monday": the dateline's day after the names
         if word.isupper() and len(word) <= 5:
             return False  # "CNN", "MS", "RD": an outlet's or a degree's initials
-        k = _key(word)
+        k = name_key(word)
         if len(k) >= 4 and any(s.startswith(k) for s in sites):
             return False  # "Vortex" on vortexcannon.org: the outlet's short name
     if len(words) > 1 and lowered & _ORG_WORDS:
         return False
     if len(words) > 1 and words[0].lower() in ("the", "der", "die", "das"):
         return False  # "The Russian", "Der Spiegel": an article starts no person's name
-    if len(words) > 1 and _key(words[0]) in sites:
+    if len(words) > 1 and name_key(words[0]) in sites:
         # "CNN Business", "Euronews Staff": led by the outlet's name. Only the first
         # word: "Jonathan Hill" may write for The Hill, "Lena Sun" for The Sun.
         return False

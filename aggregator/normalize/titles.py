@@ -17,7 +17,8 @@ _BY_SEGMENT = re.compile(r"^(?i:by|von|par|por)\s+[^\W\d_][\w.'’-]*(?:\s+[^\W\
 _NON_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 
 
-def _key(value: str) -> str:
+def name_key(value: str) -> str:
+    """Comparison key of a name: casefolded letters and digits only."""
     return _NON_ALNUM.sub("", value.casefold())
 
 
@@ -32,9 +33,9 @@ def site_keys(names: Iterable[str | None]) -> set[str]:
         host = name.lower()
         if "." in host and " " not in host:
             host = host.removeprefix("www.")
-            keys.add(_key(host))
-            keys.add(_key(host.rsplit(".", 1)[0]))
-        k = _key(name)
+            keys.add(name_key(host))
+            keys.add(name_key(host.rsplit(".", 1)[0]))
+        k = name_key(name)
         if k:
             keys.add(k)
             if k.startswith("the") and len(k) > 5:
@@ -43,7 +44,7 @@ def site_keys(names: Iterable[str | None]) -> set[str]:
 
 
 def _is_site(segment: str, keys: set[str]) -> bool:
-    k = _key(segment)
+    k = name_key(segment)
     if _BY_SEGMENT.match(segment):
         return True
     if not k or not any(c.isalpha() for c in segment):
@@ -81,6 +82,6 @@ def strip_site_name(title: str | None, site_names: Iterable[str | None] = ()) ->
             break
     # "Site: Headline" prefix with a colon.
     head, sep, rest = title.partition(": ")
-    if sep and rest and _key(head) in keys:
+    if sep and rest and name_key(head) in keys:
         title = rest.strip()
     return title or None
