@@ -36,7 +36,8 @@ class LockedError(RuntimeError):
 
 def lock_dir(db_url: str) -> Path:
     """``<database file>.locks/`` for SQLite; a directory in the temp dir named after the
-    URL (password excluded) for server databases."""
+    URL (password excluded) for in-memory or other non-file databases (PostgreSQL uses
+    :class:`PgSourceLocks` instead)."""
     url = make_url(db_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         return Path(str(url.database)).expanduser().resolve().with_suffix(".locks")
@@ -165,14 +166,19 @@ class PgSourceLocks(_Lock):
     def acquire(self) -> None:
         engine = create_engine(self.db_url, poolclass=NullPool)
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        busy = [s for s in self.sources if not conn.execute(_PG_TRY_LOCK, {"source": s}).scalar()]
-        if busy:
-            conn.close()  # releases the ones taken
+        try:
+            busy = [
+                s for s in self.sources if not conn.execute(_PG_TRY_LOCK, {"source": s}).scalar()
+            ]
+            if busy:
+                raise LockedError(
+                    f"another crawl of {', '.join(busy)} is running on this database "
+                    "(PostgreSQL advisory lock); this run exits without crawling"
+                )
+        except BaseException:
+            conn.close()  # releases the ones taken (also when a query failed)
             engine.dispose()
-            raise LockedError(
-                f"another crawl of {', '.join(busy)} is running on this database "
-                "(PostgreSQL advisory lock); this run exits without crawling"
-            )
+            raise
         self._conn = conn
 
     def release(self) -> None:

@@ -36,7 +36,7 @@ class StorePipeline(CrawlerPipeline):
         self.enabled = not storage_disabled(raw_url)
         self.url = raw_url
         self.buffer: list[ArticleItem] = []
-        self.updated_stories: set[int] = set()  # refreshed with the indexing at the end
+        self.stale_articles: set[int] = set()  # their stories: refreshed by catch_up
         self.engine: Engine | None = None
         self.categories: dict[str, str] = {}
         self.store: ArticleStore | None = None
@@ -84,8 +84,8 @@ class StorePipeline(CrawlerPipeline):
         results = self.store.upsert(batch, datetime.now(timezone.utc))
         for r in results:
             self.count(f"stored/{r.outcome}")
-            if r.story_id is not None:
-                self.updated_stories.add(r.story_id)
+            if r.story_stale:
+                self.stale_articles.add(r.article_id)
 
     def close_spider(self) -> None:
         """Commit what is buffered (also on Ctrl-C: Scrapy closes the spider gracefully)."""
@@ -97,11 +97,10 @@ class StorePipeline(CrawlerPipeline):
         Ctrl-C...) only now, after the pipelines closed."""
         if self.engine is None:
             return
-        from aggregator.aggregate.index import catch_up, refresh
+        from aggregator.aggregate.index import catch_up
 
         started = time.monotonic()
-        indexed = catch_up(self.engine, self.categories)
-        refresh(self.engine, self.updated_stories, self.categories)
+        indexed = catch_up(self.engine, self.categories, updated=self.stale_articles)
         if indexed:
             logger.info(
                 "Indexed %d article(s) for stories in %.2fs", indexed, time.monotonic() - started

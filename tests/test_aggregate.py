@@ -286,6 +286,19 @@ def test_updated_article_refreshes_its_story(engine: Engine) -> None:
     assert first == T0 - timedelta(hours=1)  # the corrected publication time
 
 
+def test_crawl_path_refreshes_stories_of_changed_articles_only(engine: Engine) -> None:
+    body = distinct_body(62)
+    ArticleStore(engine, CATEGORIES).upsert([art(1, "variety", "Pop duo clered by jury", body)])
+    raw = ArticleStore(engine, CATEGORIES, aggregate=False)  # as a crawl stores
+    (same,) = raw.upsert([art(1, "variety", "Pop duo clered by jury", body)])
+    (fixed,) = raw.upsert([art(1, "variety", "Pop duo cleared by jury", body)])
+    assert (same.outcome, same.story_stale) == ("updated", False)  # nothing to refresh
+    assert (fixed.outcome, fixed.story_stale) == ("updated", True)
+    assert catch_up(engine, CATEGORIES, updated=[fixed.article_id]) == 0  # none unindexed
+    with engine.connect() as conn:
+        assert conn.execute(select(Story.headline)).scalar_one() == "Pop duo cleared by jury"
+
+
 def test_index_survives_a_restart(engine: Engine) -> None:
     body = distinct_body(21) + " " + distinct_body(22)
     ArticleStore(engine, CATEGORIES).upsert([art(1, "deadline", "Pop duo cleared", body)])

@@ -180,16 +180,15 @@ class AggregateIndex:
         published: datetime | None,
         url: str,
         seen: datetime | None = None,
-        refresh: bool = True,
     ) -> Assignment:
         """Index a stored article (``url``: its canonical URL, ``seen``: when it was first
         stored) and put it in a story (merging stories it bridges). An undated article's
         time in its story is when it was seen; as a copy it counts as published last.
 
-        With ``refresh=False`` the story's headline, times and counts are left for
-        :meth:`refresh_stories`, which a caller adding many articles in one transaction
-        runs once at its end: a story's refresh reads all its articles, so refreshing it
-        after each of them costs in proportion to the story's size each time."""
+        The story's headline, times and counts are left for :meth:`refresh_stories`,
+        which the caller runs once at the end of its transaction: a story's refresh reads
+        all its articles, so refreshing it after each of them would cost in proportion to
+        the story's size each time."""
         when = published or seen or datetime.now(timezone.utc)
         sh = shingles(body)
         keys = band_keys(signature(sh)) if len(sh) >= MIN_SHINGLES else []
@@ -201,8 +200,6 @@ class AggregateIndex:
         self._remember(conn, article_id, keys, key)
         story_id = self._join(conn, stories)
         conn.execute(_U_ARTICLE, {"aid": article_id, "dup": duplicate_of, "sid": story_id})
-        if refresh:
-            self.refresh_story(conn, story_id)
         return Assignment(duplicate_of, story_id)
 
     # -- near-duplicates ---------------------------------------------------------------
@@ -333,21 +330,6 @@ class AggregateIndex:
         )
 
 
-def refresh(
-    engine: Engine, story_ids: Iterable[int], categories: Mapping[str, str] | None = None
-) -> None:
-    """Recompute these stories' rows in one locked transaction: for a crawl that stored
-    without indexing, the stories of articles it updated (a corrected headline or time)."""
-    ids = sorted(set(story_ids))
-    if not ids:
-        return
-    index = AggregateIndex(categories)
-    with engine.connect() as conn:
-        lock(conn)
-        index.refresh_stories(conn, ids)
-        conn.commit()
-
-
 _Q_ANY_UNINDEXED = select(ARTICLES.c.id).where(ARTICLES.c.story_id.is_(None)).limit(1)
 
 
@@ -358,11 +340,20 @@ def _has_unindexed(engine: Engine) -> bool:
 
 
 def catch_up(
-    engine: Engine, categories: Mapping[str, str] | None = None, *, everything: bool = False
+    engine: Engine,
+    categories: Mapping[str, str] | None = None,
+    *,
+    everything: bool = False,
+    updated: Iterable[int] = (),
 ) -> int:
     """Index the articles not indexed yet (or, with ``everything``, all of them again),
-    oldest first, ``BATCH`` per locked transaction. Returns how many were indexed."""
+    oldest first, ``BATCH`` per locked transaction. Returns how many were indexed.
+
+    ``updated``: stored articles whose title, date, section or source a crawl changed;
+    their stories (looked up under the lock, as they are now) are refreshed with the
+    first batch."""
     index = AggregateIndex(categories)
+    stale = set(updated)
     if everything:
         with engine.connect() as conn:
             lock(conn)
@@ -370,18 +361,20 @@ def catch_up(
                 conn.execute(delete(table))
             conn.execute(sql_update(ARTICLES).values(story_id=None, duplicate_of=None))
             conn.commit()
-    elif not _has_unindexed(engine):
+    elif not stale and not _has_unindexed(engine):
         return 0  # nothing to do: read-only callers (stories, feed) never wait for the lock
     done = 0
     while True:
         with engine.connect() as conn:
             lock(conn)  # then read: a batch another writer indexed meanwhile is not re-read
             batch = conn.execute(_Q_UNINDEXED).all()
-            touched = [
+            touched = index._stories_of(conn, stale)
+            stale = set()
+            touched.update(
                 index.add(conn, r.id, title=r.title, body=r.body, published=r.published,
-                          url=r.canonical_url, seen=r.first_seen, refresh=False).story_id
+                          url=r.canonical_url, seen=r.first_seen).story_id
                 for r in batch
-            ]  # fmt: skip
+            )  # fmt: skip
             index.refresh_stories(conn, touched)
             conn.commit()
         done += len(batch)

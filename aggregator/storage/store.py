@@ -70,8 +70,8 @@ class StoreResult:
 
     outcome: Outcome
     article_id: int
-    story_id: int | None = None
-    """The story of an updated article (its headline or times may need a refresh)."""
+    story_stale: bool = False
+    """An update changed what the article's story shows (title, date, section, source)."""
 
 
 class ArticleStore:
@@ -97,7 +97,10 @@ class ArticleStore:
         self.index = AggregateIndex(categories) if aggregate else None
         table: Table = Article.__table__  # type: ignore[assignment]
         self._table = table
-        self._by_url = select(table.c.id, table.c.story_id).where(
+        # The columns a story's row is computed from that an update can change (see
+        # AggregateIndex.refresh_story): a change makes the article's story stale.
+        self._story_columns = (table.c.title, table.c.published, table.c.section, table.c.source)
+        self._by_url = select(table.c.id, table.c.story_id, *self._story_columns).where(
             table.c.canonical_url == bindparam("url")
         )
         self._by_hash = (
@@ -163,11 +166,14 @@ class ArticleStore:
     ) -> StoreResult:
         found = conn.execute(self._by_url, {"url": row["canonical_url"]}).first()
         if found is not None:
-            existing, story_id = int(found.id), found.story_id
+            existing = int(found.id)
             conn.execute(self._update, {**row, "article_id": existing})
-            if story_id is not None:
-                touched.add(int(story_id))  # its headline or times may have changed
-            return StoreResult("updated", existing, None if story_id is None else int(story_id))
+            stale = found.story_id is not None and any(
+                found._mapping[c.name] != row[c.name] for c in self._story_columns
+            )
+            if stale:
+                touched.add(int(found.story_id))
+            return StoreResult("updated", existing, stale)
         if row["body_hash"]:
             twin = conn.execute(
                 self._by_hash, {"hash": row["body_hash"], "source": row["source"]}
@@ -180,7 +186,7 @@ class ArticleStore:
             return StoreResult("new", new_id)
         placed = self.index.add(
             conn, new_id, title=row["title"], body=row["body"], published=row["published"],
-            url=row["canonical_url"], seen=now, refresh=False,
+            url=row["canonical_url"], seen=now,
         )  # fmt: skip
         touched.add(placed.story_id)
         return StoreResult("linked" if placed.duplicate_of is not None else "new", new_id)
