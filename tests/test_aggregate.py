@@ -176,7 +176,8 @@ def test_category_vote_is_weighted_and_order_free() -> None:
     votes = [("TV", "games"), ("Entertainment", "games"), ("News", "general")]
     assert vote(votes) == "tv"  # a label (2) beats an outlet default (1)
     assert vote(list(reversed(votes))) == "tv"
-    assert vote([("News", "music"), ("News", "film")]) == "film"  # tie: alphabetical
+    assert vote([("News", "music"), ("News", "film")]) == "film"  # tie: alphabetical,
+    assert vote([("News", "film"), ("News", "music")]) == "film"  # whichever comes first
     assert vote([("News", "general"), (None, None)]) is None
 
 
@@ -321,7 +322,7 @@ def test_story_query_in_sql_agrees_with_the_predicate(engine: Engine) -> None:
              "premiere", "Oscars", "Smith", "Rock", "date", "finale", "renewed", "HBO"]  # fmt: skip
     index = AggregateIndex()
     keys: dict[int, StoryKey] = {}
-    checked = related_pairs = 0
+    rounds_with = rounds_without = 0  # new articles with / without related stored ones
     with engine.connect() as conn:
         for n in range(120):
             title = " ".join(rng.sample(vocab, rng.randint(2, 7)))
@@ -342,13 +343,15 @@ def test_story_query_in_sql_agrees_with_the_predicate(engine: Engine) -> None:
                 )
             }
             assert index._related_stories(conn, aid, key) == expected, title
-            checked += len(keys)
-            related_pairs += len(expected_ids)
+            if expected_ids:
+                rounds_with += 1
+            else:
+                rounds_without += 1
             index.add(conn, aid, title=title, body=f"Said {body}", published=published,
                       url=f"https://x.example/{n}")  # fmt: skip
             keys[aid] = key
         conn.rollback()
-    assert checked > 5000 and related_pairs > 50  # the comparison saw both outcomes
+    assert rounds_with > 20 and rounds_without > 10  # the comparison saw both outcomes
 
 
 def test_story_predicate_is_symmetric() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aggregator.extract import GenericExtractor, extract_article
+from aggregator.items import ArticleItem
 
 URL = "https://news.example/2022/06/06/story/"
 PARA = (
@@ -21,9 +22,20 @@ def page(body: str, head: str = "", title: str = "A Headline About the Story") -
     )
 
 
+def extract(html: str) -> ArticleItem:
+    """The generic extractor's item for a test page."""
+    return extract_article(html, URL, extractor=GenericExtractor)
+
+
 def body_of(html: str) -> list[str]:
-    item = extract_article(html, URL, extractor=GenericExtractor)
-    return (item.body or "").split("\n\n")
+    return (extract(html).body or "").split("\n\n")
+
+
+def assert_dropped(junk: str, *, first: bool = False) -> None:
+    """``junk`` between (or, with ``first``, before) two paragraphs leaves only them."""
+    inner = f"{junk}<p>{PARA}</p>" if first else f"<p>{PARA}</p>{junk}"
+    html = page(f"<div class='content'>{inner}<p>{PARA} Second.</p></div>")
+    assert body_of(html) == [PARA, PARA + " Second."]
 
 
 def test_related_teaser_card_inside_body_is_dropped() -> None:
@@ -63,8 +75,7 @@ def test_two_click_embed_placeholder_is_dropped() -> None:
         "werden. Mehr dazu in unserer <a href='/datenschutz/'>Datenschutzerklärung</a>.</p>"
         "</div></div>"
     )
-    html = page(f"<div class='content'><p>{PARA}</p>{placeholder}<p>{PARA} Second.</p></div>")
-    assert body_of(html) == [PARA, PARA + " Second."]
+    assert_dropped(placeholder)
 
 
 def test_blocks_hidden_by_a_utility_class_are_dropped() -> None:
@@ -74,8 +85,7 @@ def test_blocks_hidden_by_a_utility_class_are_dropped() -> None:
         "<div class='subscriber d-none'><p>Our website is your destination for news, so make "
         "sure to bookmark our homepage and sign up for our newsletters.</p></div>"
     )
-    html = page(f"<div class='content'><p>{PARA}</p>{promo}<p>{PARA} Second.</p></div>")
-    assert body_of(html) == [PARA, PARA + " Second."]
+    assert_dropped(promo)
     # A hidden block holding a whole article (a paywalled body kept for search engines) stays.
     paywalled = "".join(f"<p>{PARA} {i}.</p>" for i in range(8))
     html = page(f"<div class='content'><div class='hidden'>{paywalled}</div></div>")
@@ -89,8 +99,7 @@ def test_reading_time_dateline_and_affiliate_notice_are_dropped() -> None:
         "Einkauf zustande, erhalten wir eine Provision ohne Mehrkosten für Sie.</p>"
         "<p>When you buy through links on our site, we may earn an affiliate commission.</p>"
     )
-    html = page(f"<div class='content'>{furniture}<p>{PARA}</p><p>{PARA} Second.</p></div>")
-    assert body_of(html) == [PARA, PARA + " Second."]
+    assert_dropped(furniture, first=True)
     # Prose that mentions minutes or commissions stays.
     prose = "The commission said the 3 minute delay was an affiliate station's fault, he said."
     html = page(f"<div class='content'><p>{PARA}</p><p>{prose} {PARA}</p></div>")
@@ -123,7 +132,7 @@ def test_embedded_tweet_text_stays_and_captions_go() -> None:
 
 def test_dek_only_when_the_page_shows_one() -> None:
     desc = "<meta property='og:description' content='An SEO summary nobody sees on the page.'>"
-    no_dek = extract_article(page(f"<p>{PARA}</p>", desc), URL, extractor=GenericExtractor)
+    no_dek = extract(page(f"<p>{PARA}</p>", desc))
     assert no_dek.subtitle is None
     shown = page(f"<p class='post-header__subtitle'>What the season will bring.</p><p>{PARA}</p>")
     assert extract_article(shown, URL).subtitle == "What the season will bring."
@@ -133,7 +142,7 @@ def test_dek_only_when_the_page_shows_one() -> None:
 
 def test_byline_as_first_body_line() -> None:
     html = page(f"<p><strong>Jane Doe/John Roe</strong></p><p>{PARA}</p><p>{PARA} Two.</p>")
-    item = extract_article(html, URL, extractor=GenericExtractor)
+    item = extract(html)
     assert item.authors == ["Jane Doe", "John Roe"]
     assert item.body == f"{PARA}\n\n{PARA} Two."
 
@@ -143,7 +152,7 @@ def test_byline_line_after_a_dek_set_in_the_body() -> None:
         "<p><em>...as communities cry foul over lost livelihoods</em></p>"
         f"<p><strong>Jane Doe/John Roe</strong></p><p>{PARA}</p><p>{PARA} Two.</p>"
     )
-    item = extract_article(html, URL, extractor=GenericExtractor)
+    item = extract(html)
     assert item.authors == ["Jane Doe", "John Roe"]
     assert item.body == f"...as communities cry foul over lost livelihoods\n\n{PARA}\n\n{PARA} Two."
 
@@ -153,7 +162,7 @@ def test_caption_naming_the_subject_is_not_a_byline() -> None:
         f"<p>{PARA} Kate Henshaw smiled.</p><p>Kate Henshaw</p><p>{PARA} Two.</p>",
         title="Kate Henshaw Is Looking Stunning",
     )
-    item = extract_article(html, URL, extractor=GenericExtractor)
+    item = extract(html)
     assert item.authors == []
     assert "Kate Henshaw\n\n" in (item.body or "")
 
@@ -161,7 +170,7 @@ def test_caption_naming_the_subject_is_not_a_byline() -> None:
 def test_title_cased_phrase_is_not_a_byline() -> None:
     for line in ("Look What You Made Me Do", "Key Points", "Live Updates"):
         html = page(f"<p>Short dek.</p><p>{line}</p><p>{PARA}</p><p>{PARA} Two.</p>")
-        assert extract_article(html, URL, extractor=GenericExtractor).authors == [], line
+        assert extract(html).authors == [], line
 
 
 def test_author_label_as_the_elements_own_text() -> None:
@@ -170,7 +179,7 @@ def test_author_label_as_the_elements_own_text() -> None:
         "<span><a href='/jane-doe'>Jane  DOE</a>,</span> <span><a href='/john-roe'>John ROE</a>"
         f"</span></li></ul><p>{PARA}</p>"
     )
-    assert extract_article(html, URL, extractor=GenericExtractor).authors == [
+    assert extract(html).authors == [
         "Jane DOE",
         "John ROE",
     ]
@@ -188,7 +197,7 @@ def test_meta_headline_and_korean_bar_separator() -> None:
         f"<html><head><title>x</title>{head}</head><body><article><p>{PARA}</p>"
         "</article></body></html>"
     )
-    assert extract_article(html, URL, extractor=GenericExtractor).title == "장동혁 대표 부담 커졌다"
+    assert extract(html).title == "장동혁 대표 부담 커졌다"
 
 
 def test_cms_admin_account_is_not_the_author() -> None:
@@ -199,7 +208,7 @@ def test_cms_admin_account_is_not_the_author() -> None:
         '"url": "https://news.example/author/admin/"}]}</script>'
     )
     html = page(f"<span class='byline'>Example D | 5 November 2024</span><p>{PARA}</p>", ld)
-    assert extract_article(html, URL, extractor=GenericExtractor).authors == []
+    assert extract(html).authors == []
 
 
 def test_agency_is_an_author_the_outlet_is_not() -> None:
@@ -214,7 +223,7 @@ def test_agency_is_an_author_the_outlet_is_not() -> None:
 
 def test_article_author_meta_names_the_agency() -> None:
     head = "<meta name='articleAuthor' content='Anadolu Ajans&#x131;'>"
-    item = extract_article(page(f"<p>{PARA}</p>", head), URL, extractor=GenericExtractor)
+    item = extract(page(f"<p>{PARA}</p>", head))
     assert item.authors == ["Anadolu Ajansı"]
 
 
@@ -226,11 +235,11 @@ def test_visible_date_without_a_date_class() -> None:
         ("<span class='about__block'>publiziert am 30. Juli 2018</span>", "2018-07-30"),
         ("<p class='meta-line'>Published on March 4, 2024</p>", "2024-03-04"),
     ):
-        item = extract_article(page(f"{shown}<p>{PARA}</p>"), URL, extractor=GenericExtractor)
+        item = extract(page(f"{shown}<p>{PARA}</p>"))
         assert item.published is not None and item.published.date().isoformat() == expected
     # A sentence that mentions a date is not the article's date (the URL's is taken).
     said = "<p class='lede'>The festival, first held on 4 March 2001, returns.</p>"
-    item = extract_article(page(f"{said}<p>{PARA}</p>"), URL, extractor=GenericExtractor)
+    item = extract(page(f"{said}<p>{PARA}</p>"))
     assert item.published is not None and item.published.date().isoformat() == "2022-06-06"
 
 

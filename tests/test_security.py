@@ -9,11 +9,18 @@ import pytest
 
 from aggregator.discovery import parse_feed, parse_listing
 from aggregator.sources import load_sources
-from tests.conftest import cli
+from tests.conftest import cli, require_service
 
 SECRET = "s3cr3t-Pa55"
 # Nothing listens on port 9: the connection fails, and the error must not echo the password.
 DB_WITH_PASSWORD = f"postgresql+psycopg://aggregator:{SECRET}@127.0.0.1:9/news"
+
+
+def _require_psycopg() -> None:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        require_service("psycopg is not installed (pip install -e '.[dev]')")
 
 
 @pytest.mark.parametrize(
@@ -26,7 +33,7 @@ DB_WITH_PASSWORD = f"postgresql+psycopg://aggregator:{SECRET}@127.0.0.1:9/news"
     ],
 )
 def test_password_in_db_url_is_never_printed(args: list[str]) -> None:
-    pytest.importorskip("psycopg", reason="the postgres driver is not installed")
+    _require_psycopg()
     out = cli(*args, timeout=120)
     assert out.returncode == 2, out.stderr
     assert "cannot open database postgresql+psycopg://aggregator:***@127.0.0.1:9/news" in out.stderr
@@ -37,7 +44,7 @@ def test_password_in_db_url_is_never_printed(args: list[str]) -> None:
 def test_password_in_env_url_is_not_logged_by_scrapy_crawl(tmp_path: Path) -> None:
     """`scrapy crawl` reads the URL from the environment: a database that does not answer
     is reported once, masked, and the spider closes before fetching anything."""
-    pytest.importorskip("psycopg", reason="the postgres driver is not installed")
+    _require_psycopg()
     env = {"AGGREGATOR_DB_URL": DB_WITH_PASSWORD,
            "AGGREGATOR_HOST_MAP": "www.dualshockers.com=127.0.0.1:9"}  # fmt: skip
     out = cli("crawl", "dualshockers", prog="scrapy", env=env, timeout=120)
