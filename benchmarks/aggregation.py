@@ -4,7 +4,7 @@ as the database grows.
 
     python benchmarks/aggregation.py                 # both parts, scaling up to 200k articles
     python benchmarks/aggregation.py --max 20000     # quick run (scaling to 20k, base 1k)
-    python benchmarks/aggregation.py --skip-scaling  # quality only (about a minute)
+    python benchmarks/aggregation.py --skip-scaling --skip-hot  # quality only (about a minute)
 
 Results go to the terminal and to ``benchmarks/results/aggregation.json``.
 Corpora: ``$AGGREGATOR_CORPORA``, default ``<project>/../shared/corpora``; read in place.
@@ -306,7 +306,6 @@ class EvalItem:
     group: str  # the original's key: true duplicate group
     story: str  # true story: the group, or a SAME_EVENT event
     transformation: str | None  # None for the original
-    headline_method: str | None = None
 
     @property
     def url(self) -> str:
@@ -738,7 +737,6 @@ def build_eval_set(originals: Sequence[Original], seed: int = SEED) -> EvalSet:
                     o.key,
                     event_of.get(o.key, o.key),
                     transformation,
-                    transformer.method,
                 )
             )
     same_event_pairs = [
@@ -885,8 +883,8 @@ def score(ev: EvalSet, stored: Mapping[str, Stored]) -> dict[str, Any]:
         e = items[u]
         if e.transformation is None or s.duplicate_of != id_of[original_url[e.group]]:
             target = items[url_of[s.duplicate_of]] if s.duplicate_of in url_of else None
-            if target is not None and target.group == e.group:
-                continue  # right group, wrong member: counted as a miss, not a false link
+            if target is not None and target.group == e.group and e.transformation is not None:
+                continue  # a copy linked to the wrong member of its group: a miss, not false
             false_links.append(
                 {
                     "article": u,
@@ -1375,29 +1373,23 @@ class Timer:
         self.article: list[float] = []
         self.index: list[float] = []
         self.statements: dict[str, tuple[Any, ...]] = {}
-        upsert_one = store._upsert_one
         index = store.index
         assert index is not None, "the timed store must index (aggregate=True)"
-        add = index.add
+        self._pending = 0  # articles added since the last story refresh
 
-        def timed_upsert(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return upsert_one(*args, **kwargs)
-            finally:
-                if self.on:
-                    self.article.append(time.perf_counter() - t)
+        def timed(fn: Callable[..., Any], sink: list[float], *, count: bool = False) -> Any:
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                self._pending += count
+                t = time.perf_counter()
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    if self.on:
+                        sink.append(time.perf_counter() - t)
 
-        def timed_add(*args: Any, **kwargs: Any) -> Any:
-            t = time.perf_counter()
-            try:
-                return add(*args, **kwargs)
-            finally:
-                if self.on:
-                    self.index.append(time.perf_counter() - t)
+            return wrapper
 
         refresh = index.refresh_stories
-        self._pending = 0  # articles added since the last story refresh
 
         def timed_refresh(*args: Any, **kwargs: Any) -> Any:
             # The store refreshes a batch's stories once, after its last article: the time
@@ -1415,12 +1407,8 @@ class Timer:
                             timings[i] += share
                 self._pending = 0
 
-        def counted_add(*args: Any, **kwargs: Any) -> Any:
-            self._pending += 1
-            return timed_add(*args, **kwargs)
-
-        setattr(store, "_upsert_one", timed_upsert)  # noqa: B010
-        setattr(index, "add", counted_add)  # noqa: B010
+        setattr(store, "_upsert_one", timed(store._upsert_one, self.article))  # noqa: B010
+        setattr(index, "add", timed(index.add, self.index, count=True))  # noqa: B010
         setattr(index, "refresh_stories", timed_refresh)  # noqa: B010
 
         @event.listens_for(engine, "before_cursor_execute")
