@@ -7,11 +7,15 @@ commands that need them, so ``aggregator extract`` starts fast.
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -42,7 +46,13 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Published at or before (same forms as --since).")
 ]
-LimitOpt = Annotated[int, typer.Option("--limit", min=1, help="At most this many rows.")]
+# The databases' integer range (a bigger --limit is a usage error, not an overflow
+# traceback from the driver), and that of the columns --min-sources is compared with.
+MAX_ROWS = 2**63 - 1
+MAX_INT32 = 2**31 - 1
+LimitOpt = Annotated[
+    int, typer.Option("--limit", min=1, max=MAX_ROWS, help="At most this many rows.")
+]
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -50,19 +60,37 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _engine(db: str | None) -> Any:
+def _engine(db: str | None, *, write: bool = False) -> Any:
+    """The engine of ``db``, or one clear line and exit 2; with ``write`` (commands that
+    store), also when the database takes no writes."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from aggregator.storage import make_engine, safe_url
-    from aggregator.storage.engine import StorageError, db_url
+    from aggregator.storage.engine import StorageError, db_url, failure_reason, require_writable
 
+    url = db_url(db)
     try:
-        return make_engine(db)
+        engine = make_engine(url)
     except (SQLAlchemyError, OSError, StorageError, ValueError) as exc:
         # The driver's own first line says what is wrong (no password: drivers never echo
         # it); SQLAlchemy's wrapper would add the statement and a documentation link.
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-        raise _fail(f"cannot open database {safe_url(db_url(db))}: {reason}") from exc
+        raise _fail(f"cannot open database {safe_url(url)}: {failure_reason(exc, url)}") from exc
+    if write:
+        try:
+            require_writable(engine)
+        except (SQLAlchemyError, StorageError) as exc:
+            engine.dispose()
+            reason = failure_reason(exc, url)
+            raise _fail(f"cannot write to database {safe_url(url)}: {reason}") from exc
+    return engine
+
+
+def _raw_db(db: str | None) -> str | None:
+    """The database as the user gave it (``--db``, else ``AGGREGATOR_DB_URL``), before
+    :func:`~aggregator.storage.engine.db_url` reads it: ``none`` turns storage off."""
+    from aggregator.storage.engine import ENV_DB_URL
+
+    return db if db is not None else os.environ.get(ENV_DB_URL)
 
 
 def _filters(
@@ -76,6 +104,65 @@ def _filters(
         return Filters(source, author, parse_since(since, now), parse_since(until, now), limit)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
+
+
+@contextmanager
+def _output(out: Path | None) -> Iterator[TextIO]:
+    """Where ``export`` and ``feed`` write: standard output, or the file ``out``, written
+    whole or not at all. A regular file is written beside itself under a hidden name and
+    renamed over ``out`` once complete, so a failure (a full disk) leaves ``out`` as it was,
+    never cut short and looking complete, and a reader (a web server publishing the feed)
+    never sees half of it. A device or a pipe (/dev/stdout, a FIFO) is written in place,
+    as is a file whose directory we may not write, which a failure then leaves empty.
+    Errors are one line and exit 2."""
+    if out is None:
+        yield sys.stdout  # a failure to write it is main()'s
+        return
+    target = Path(os.path.realpath(out))  # through a symlink: the link stays a link
+    if target.is_dir():
+        raise _fail(f"cannot write {out}: it is a directory; give a file name")
+    existed = target.exists()
+    in_place = existed and not target.is_file()
+    if existed and not os.access(target, os.W_OK):  # renaming over it would succeed
+        raise _fail(f"cannot write {out}: permission denied")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fh: TextIO
+        if in_place:
+            fh = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        else:
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except PermissionError:
+                if not (existed and os.access(target, os.W_OK)):
+                    raise
+                in_place = True
+                fh = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            else:
+                if existed:  # the new file keeps the old one's permissions
+                    os.chmod(temp, target.stat().st_mode & 0o7777)
+                fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        missing = isinstance(exc, FileNotFoundError) and not target.parent.is_dir()
+        reason = f"directory {target.parent} does not exist" if missing else exc.strerror
+        raise _fail(f"cannot write {out}: {reason}") from None
+    try:
+        with fh:
+            yield fh
+        if not in_place:
+            os.replace(temp, target)
+    except BaseException as exc:
+        if not in_place:
+            temp.unlink(missing_ok=True)
+        elif target.is_file():
+            os.truncate(target, 0)
+        if not isinstance(exc, OSError):
+            raise
+        if not in_place:
+            kept = f"{out} was left as it was" if existed else "nothing was written"
+        else:
+            kept = f"{out} was left empty" if target.is_file() else "the output is incomplete"
+        raise _fail(f"cannot write {out}: {exc.strerror or exc}; {kept}") from None
 
 
 def _print_jsonl(rows: list[dict[str, Any]]) -> None:
@@ -167,7 +254,7 @@ def crawl(
     import sys
 
     from aggregator.sources import SourceError, load_sources
-    from aggregator.storage.engine import db_url
+    from aggregator.storage.engine import db_url, storage_disabled
 
     if sources_file is not None:
         os.environ["AGGREGATOR_SOURCES"] = str(sources_file)
@@ -185,7 +272,7 @@ def crawl(
     level = log_level or ("INFO" if log_file else "WARNING")
     overrides: dict[str, Any] = {
         "LOG_LEVEL": level.upper(),
-        "AGGREGATOR_DB_URL": db_url(db),
+        "AGGREGATOR_DB_URL": "none" if storage_disabled(_raw_db(db)) else db_url(db),
         "AGGREGATOR_PROGRESS": interactive,
         "AGGREGATOR_REFRESH": refresh,
     }
@@ -230,26 +317,32 @@ def _run_locked(
         SourceLocks,
         source_locks,
     )
+    from aggregator.storage.engine import storage_disabled
 
     url = overrides["AGGREGATOR_DB_URL"]
-    engine = _engine(url)  # a database that cannot be opened is a clear error now, not mid-crawl
-    lock: CrawlLock | SourceLocks | PgSourceLocks = (
-        CrawlLock(lock_file) if lock_file else source_locks(url, names)
+    # Without storage there is nothing shared to protect, unless a lock file is named.
+    engine = None if storage_disabled(url) else _engine(url, write=True)  # now, not mid-crawl
+    lock: CrawlLock | SourceLocks | PgSourceLocks | None = (
+        CrawlLock(lock_file) if lock_file else source_locks(url, names) if engine else None
     )
     try:
-        lock.acquire()
+        if lock is not None:
+            lock.acquire()
     except LockedError as exc:
         typer.echo(f"aggregator: {exc}", err=True)
-        from aggregator.storage.runs import RunRecorder
+        if engine is not None:
+            from aggregator.storage.runs import RunRecorder
 
-        RunRecorder(engine).refused(names, str(exc))
+            RunRecorder(engine).refused(names, str(exc))
         raise typer.Exit(EXIT_LOCKED) from None
     finally:
-        engine.dispose()  # the crawl's pipelines open their own
+        if engine is not None:
+            engine.dispose()  # the crawl's pipelines open their own
     try:
         return run_crawls(names, overrides=overrides, spider_args=spider_args)
     finally:
-        lock.release()
+        if lock is not None:
+            lock.release()
 
 
 def _print_results(results: list[Any]) -> None:
@@ -382,9 +475,14 @@ def show(
 def _show_story(ident: str, db: str | None, as_json: bool) -> None:
     from aggregator.storage.query import StoryQuery
 
-    if not ident.isdigit():
+    if not (ident.isascii() and ident.isdigit()):  # "²".isdigit() too; int() refuses it
         raise _fail(f"story ids are numbers: story:12, not story:{ident}")
-    view = StoryQuery(_stories_engine(db)).story(int(ident))
+    story_id = int(ident)
+    engine = _stories_engine(db)
+    # Beyond the id column's range (INTEGER on PostgreSQL, 64 bits on SQLite) there is no
+    # story, and the database would refuse the number.
+    top = MAX_INT32 if engine.dialect.name == "postgresql" else MAX_ROWS
+    view = StoryQuery(engine).story(story_id) if story_id <= top else None
     if view is None:
         raise _fail(f"no story {ident}", 1)
     if as_json:
@@ -394,12 +492,27 @@ def _show_story(ident: str, db: str | None, as_json: bool) -> None:
 
 
 def _stories_engine(db: str | None) -> Any:
-    """The engine, with articles stored before aggregation existed indexed first."""
+    """The engine, with the articles in no story yet indexed first; on a database that
+    takes no writes, the stories as they are, and a warning."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from aggregator.aggregate.index import catch_up
     from aggregator.sources import source_categories
+    from aggregator.storage.engine import db_url, failure_reason, read_only, safe_url
 
     engine = _engine(db)
-    catch_up(engine, source_categories())
+    try:
+        catch_up(engine, source_categories())
+    except SQLAlchemyError as exc:
+        url = db_url(db)
+        reason = failure_reason(exc, url)
+        if not read_only(exc):
+            raise _fail(f"database {safe_url(url)}: {reason}") from exc
+        typer.echo(
+            "aggregator: warning: some articles are in no story yet, and indexing them "
+            f"writes: {reason}",
+            err=True,
+        )
     return engine
 
 
@@ -438,7 +551,10 @@ def stories(
         str | None, typer.Option("--category", help="film, tv, music, games, celebrity...")
     ] = None,
     min_sources: Annotated[
-        int, typer.Option("--min-sources", min=1, help="Only stories from N or more outlets.")
+        int,
+        typer.Option(
+            "--min-sources", min=1, max=MAX_INT32, help="Only stories from N or more outlets."
+        ),
     ] = 1,
     limit: LimitOpt = 20,
     db: DbOpt = None,
@@ -466,7 +582,7 @@ def feed(
     fmt: Annotated[str, typer.Option("--format", help="atom, rss or jsonfeed.")] = "atom",
     since: SinceOpt = None,
     category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
-    min_sources: Annotated[int, typer.Option("--min-sources", min=1)] = 1,
+    min_sources: Annotated[int, typer.Option("--min-sources", min=1, max=MAX_INT32)] = 1,
     limit: LimitOpt = 50,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
     base_url: Annotated[
@@ -519,7 +635,8 @@ def feed(
         feed_url=f"{base_url.rstrip('/')}/{ext}",
     )
     if out:
-        out.write_text(text, encoding="utf-8")
+        with _output(out) as fh:
+            fh.write(text)
         typer.echo(
             f"wrote {len(stories_out)} stor{'y' if len(stories_out) == 1 else 'ies'} to {out}",
             err=True,
@@ -577,9 +694,8 @@ def export(
         raise _fail(f"--format must be jsonl or csv, not {fmt!r}")
     q = Query(_engine(db))
     rows = q.iter_all(_filters(source, author, since, until, None))
-    fh = out.open("w", encoding="utf-8", newline="") if out else sys.stdout
     n = 0
-    try:
+    with _output(out) as fh:
         if fmt == "jsonl":
             for a in rows:
                 fh.write(json.dumps(article_dict(a), ensure_ascii=False) + "\n")
@@ -594,9 +710,6 @@ def export(
                 d["tags"] = "; ".join(d["tags"] or [])
                 writer.writerow(d)
                 n += 1
-    finally:
-        if out:
-            fh.close()
     typer.echo(f"exported {n} article(s)", err=True)
 
 
@@ -732,7 +845,13 @@ def extract(
         Path | None, typer.Option("--manifest", help="JSON Lines of {path, url, fetched_at}.")
     ] = None,
 ) -> None:
-    """Extract saved pages and print one JSON line per page (path plus every item field)."""
+    """Extract saved pages and print one JSON line per page (path plus every item field).
+
+    A page that cannot be extracted (missing, corrupt, over the crawl's 8 MiB size limit
+    as stored or gunzipped, too complex) gets a line with its "error" instead, and one
+    line on stderr; the pages after it are extracted. Exit status: 0 every page was
+    extracted, 1 some page failed, 2 a usage error (no pages, unreadable manifest).
+    """
     from aggregator.extract.batch import PageSpec, read_manifest, run
 
     specs: list[PageSpec] = []
@@ -803,28 +922,26 @@ app.add_typer(db_app, name="db")
 
 def _schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
     """An engine that leaves the schema alone, and the URL to show (password masked)."""
-    from sqlalchemy.engine import make_url
-
-    from aggregator.storage.engine import StorageError, db_url, make_engine, safe_url
+    from aggregator.storage.engine import StorageError, db_url, make_engine, safe_url, sqlite_file
 
     url = db_url(db)
     shown = safe_url(url)
     try:
-        parsed = make_url(url)
-        path = parsed.database
-        on_disk = parsed.get_backend_name() == "sqlite" and path not in (None, "", ":memory:")
-        if must_exist and on_disk and not Path(str(path)).expanduser().exists():
+        path = sqlite_file(url)
+        if must_exist and path is not None and not path.exists():
             raise _fail(f"no database at {path}", 1)
         return make_engine(url, create=False), shown
     except (StorageError, ValueError, ImportError) as exc:
         raise _fail(f"cannot open database {shown}: {exc}") from exc
 
 
-def _schema_failure(shown: str, exc: Exception) -> typer.Exit:
+def _schema_failure(engine: Any, shown: str, exc: Exception) -> typer.Exit:
     """The reason in one line: the driver's own (drivers never echo a password), not
-    SQLAlchemy's wrapper with its statement and documentation link."""
-    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
-    return _fail(f"database {shown}: {reason}")
+    SQLAlchemy's wrapper with its statement and documentation link; for a SQLite file
+    that is read-only, or in a read-only directory, what to do."""
+    from aggregator.storage.engine import failure_reason
+
+    return _fail(f"database {shown}: {failure_reason(exc, engine.url)}")
 
 
 @db_app.command("upgrade")
@@ -843,7 +960,7 @@ def db_upgrade(db: DbOpt = None) -> None:
     try:
         result = upgrade(engine)
     except (SQLAlchemyError, OSError, StorageError) as exc:
-        raise _schema_failure(shown, exc) from exc
+        raise _schema_failure(engine, shown, exc) from exc
     finally:
         engine.dispose()
     typer.echo(f"{shown}: {result.describe()}")
@@ -857,10 +974,18 @@ def db_reindex(
     ] = False,
 ) -> None:
     """Index stored articles for near-duplicates and stories (those not indexed yet)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from aggregator.aggregate.index import catch_up
     from aggregator.sources import source_categories
+    from aggregator.storage.engine import db_url, failure_reason, safe_url
 
-    n = catch_up(_engine(db), source_categories(), everything=everything)
+    engine = _engine(db, write=True)
+    try:
+        n = catch_up(engine, source_categories(), everything=everything)
+    except SQLAlchemyError as exc:
+        url = db_url(db)
+        raise _fail(f"database {safe_url(url)}: {failure_reason(exc, url)}") from exc
     typer.echo(f"indexed {n} article(s)")
 
 
@@ -879,7 +1004,7 @@ def db_current(db: DbOpt = None) -> None:
     try:
         revision = current_revision(engine)
     except (SQLAlchemyError, OSError, StorageError) as exc:
-        raise _schema_failure(shown, exc) from exc
+        raise _schema_failure(engine, shown, exc) from exc
     finally:
         engine.dispose()
     typer.echo(revision or "none")
@@ -891,9 +1016,32 @@ def db_current(db: DbOpt = None) -> None:
         )
 
 
+# What writing our output can fail with (a full disk or quota, a file size limit, a
+# device error, a closed pipe): the OSError of a stream, which names no file.
+_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EPIPE} | {
+    getattr(errno, "EDQUOT", errno.ENOSPC)  # not on every platform
+}
+
+
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. Standard output that cannot be written (a full disk,
+    ``> /dev/full``) is one line and exit 2, not a traceback; a reader that stopped early
+    (``| head``) is not an error worth a line (exit 1, as Click does)."""
+    try:
+        try:
+            app()
+        finally:
+            sys.stdout.flush()  # here, not at interpreter exit, where it cannot be reported
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in _OUTPUT_ERRNOS:
+            raise
+        # What is still buffered would fail again at exit: send it nowhere.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        if exc.errno == errno.EPIPE:
+            raise SystemExit(1) from None
+        typer.echo(f"aggregator: cannot write the output: {exc.strerror}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

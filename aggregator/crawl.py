@@ -7,14 +7,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+# Errors after which a run's results are not all in the database.
+_INCOMPLETE = ("aggregator/errors/not_stored", "aggregator/errors/index_failed")
+
 
 def run_status(stats: dict[str, Any]) -> str:
     """How a source's crawl ended, for people: "finished", "failed" (nothing could be
-    fetched: the outlet is down, blocks us, or times out; a person should look) or
-    Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits)."""
+    fetched: the outlet is down, blocks us, or times out; a person should look),
+    "incomplete" (articles were fetched but the database failed to store or index some)
+    or Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits)."""
     reason = str(stats.get("finish_reason", "unknown"))
     if reason != "finished":
         return reason
+    if any(stats.get(key) for key in _INCOMPLETE):
+        return "incomplete"
     ok = sum(
         int(v) for k, v in stats.items()
         if k.startswith("downloader/response_status_count/") and k.rsplit("/", 1)[1][:1] in "23"

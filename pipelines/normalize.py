@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 from typing import Any
 
 from aggregator.items import ArticleItem
@@ -11,28 +10,21 @@ from aggregator.normalize.item import normalize_item
 from pipelines.base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.pipelines")
-_DATE_FIELDS = ("published", "modified")
-
-
-def storable(dt: datetime) -> bool:
-    """Whether ``dt`` exists in UTC (what storage converts it to): ``0001-01-01T00:00+14:00``
-    and ``9999-12-31T23:59-12:00`` are valid datetimes whose UTC instant is not."""
-    try:
-        dt.astimezone(timezone.utc)
-    except (OverflowError, ValueError):
-        return False
-    return True
-
-
 _WHY = {
     "future": "is in the future",
     "impossible": "does not exist in UTC",
+    "implausible": "is before 1990",
 }
 
 
 def _log_note(note: str, item: ArticleItem) -> None:
-    """One INFO line for a date normalization left empty (``future_published_date``...)."""
-    problem, field, _ = note.split("_", 2)
+    """One INFO line for what normalization discarded (``future_published_date``,
+    ``truncated_title``...)."""
+    problem, _, rest = note.partition("_")
+    if problem == "truncated":
+        logger.info("%s too long; cut: %s", rest.capitalize(), item.url)
+        return
+    field = rest.removesuffix("_date")
     if problem == "missing":
         logger.info("No %s date found: %s", field, item.url)
         return
@@ -44,10 +36,12 @@ def _log_note(note: str, item: ArticleItem) -> None:
 class NormalizePipeline(CrawlerPipeline):
     """Text, titles, authors, dates (source timezone, no future dates) and URLs.
 
-    Dates the page gets wrong never drop an article: a future date, one that cannot be
-    stored, or none at all leaves ``published`` empty, and each case is counted under
-    ``aggregator/normalized/`` (``future_published_date``, ``impossible_published_date``,
-    ``missing_published_date``) and logged.
+    Dates the page gets wrong never drop an article: a future date, one before 1990, one
+    that cannot be stored, or none at all leaves ``published`` empty, and each case is
+    counted under ``aggregator/normalized/`` (``future_published_date``,
+    ``implausible_published_date``, ``impossible_published_date``,
+    ``missing_published_date``) and logged; so are fields cut to their maximum length
+    (``truncated_title``...).
     """
 
     def process_item(self, item: Any) -> Any:
@@ -62,11 +56,6 @@ class NormalizePipeline(CrawlerPipeline):
         )
         out = result.item
         notes = list(result.notes)
-        for name in _DATE_FIELDS:
-            dt: datetime | None = getattr(out, name)
-            if dt is not None and not storable(dt):
-                setattr(out, name, None)  # the raw text stays, for inspection
-                notes.append(f"impossible_{name}_date")
         if out.published is None and not any(n.endswith("_published_date") for n in notes):
             notes.append("missing_published_date")
         for note in notes:

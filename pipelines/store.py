@@ -13,7 +13,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.items import ArticleItem
-from aggregator.storage.engine import StorageError, safe_url, shared_engine, storage_disabled
+from aggregator.storage.engine import (
+    StorageError,
+    StorageUnavailableError,
+    error_line,
+    safe_url,
+    shared_engine,
+    storage_disabled,
+)
 from aggregator.storage.runs import RunRecorder
 from aggregator.storage.store import ArticleStore
 from pipelines.base import CrawlerPipeline
@@ -51,7 +58,7 @@ class StorePipeline(CrawlerPipeline):
         except (SQLAlchemyError, StorageError, OSError, ValueError) as exc:
             # Said once, without a traceback; Scrapy then closes the spider before any
             # request is made (nothing fetched that could not be stored).
-            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0][:300]
+            reason = error_line(exc)
             logger.error(
                 "cannot open database %s: %s (set AGGREGATOR_DB_URL to a database that "
                 "answers, or to none to crawl without storing)",
@@ -81,10 +88,23 @@ class StorePipeline(CrawlerPipeline):
         if not self.buffer or self.store is None:
             return
         batch, self.buffer = self.buffer, []
-        results = self.store.upsert(batch, datetime.now(timezone.utc))
-        for r in results:
+        try:
+            results = self.store.upsert(batch, datetime.now(timezone.utc))
+        except StorageUnavailableError as exc:
+            # Counted as lost, which makes the run "incomplete" (run_status): the items
+            # were extracted but are not in the database, so a person should look.
+            results = exc.done
+            lost = len(batch) - len(results)
+            self.count("errors/not_stored", lost)
+            logger.error("%d article(s) not stored: the database failed (%s)", lost, exc)
+        for item, r in zip(batch, results, strict=False):  # results stop where storage failed
+            if r.outcome == "failed":
+                self.count("dropped/unstorable")
+                logger.warning("Article dropped, the database rejects it: %s (%s)", item.url,
+                               r.error)  # fmt: skip
+                continue
             self.count(f"stored/{r.outcome}")
-            if r.story_stale:
+            if r.story_stale and r.article_id is not None:
                 self.stale_articles.add(r.article_id)
 
     def close_spider(self) -> None:
@@ -100,11 +120,26 @@ class StorePipeline(CrawlerPipeline):
         from aggregator.aggregate.index import catch_up
 
         started = time.monotonic()
-        indexed = catch_up(self.engine, self.categories, updated=self.stale_articles)
+        indexed = 0
+        try:
+            indexed = catch_up(
+                self.engine,
+                self.categories,
+                updated=self.stale_articles,
+                on_failure=lambda _id, _error: self.count("errors/not_indexed"),
+            )
+        except Exception as exc:
+            # The articles are stored; the next crawl or `aggregator db reindex` indexes
+            # them. The run says so ("incomplete") instead of "finished".
+            self.count("errors/index_failed")
+            logger.error("Indexing for stories failed: %s", error_line(exc))
         if indexed:
             logger.info(
                 "Indexed %d article(s) for stories in %.2fs", indexed, time.monotonic() - started
             )
         if self.runs is not None and self.crawler.stats is not None:
             self.crawler.stats.set_value("aggregator/aggregated", indexed)
-            self.runs.finish(self.crawler.stats.get_stats(), str(reason))
+            try:
+                self.runs.finish(self.crawler.stats.get_stats(), str(reason))
+            except Exception as exc:
+                logger.error("Could not record the run's figures: %s", error_line(exc))

@@ -123,6 +123,9 @@ def test_sigkill_mid_crawl_loses_nothing_committed(sites: MirrorServer, tmp_path
         ).fetchone()
     assert before <= after
     assert len(after) == total == distinct == PAGES
+    # The killed run could not record its end; the next run found its process gone.
+    runs = cli("runs", "--db", str(db), "--json", check=True).stdout.splitlines()
+    assert [json.loads(line)["status"] for line in runs] == ["finished", "interrupted"]
 
 
 def test_ctrl_c_stops_cleanly_and_commits(sites: MirrorServer, tmp_path: Path) -> None:

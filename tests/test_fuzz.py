@@ -41,9 +41,15 @@ from aggregator.extract.batch import PageSpec, read_manifest, run
 from aggregator.extract.page import decode_html
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors
-from aggregator.normalize.dates import date_from_url, is_future, parse_date, parse_since
+from aggregator.normalize.dates import (
+    EARLIEST,
+    date_from_url,
+    is_future,
+    parse_date,
+    parse_since,
+)
 from aggregator.normalize.item import normalize_item
-from aggregator.normalize.text import clean_body, clean_text
+from aggregator.normalize.text import clean_body, clean_text, sanitize
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url
 
@@ -829,7 +835,11 @@ def test_normalize_item(
     item: ArticleItem, tz: str | None, names: list[str], now: datetime | None, keep_naive: bool
 ) -> None:
     out = normalize_item(item, tz=tz, site_names=names, now=now, keep_naive=keep_naive).item
-    assert_valid_item(out, url=canonicalize_url(item.url) or item.url)
+    url = sanitize(item.url)
+    assert_valid_item(out, url=canonicalize_url(url) or url)
+    for value in out.to_dict().values():
+        for text in value if isinstance(value, list) else [value]:
+            assert not isinstance(text, str) or sanitize(text) == text, f"kept in {text!r}"
     reference = now or item.fetched_at
     for name in ("published", "modified"):
         dt = getattr(out, name)
@@ -838,6 +848,7 @@ def test_normalize_item(
         assert keep_naive or dt.tzinfo is not None, f"{name} stayed naive"
         if reference is not None:
             assert not is_future(dt, reference), f"future {name} kept"
+        assert (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)) >= EARLIEST
     assert out.fetched_at is None or out.fetched_at.tzinfo is not None
 
 
@@ -900,7 +911,8 @@ def test_batch_run(pages: list[tuple[tuple[str, bytes], str, datetime | None]]) 
         if "error" in row:
             assert row["url"] == spec.url
         else:
-            assert_valid_item(_item_from_row(row), url=canonicalize_url(spec.url) or spec.url)
+            url = sanitize(spec.url)
+            assert_valid_item(_item_from_row(row), url=canonicalize_url(url) or url)
     assert failed >= 1  # the missing file
 
 

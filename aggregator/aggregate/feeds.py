@@ -3,7 +3,7 @@
 Each entry carries the story's representative headline, its first-seen and last-updated
 times, its category, and a summary linking every outlet that reported it; the entry's
 link is the earliest article. Built with the standard library's XML writer, so titles
-and URLs are always escaped.
+and URLs are always escaped; characters XML forbids are removed (:func:`feed_text`).
 """
 
 from __future__ import annotations
@@ -14,10 +14,35 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from html import escape
+from typing import Any
 from xml.etree import ElementTree as ET
+
+from aggregator.normalize.text import sanitize
 
 FORMATS = ("atom", "rss", "jsonfeed")
 ATOM_NS = "http://www.w3.org/2005/Atom"
+
+
+def feed_text(value: str) -> str:
+    """``value`` without the characters a feed must not carry: XML 1.0 forbids the C0
+    controls other than tab, LF and CR, lone surrogates, U+FFFE and U+FFFF (a parser must
+    reject the whole document for one of them) and discourages DEL, C1 and the other
+    non-characters. The normalizer keeps them out of what a crawl stores; the feed removes
+    them again because the database may hold text from elsewhere (another program, an
+    older version, SQLite text that was never UTF-8)."""
+    return sanitize(value)
+
+
+def _clean(value: Any) -> Any:
+    """``value`` (JSON-ready: dicts, lists, strings, scalars) with :func:`feed_text` applied
+    to every string in it, keys included."""
+    if isinstance(value, str):
+        return feed_text(value)
+    if isinstance(value, dict):
+        return {_clean(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v) for v in value]
+    return value
 
 
 @dataclass
@@ -116,7 +141,7 @@ def _atom(stories: Sequence[FeedStory], title: str, home: str, feed_url: str) ->
         if s.category:
             ET.SubElement(entry, f"{{{ATOM_NS}}}category", term=s.category)
         ET.SubElement(entry, f"{{{ATOM_NS}}}summary", type="html").text = _summary_html(s)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(feed, encoding="unicode")
+    return _xml_document(feed)
 
 
 def _rss(stories: Sequence[FeedStory], title: str, home: str, feed_url: str) -> str:
@@ -138,7 +163,16 @@ def _rss(stories: Sequence[FeedStory], title: str, home: str, feed_url: str) -> 
         if s.category:
             ET.SubElement(item, "category").text = s.category
         ET.SubElement(item, "description").text = _summary_html(s)
-    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(rss, encoding="unicode")
+    return _xml_document(rss)
+
+
+def _xml_document(root: ET.Element) -> str:
+    """The document of ``root``, without the characters XML forbids wherever they came
+    from (removing them from the serialized text is safe: ElementTree has escaped the
+    markup characters around them, and never writes them as character references)."""
+    return feed_text(
+        '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
+    )
 
 
 def _jsonfeed(stories: Sequence[FeedStory], title: str, home: str, feed_url: str) -> str:
@@ -174,4 +208,4 @@ def _jsonfeed(stories: Sequence[FeedStory], title: str, home: str, feed_url: str
             for s in stories
         ],
     }
-    return json.dumps(doc, ensure_ascii=False, indent=2)
+    return json.dumps(_clean(doc), ensure_ascii=False, indent=2)

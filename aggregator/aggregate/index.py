@@ -13,10 +13,12 @@ two crawls finishing at once never index an article twice.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -42,7 +44,7 @@ from aggregator.aggregate.stories import (
     representative,
 )
 from aggregator.normalize.category import vote
-from aggregator.storage.engine import write_lock
+from aggregator.storage.engine import error_line, storage_failure, write_lock
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
 
 
@@ -56,10 +58,12 @@ LSH = _table(LshKey)
 TERMS = _table(StoryTerm)
 STORIES = _table(Story)
 # Key of the transaction-scoped PostgreSQL advisory lock for index writers ("aggidx").
+logger = logging.getLogger("aggregator.aggregate")
 _PG_LOCK_KEY = int.from_bytes(b"aggidx", "big")
 # Articles indexed per transaction when catching up.
 BATCH = 200
 _LATEST = datetime.max.replace(tzinfo=timezone.utc)
+_EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
 
 # Statements built once (building a SQLAlchemy statement costs more than running it).
 _IDS: BindParameter[Any] = bindparam("ids", expanding=True)
@@ -148,6 +152,16 @@ _Q_UNINDEXED = (
     .order_by(ARTICLES.c.published, ARTICLES.c.id)
     .limit(BATCH)
 )  # fmt: skip
+_Q_UNINDEXED_ONE = _Q_UNINDEXED.where(ARTICLES.c.id == bindparam("aid"))
+
+
+def _shifted(when: datetime, delta: timedelta) -> datetime:
+    """``when + delta``, or the earliest/latest time there is when that is out of range
+    (whatever date a database holds, indexing it never fails)."""
+    try:
+        return when + delta
+    except OverflowError:
+        return _LATEST if delta > timedelta(0) else _EARLIEST
 
 
 @dataclass(frozen=True)
@@ -256,7 +270,7 @@ class AggregateIndex:
             _Q_RELATED,
             {"terms": sorted(key.terms), "names": sorted(key.names),
              "min_shared": max(2, math.ceil(MIN_TITLE_OVERLAP * n - 1e-9)),
-             "low": key.published - WINDOW, "high": key.published + WINDOW},
+             "low": _shifted(key.published, -WINDOW), "high": _shifted(key.published, WINDOW)},
         )  # fmt: skip
         return {
             int(story_id)
@@ -302,6 +316,60 @@ class AggregateIndex:
             conn.execute(_D_STORIES, {"ids": others})
         return target
 
+    def _add_row(self, conn: Connection, row: Any) -> int:
+        """:meth:`add` a row of ``_Q_UNINDEXED``; returns its story."""
+        return self.add(
+            conn, row.id, title=row.title, body=row.body, published=row.published,
+            url=row.canonical_url, seen=row.first_seen,
+        ).story_id  # fmt: skip
+
+    def _one_by_one(
+        self,
+        engine: Engine,
+        article_ids: list[int],
+        stale: set[int],
+        on_failure: Callable[[int, Exception], None] | None,
+    ) -> None:
+        """Index each article, and refresh each stale article's story, in a transaction
+        of its own; an article that fails gets a story of its own."""
+        for article_id in sorted(stale):
+            try:
+                with engine.connect() as conn:
+                    lock(conn)
+                    self.refresh_stories(conn, self._stories_of(conn, {article_id}))
+                    conn.commit()
+            except Exception as exc:
+                if storage_failure(exc):
+                    raise
+                logger.warning("Story of article %d not refreshed: %s", article_id,
+                               error_line(exc))  # fmt: skip
+        for article_id in article_ids:
+            try:
+                with engine.connect() as conn:
+                    lock(conn)
+                    row = conn.execute(_Q_UNINDEXED_ONE, {"aid": article_id}).first()
+                    if row is not None:  # not indexed by another writer meanwhile
+                        self.refresh_story(conn, self._add_row(conn, row))
+                    conn.commit()
+                continue
+            except Exception as exc:
+                if storage_failure(exc):
+                    raise
+                failure = exc
+            logger.warning("Article %d could not be indexed for stories (%s); it is a story "
+                           "of its own", article_id, error_line(failure))  # fmt: skip
+            with engine.connect() as conn:
+                lock(conn)
+                story_id = self._join(conn, set())
+                conn.execute(_U_ARTICLE, {"aid": article_id, "dup": None, "sid": story_id})
+                conn.commit()
+            with contextlib.suppress(Exception), engine.connect() as conn:
+                lock(conn)  # a headline and counts if the article's values allow them
+                self.refresh_story(conn, story_id)
+                conn.commit()
+            if on_failure is not None:
+                on_failure(article_id, failure)
+
     def refresh_stories(self, conn: Connection, story_ids: Iterable[int]) -> None:
         """:meth:`refresh_story` on each story once (one merged away meanwhile is gone and
         costs one no-op delete)."""
@@ -345,13 +413,19 @@ def catch_up(
     *,
     everything: bool = False,
     updated: Iterable[int] = (),
+    on_failure: Callable[[int, Exception], None] | None = None,
 ) -> int:
     """Index the articles not indexed yet (or, with ``everything``, all of them again),
     oldest first, ``BATCH`` per locked transaction. Returns how many were indexed.
 
     ``updated``: stored articles whose title, date, section or source a crawl changed;
     their stories (looked up under the lock, as they are now) are refreshed with the
-    first batch."""
+    first batch.
+
+    An article that cannot be indexed never holds the others back: its batch is indexed
+    again one article per transaction, and that article gets a story of its own (so it
+    is not tried again and again), is logged and passed to ``on_failure``. A failure of
+    the database itself (:func:`~aggregator.storage.engine.storage_failure`) raises."""
     index = AggregateIndex(categories)
     stale = set(updated)
     if everything:
@@ -368,15 +442,20 @@ def catch_up(
         with engine.connect() as conn:
             lock(conn)  # then read: a batch another writer indexed meanwhile is not re-read
             batch = conn.execute(_Q_UNINDEXED).all()
-            touched = index._stories_of(conn, stale)
-            stale = set()
-            touched.update(
-                index.add(conn, r.id, title=r.title, body=r.body, published=r.published,
-                          url=r.canonical_url, seen=r.first_seen).story_id
-                for r in batch
-            )  # fmt: skip
-            index.refresh_stories(conn, touched)
-            conn.commit()
+            try:
+                touched = index._stories_of(conn, stale)
+                touched.update(index._add_row(conn, r) for r in batch)
+                index.refresh_stories(conn, touched)
+                conn.commit()
+                failed = False
+            except Exception as exc:
+                if storage_failure(exc):
+                    raise
+                conn.rollback()
+                failed = True
+        if failed:
+            index._one_by_one(engine, [r.id for r in batch], stale, on_failure)
+        stale = set()
         done += len(batch)
         if len(batch) < BATCH:
             return done

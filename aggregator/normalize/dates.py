@@ -39,6 +39,9 @@ _DST_ZONES = {
 _DST_ZONE = re.compile(r"\s(PT|MT|CT|ET|Pacific|Mountain|Central|Eastern)\.?$", re.IGNORECASE)
 # A date may be at most this far ahead of the fetch time (clock skew, zone confusion).
 FUTURE_SLACK = timedelta(hours=26)
+# No entertainment outlet published on the web before this; an earlier date on a page is
+# a placeholder or a parse of something else (year 0001, "1970-01-01" from epoch 0).
+EARLIEST = datetime(1990, 1, 1, tzinfo=timezone.utc)
 
 
 def _offset(text: str) -> tzinfo:
@@ -204,6 +207,20 @@ def is_future(dt: datetime, now: datetime) -> bool:
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     return dt - now > FUTURE_SLACK
+
+
+def date_problem(dt: datetime, now: datetime) -> str | None:
+    """Why ``dt`` cannot be a publication time fetched at ``now``: "impossible" (its
+    instant does not exist in UTC: ``0001-01-01T00:00+14:00``), "implausible" (before
+    :data:`EARLIEST`), "future" (see :func:`is_future`); None when it can be."""
+    aware = dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+    if is_future(aware, now):
+        return "future"
+    try:
+        utc = aware.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return "impossible"
+    return "implausible" if utc < EARLIEST else None
 
 
 def utc_offset_minutes(dt: datetime | None) -> int | None:

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Any
 
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors
-from aggregator.normalize.dates import ensure_aware, is_future
-from aggregator.normalize.text import clean_body, clean_text
+from aggregator.normalize.dates import date_problem, ensure_aware
+from aggregator.normalize.text import clean_body, clean_text, sanitize, truncate
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url
+
+# Longest values kept, in characters: far above any real page's, so only a hostile or
+# broken page is cut (a 1 MB "headline"). MAX_BODY also keeps PostgreSQL's search
+# document under its 1 MB limit (a longer body of distinct words fails the insert).
+MAX_TITLE = 500
+MAX_SUBTITLE = 2_000
+MAX_NAME = 200  # an author, the site name, the section, a tag
+MAX_AUTHORS = 30
+MAX_TAGS = 100
+MAX_BODY = 200_000
+MAX_URL = 2_048  # the database's column size; a longer image URL is dropped
 
 
 @dataclass
@@ -32,40 +45,80 @@ def normalize_item(
 ) -> Normalized:
     """Return a normalized copy of ``item``.
 
-    Text fields: entities, NFC, whitespace. Title: site-name suffix/prefix removed.
-    Authors: clean person names. Dates: naive ones get ``tz`` (unless ``keep_naive``);
-    dates after ``now`` (default: fetch time, else the clock) are dropped as impossible.
+    Every text: characters no text may hold removed (:func:`sanitized`), cut at the
+    ``MAX_*`` lengths. Text fields: entities, NFC, whitespace. Title: site-name
+    suffix/prefix removed. Authors: clean person names. Dates: naive ones get ``tz``
+    (unless ``keep_naive``); dates that do not exist in UTC, lie before 1990 or after
+    ``now`` (default: fetch time, else the clock) are left empty, their raw text kept.
     URLs: canonical form, tracking parameters and fragment removed.
+
+    ``notes`` name what was discarded: ``<problem>_<field>_date`` (``future``,
+    ``implausible``, ``impossible``) and ``truncated_<field>``.
     """
     notes: list[str] = []
+    item = sanitized(item)
     names = [*site_names, item.site_name or ""]
     now = now or item.fetched_at or datetime.now(timezone.utc)
-    out = replace(item)
-    out.title = strip_site_name(item.title, names)
-    out.subtitle = clean_text(item.subtitle)
-    out.site_name = clean_text(item.site_name)
-    out.authors = clean_authors(item.authors, names)
-    out.body = clean_body(item.body)
-    out.section = clean_text(item.section)
+    out = dataclasses.replace(item)
+    out.title = _capped(strip_site_name(item.title, names), MAX_TITLE, "title", notes)
+    out.subtitle = _capped(clean_text(item.subtitle), MAX_SUBTITLE, "subtitle", notes)
+    out.site_name = _capped(clean_text(item.site_name), MAX_NAME, "site_name", notes)
+    authors = [a for a in clean_authors(item.authors, names) if len(a) <= MAX_NAME]
+    if len(authors) > MAX_AUTHORS:
+        notes.append("truncated_authors")
+    out.authors = authors[:MAX_AUTHORS]
+    out.body = _capped(clean_body(item.body), MAX_BODY, "body", notes)
+    out.section = _capped(clean_text(item.section), MAX_NAME, "section", notes)
     # Deduplicated after cleaning, as the item documents ("TV", "tv", "TV " are one tag).
     tags: dict[str, str] = {}
     for tag in map(clean_text, item.tags):
-        if tag:
+        if tag and len(tag) <= MAX_NAME:
             tags.setdefault(tag.casefold(), tag)
-    out.tags = list(tags.values())
+    if len(tags) > MAX_TAGS:
+        notes.append("truncated_tags")
+    out.tags = list(tags.values())[:MAX_TAGS]
     out.url = canonicalize_url(item.url) or item.url
     out.canonical_url = canonicalize_url(item.canonical_url or item.url)
-    out.image = canonicalize_url(item.image) if item.image else None
+    if out.canonical_url and len(out.canonical_url) > MAX_URL:
+        out.canonical_url = out.url  # the storage key must fit its column
+    image = canonicalize_url(item.image) if item.image else None
+    out.image = image if image and len(image) <= MAX_URL else None
     for name in ("published", "modified"):
         dt: datetime | None = getattr(out, name)
         if dt is None:
             continue
         if not keep_naive:
             dt = ensure_aware(dt, tz)
-        if dt is not None and is_future(dt, now):
-            notes.append(f"future_{name}_date")
+        problem = date_problem(dt, now) if dt is not None else None
+        if problem:
+            notes.append(f"{problem}_{name}_date")
             dt = None  # the raw text stays, so the rejected value can be inspected
         setattr(out, name, dt)
     if out.fetched_at is not None and out.fetched_at.tzinfo is None:
         out.fetched_at = out.fetched_at.replace(tzinfo=timezone.utc)
     return Normalized(out, notes)
+
+
+def sanitized(item: ArticleItem) -> ArticleItem:
+    """A copy of ``item`` whose every text (and list of texts) is cleaned with :func:`sanitize`:
+    what a hostile page puts in any field (a lone surrogate in JSON-LD) never reaches the
+    database, a feed or the terminal."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(item):
+        value = getattr(item, f.name)
+        if isinstance(value, str):
+            clean: Any = sanitize(value)
+        elif isinstance(value, list):
+            clean = [sanitize(v) if isinstance(v, str) else v for v in value]
+        else:
+            continue
+        if clean != value:
+            changes[f.name] = clean
+    return dataclasses.replace(item, **changes) if changes else item
+
+
+def _capped(value: str | None, limit: int, name: str, notes: list[str]) -> str | None:
+    if value is None or len(value) <= limit:
+        return value
+    notes.append(f"truncated_{name}")
+    return truncate(value, limit)

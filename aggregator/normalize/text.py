@@ -15,6 +15,33 @@ _SPACES = re.compile(r"[ \t\r\f\v\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
 _NEWLINES_AROUND = re.compile(r" *\n *")
 _BLANK_LINE = re.compile(r"\n\s*\n")
 _ANY_WS = re.compile(r"\s+")
+# What no stored or exported text may hold: lone surrogates (UTF-8 cannot encode them,
+# so a database driver fails on the whole statement), non-characters (U+FDD0..U+FDEF and
+# the last two code points of every plane, which XML forbids) and control characters
+# other than tab and line breaks (C0, DEL, C1).
+_FORBIDDEN = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef"
+    + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(17))
+    + "]"
+)
+
+
+def sanitize(value: str) -> str:
+    """``value`` without the characters no text of ours may hold (lone surrogates,
+    non-characters, control characters other than tab, LF and CR)."""
+    return _FORBIDDEN.sub("", value)
+
+
+def truncate(value: str, limit: int) -> str:
+    """``value`` cut to at most ``limit`` characters, at a space when one is near the end,
+    with an ellipsis when anything was cut."""
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit * 0.8:
+        cut = cut[:space]
+    return cut.rstrip() + "…"
 
 
 def clean_text(value: str | None) -> str | None:

@@ -12,9 +12,10 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DB_URL = "sqlite:///aggregator.db"
@@ -29,6 +30,58 @@ _PG_SCHEMES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psyco
 
 class StorageError(RuntimeError):
     """The database cannot be used, for a reason worth a clear message (no traceback)."""
+
+
+class StorageUnavailableError(StorageError):
+    """The database refused a write for a reason of its own (down, full, locked, read-only),
+    not because of what was written. ``done``: what was stored before it did."""
+
+    def __init__(self, message: str, done: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.done = done or []
+
+
+def error_line(exc: BaseException) -> str:
+    """What went wrong, in one line for a log or a message: the driver's own first line
+    (drivers never echo a password), without SQLAlchemy's statement and parameters, which
+    can be megabytes of article text."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
+
+
+# SQLite result codes that say the database, not the statement, is at fault: BUSY, LOCKED,
+# NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
+_SQLITE_STORAGE_CODES = {5, 6, 7, 8, 10, 11, 13, 14, 15, 26}
+_SQLITE_STORAGE_WORDS = ("locked", "readonly", "read-only", "disk", "i/o", "malformed",
+                         "unable to open", "not a database", "out of memory")  # fmt: skip
+# PostgreSQL SQLSTATE classes of the same kind: connection, transaction rollback
+# (deadlock), insufficient resources, operator intervention, system error; and 25006,
+# a read-only transaction. Class 54 (program limit: a value too big to index) and 22/23
+# (bad data) are the statement's fault.
+_PG_STORAGE_CLASSES = ("08", "40", "53", "57", "58")
+
+
+def storage_failure(exc: BaseException) -> bool:
+    """Whether ``exc``, raised while writing, means the database cannot take writes now
+    (so any other item would fail too) rather than that one item cannot be stored."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError
+
+    if isinstance(exc, DisconnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False  # raised before the database saw anything: the item's values
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if isinstance(orig, sqlite3.Error):
+        code, message = _sqlite_code(orig)
+        if code is not None:
+            return code & 0xFF in _SQLITE_STORAGE_CODES
+        return any(word in message for word in _SQLITE_STORAGE_WORDS)  # Python 3.10
+    state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
+    if state:
+        return state[:2] in _PG_STORAGE_CLASSES or state == "25006"
+    return True  # another driver: assume the worst, so nothing is dropped as bad data
 
 
 def db_url(url: str | None = None) -> str:
@@ -51,7 +104,157 @@ def safe_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
+def sqlite_file(url: str | URL) -> Path | None:
+    """The file of a SQLite database URL; None for an in-memory one or another backend.
+
+    SQLite's URI form, ``sqlite:///file:data/news.db?mode=ro&uri=true``, names
+    ``data/news.db``."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # messages about a URL SQLAlchemy cannot read go through here too
+        return None
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database or ""
+    query = {k: str(v).lower() for k, v in parsed.query.items()}
+    if query.get("uri") in ("true", "1") and database.startswith("file:"):
+        if query.get("mode") == "memory":
+            return None
+        database = unquote(urlsplit(database).path)
+    if database in ("", ":memory:"):
+        return None
+    return Path(database).expanduser()
+
+
+def _read_only_url(url: str | URL) -> bool:
+    """Whether a SQLite URL itself asks for read-only access (``mode=ro``, ``immutable``)."""
+    query = {k: str(v).lower() for k, v in make_url(url).query.items()}
+    return query.get("mode") == "ro" or query.get("immutable") in ("1", "true")
+
+
+# SQLite result codes (the low byte of the extended code): the database is read-only, or
+# a file of it cannot be opened. Extended codes for a read-only database whose directory
+# is at fault: the -wal and -shm files cannot be created beside it (READONLY_CANTINIT,
+# READONLY_DIRECTORY).
+_SQLITE_BUSY, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 8, 14
+_SQLITE_READONLY_DIRECTORY_CODES = {1288, 1544}
+# PostgreSQL: a read-only transaction (a standby, default_transaction_read_only), and a
+# user without the privilege to write.
+_PG_READ_ONLY_STATES = {"25006", "42501"}
+
+
+def _sqlite_code(exc: sqlite3.Error) -> tuple[int | None, str]:
+    """The extended result code (None before Python 3.11) and the message, lowercased."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return (int(code) if code is not None else None), str(exc).lower()
+
+
+def read_only(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database takes no writes from us: a read-only SQLite file,
+    directory or URL; a read-only PostgreSQL transaction, or a user who may not write."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, sqlite3.Error):
+        code, message = _sqlite_code(orig)
+        return code & 0xFF == _SQLITE_READONLY if code is not None else "readonly" in message
+    state = str(getattr(orig, "sqlstate", None) or "")
+    return state in _PG_READ_ONLY_STATES
+
+
+def _sqlite_access_problem(exc: BaseException, url: str | URL | None) -> tuple[str, str] | None:
+    """For a SQLite file that cannot be written, or opened for want of write access: what
+    is at fault ("file", "url", "directory") and what to say; None for other failures."""
+    orig = getattr(exc, "orig", None) or exc
+    path = sqlite_file(url) if url is not None else None
+    if path is None or not isinstance(orig, sqlite3.Error):
+        return None
+    code, message = _sqlite_code(orig)
+    if code is not None:
+        readonly, cantopen = code & 0xFF == _SQLITE_READONLY, code & 0xFF == _SQLITE_CANTOPEN
+    else:
+        readonly, cantopen = "readonly" in message, "unable to open" in message
+    if not (readonly or cantopen):
+        return None
+    directory = path.absolute().parent
+    directory_writable = os.access(directory, os.W_OK)
+    if not path.exists():
+        if directory_writable:
+            return None
+        return "directory", (
+            f"cannot create it: its directory {directory} is read-only; make the directory "
+            "writable, or choose another place"
+        )
+    # A WAL database (ours always are) cannot even be read without its -shm file, which
+    # SQLite creates beside it.
+    shm = path.with_name(path.name + "-shm")
+    if (
+        code in _SQLITE_READONLY_DIRECTORY_CODES
+        or (cantopen and not directory_writable)
+        or (code is None and readonly and not directory_writable and not shm.exists())
+    ):
+        immutable = f"sqlite:///file:{quote(str(path.absolute()))}?immutable=1&uri=true"
+        return "directory", (
+            f"its directory {directory} is read-only, and SQLite must create "
+            f"{path.name}-wal and {path.name}-shm there, even to read; make the directory "
+            f"writable, copy the database elsewhere, or read it unchanged as {immutable}"
+        )
+    if not readonly:
+        return None
+    if url is not None and _read_only_url(url):
+        return "url", "the URL opens it read-only (mode=ro or immutable); drop that to write to it"
+    return "file", (
+        "the file is read-only (its permissions, an immutable flag or a read-only file "
+        "system); make it writable, or use a writable copy"
+    )
+
+
+def failure_reason(exc: BaseException, url: str | URL | None = None) -> str:
+    """What went wrong with the database at ``url``, in one line: for a SQLite file that
+    cannot be written, or opened for want of write access, which file or directory is at
+    fault and what to do; else the driver's own line (:func:`error_line`). Our own
+    errors (:class:`StorageError`) are written to be shown whole."""
+    if isinstance(exc, StorageError):
+        return " ".join(str(exc).split())
+    problem = _sqlite_access_problem(exc, url)
+    return problem[1] if problem else error_line(exc)
+
+
+def require_writable(engine: Engine) -> None:
+    """Raise :class:`StorageError` saying what to do when the database takes no writes
+    (see :func:`read_only`): for commands that write, before they start rather than at
+    their first write, deep inside a crawl."""
+    from sqlalchemy.exc import DBAPIError
+
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        try:
+            if sqlite:
+                # SQLite refuses to write a read-only database before it takes any lock:
+                # one that another writer holds (busy) is writable, no need to wait.
+                conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            # A write of nothing, rolled back: checked like any other write.
+            conn.exec_driver_sql("UPDATE articles SET id = id WHERE 1 = 0")
+        except DBAPIError as exc:
+            orig = exc.orig
+            if isinstance(orig, sqlite3.Error):
+                code, message = _sqlite_code(orig)
+                busy = code & 0xFF == _SQLITE_BUSY if code is not None else "locked" in message
+                if busy:
+                    return
+            raise StorageError(failure_reason(exc, engine.url)) from exc
+        finally:
+            conn.rollback()
+            if sqlite:
+                conn.exec_driver_sql(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _sqlite_text(value: bytes) -> str:
+    """SQLite text as ``str``: bytes that are not UTF-8 (another program may have stored
+    them; SQLite does not check) become U+FFFD instead of failing the whole query."""
+    return value.decode("utf-8", "replace")
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.text_factory = _sqlite_text
     cur = dbapi_conn.cursor()
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     # Switching a new database to WAL needs an exclusive lock and SQLite does not wait
@@ -79,13 +282,15 @@ def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
     writers wait instead of failing, and ``synchronous=NORMAL`` (durable at checkpoints,
     safe against application crashes).
     """
+    from sqlalchemy.exc import DBAPIError
+
     url = db_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        path = sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     try:
         engine = create_engine(url, **kwargs)
@@ -97,7 +302,19 @@ def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     if create:
-        ensure_schema(engine)
+        try:
+            ensure_schema(engine)
+        except DBAPIError as exc:
+            problem = _sqlite_access_problem(exc, parsed)
+            if problem is None:
+                raise
+            at_fault, reason = problem
+            if at_fault != "directory":
+                # A current schema is only read: this one had to be created or upgraded.
+                reason = (
+                    f"this version must create or upgrade its schema, which writes, but {reason}"
+                )
+            raise StorageError(reason) from exc
     return engine
 
 

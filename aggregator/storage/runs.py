@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
 from datetime import datetime, timezone
 from typing import Any
 
@@ -10,6 +13,40 @@ from sqlalchemy import Engine, select, update
 from aggregator.crawl import run_status
 from aggregator.storage.engine import session_factory
 from aggregator.storage.models import CrawlRun
+
+logger = logging.getLogger("aggregator.store")
+
+
+def _process() -> dict[str, Any]:
+    """Who runs a crawl: host, pid and the process's start (so a reused pid is not taken
+    for the process that died)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "pid_start": _started(os.getpid())}
+
+
+def _started(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot (Linux), None elsewhere."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            # The command name (field 2) may hold spaces and parentheses: count from its end.
+            return f.read().rsplit(b")", 1)[1].split()[19].decode()
+    except (OSError, IndexError):
+        return None
+
+
+def _gone(details: dict[str, Any]) -> bool:
+    """Whether the process that recorded ``details`` no longer runs on this host. Runs
+    recorded on another host, or before runs named their process, cannot be judged."""
+    pid = details.get("pid")
+    if details.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # it runs, as another user
+    start = details.get("pid_start")
+    return start is not None and _started(pid) not in (None, start)
 
 
 def _group(stats: dict[str, Any], prefix: str) -> dict[str, int]:
@@ -29,9 +66,15 @@ class RunRecorder:
         self.run_id: int | None = None
 
     def start(self, source: str) -> int:
+        """Open a ``running`` row; first mark the ``running`` rows of killed crawls
+        ``interrupted`` (a killed process never records its end)."""
+        self.interrupted()
         with self.sessions.begin() as s:
             run = CrawlRun(
-                source=source, started_at=datetime.now(timezone.utc), status="running", details={}
+                source=source,
+                started_at=datetime.now(timezone.utc),
+                status="running",
+                details={"process": _process()},
             )
             s.add(run)
             s.flush()
@@ -66,6 +109,18 @@ class RunRecorder:
         }
         with self.sessions.begin() as s:
             s.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(**values))
+
+    def interrupted(self) -> int:
+        """Mark ``interrupted`` the ``running`` rows whose process is gone; how many."""
+        with self.sessions.begin() as s:
+            running = s.execute(select(CrawlRun).where(CrawlRun.status == "running")).scalars()
+            dead = [r for r in running if _gone((r.details or {}).get("process") or {})]
+            for run in dead:
+                run.status = "interrupted"
+        if dead:
+            logger.info("%d run(s) of killed crawls marked interrupted: %s", len(dead),
+                        ", ".join(f"#{r.id} {r.source}" for r in dead))  # fmt: skip
+        return len(dead)
 
     def refused(self, sources: list[str], reason: str) -> None:
         """Record a run that did not start (another crawl held the lock)."""

@@ -14,9 +14,10 @@ from sqlalchemy import Connection, Engine, Table, bindparam, select
 
 from aggregator.items import ArticleItem
 from aggregator.normalize.dates import utc_offset_minutes
+from aggregator.storage.engine import StorageUnavailableError, error_line, storage_failure
 from aggregator.storage.models import Article
 
-Outcome = Literal["new", "updated", "duplicate", "linked"]
+Outcome = Literal["new", "updated", "duplicate", "linked", "failed"]
 _WORDS = re.compile(r"\w+", re.UNICODE)
 # Bodies shorter than this many words are not hashed: short stubs ("Watch the trailer")
 # collide across unrelated articles.
@@ -35,6 +36,10 @@ def body_hash(body: str | None) -> str | None:
     if len(words) < MIN_HASH_WORDS:
         return None
     return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
+
+
+def _failure(exc: BaseException) -> str:
+    return f"{type(getattr(exc, 'orig', None) or exc).__name__}: {error_line(exc)}"
 
 
 def _row(item: ArticleItem, now: datetime) -> dict[str, Any]:
@@ -69,9 +74,12 @@ class StoreResult:
     """What one upsert did to one item."""
 
     outcome: Outcome
-    article_id: int
+    article_id: int | None
+    """The stored article's id; None when the item failed."""
     story_stale: bool = False
     """An update changed what the article's story shows (title, date, section, source)."""
+    error: str | None = None
+    """Why a "failed" item could not be stored (the error's first line)."""
 
 
 class ArticleStore:
@@ -145,8 +153,33 @@ class ArticleStore:
         twin) updates that article's ``last_seen`` and is a "duplicate"; anything else is
         inserted and indexed for aggregation: "linked" when it is a near-copy of a stored
         article (syndication, reprint), "new" otherwise. ``first_seen`` never changes.
+
+        An item the database rejects (a value it cannot hold) never costs the others: the
+        batch is stored again one item per transaction, and that item is "failed", with
+        its error. When the database itself fails (down, full, locked, read-only), this
+        raises :class:`StorageUnavailableError` with the results stored until then.
         """
         now = now or datetime.now(timezone.utc)
+        rows = [_row(item, now) for item in items]
+        try:
+            return self._store(rows, now)
+        except Exception as exc:
+            if storage_failure(exc):
+                raise StorageUnavailableError(_failure(exc)) from exc
+            if len(rows) == 1:
+                return [StoreResult("failed", None, error=_failure(exc))]
+        results: list[StoreResult] = []
+        for row in rows:
+            try:
+                results.extend(self._store([row], now))
+            except Exception as exc:
+                if storage_failure(exc):
+                    raise StorageUnavailableError(_failure(exc), results) from exc
+                results.append(StoreResult("failed", None, error=_failure(exc)))
+        return results
+
+    def _store(self, rows: list[dict[str, Any]], now: datetime) -> list[StoreResult]:
+        """Store ``rows`` in one transaction (all or none)."""
         results: list[StoreResult] = []
         with self.engine.connect() as conn:
             if self.index is not None:
@@ -154,8 +187,8 @@ class ArticleStore:
 
                 lock(conn)  # index writers take turns (stories merge across articles)
             touched: set[int] = set()  # stories to refresh once, at the end
-            for item in items:
-                results.append(self._upsert_one(conn, _row(item, now), now, touched))
+            for row in rows:
+                results.append(self._upsert_one(conn, row, now, touched))
             if self.index is not None and touched:
                 self.index.refresh_stories(conn, touched)
             conn.commit()
