@@ -315,3 +315,18 @@ def test_running_rows_of_dead_processes_are_marked_interrupted(engine: Engine) -
         status = {r.source: r.status for r in conn.execute(select(CrawlRun))}
     assert status == {"ghost": "interrupted", "live": "running", "next": "running"}
     assert recorder.run_id not in (ghost, live)
+
+
+def test_extract_prints_every_page_after_a_hostile_one(tmp_path: Path) -> None:
+    """``aggregator extract`` crashed on the lone surrogate and printed nothing after it."""
+    pages = [FIXTURES / "hostile" / HOST / "news" / slug / "index.html"
+             for slug in ("jsonld-surrogate", "nonchar-title", "good-1")]  # fmt: skip
+    result = cli("extract", *map(str, pages), "--url", f"{NEWS}page/")
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = jsonl(result.stdout)
+    assert [row["title"] for row in rows] == [
+        "Lone surrogate in the headline",
+        "Non-characters and controls … in the headline",
+        "Premiere dates announced for the autumn season",
+    ]
+    assert rows[0]["section"] == "TV" and rows[0]["authors"] == ["Jane Doe"]
