@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -66,8 +67,16 @@ def _engine(db: str | None, *, write: bool = False) -> Any:
     from sqlalchemy.exc import SQLAlchemyError
 
     from aggregator.storage import make_engine, safe_url
-    from aggregator.storage.engine import StorageError, db_url, failure_reason, require_writable
+    from aggregator.storage.engine import (
+        StorageError,
+        db_url,
+        failure_reason,
+        require_writable,
+        storage_disabled,
+    )
 
+    if storage_disabled(_raw_db(db)):
+        raise _fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
     url = db_url(db)
     try:
         engine = make_engine(url)
@@ -118,11 +127,17 @@ def _output(out: Path | None) -> Iterator[TextIO]:
     if out is None:
         yield sys.stdout  # a failure to write it is main()'s
         return
-    target = Path(os.path.realpath(out))  # through a symlink: the link stays a link
-    if target.is_dir():
+    try:
+        existing: os.stat_result | None = os.stat(out)
+    except OSError:
+        existing = None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
         raise _fail(f"cannot write {out}: it is a directory; give a file name")
-    existed = target.exists()
-    in_place = existed and not target.is_file()
+    # A device or a pipe (/dev/stdout, /dev/fd/3 of a process substitution) is opened by
+    # the name given: resolved, it names a /proc entry that cannot be opened.
+    in_place = existing is not None and not stat.S_ISREG(existing.st_mode)
+    target = out if in_place else Path(os.path.realpath(out))  # a symlink stays a link
+    existed = existing is not None
     if existed and not os.access(target, os.W_OK):  # renaming over it would succeed
         raise _fail(f"cannot write {out}: permission denied")
     temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
@@ -878,8 +893,10 @@ def demo(db: DbOpt = None) -> None:
     from aggregator.mirror import MirrorServer
     from aggregator.sources import load_sources
     from aggregator.storage import Filters, Query
-    from aggregator.storage.engine import db_url, safe_url
+    from aggregator.storage.engine import db_url, safe_url, storage_disabled
 
+    if storage_disabled(_raw_db(db)):
+        raise _fail("the demo stores what it crawls: name a database, not none")
     try:
         server = MirrorServer()
     except FileNotFoundError as exc:
@@ -922,8 +939,17 @@ app.add_typer(db_app, name="db")
 
 def _schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
     """An engine that leaves the schema alone, and the URL to show (password masked)."""
-    from aggregator.storage.engine import StorageError, db_url, make_engine, safe_url, sqlite_file
+    from aggregator.storage.engine import (
+        StorageError,
+        db_url,
+        make_engine,
+        safe_url,
+        sqlite_file,
+        storage_disabled,
+    )
 
+    if storage_disabled(_raw_db(db)):
+        raise _fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
     url = db_url(db)
     shown = safe_url(url)
     try:

@@ -87,7 +87,9 @@ class SkipFreshArticles(BaseSpiderMiddleware):
                 self._skipped.add(request.url)
                 _stats_inc(self.crawler, "skipped/fresh")
             return None
-        if seen.etag or seen.last_modified:
+        # Only for a stored article: a 304 for one that is not (the database failed, or
+        # refused it) would leave it unstored for good.
+        if seen.stored and (seen.etag or seen.last_modified):
             request.meta["conditional"] = (seen.etag, seen.last_modified)
             request.meta["handle_httpstatus_list"] = [304]
         return request

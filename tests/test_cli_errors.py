@@ -290,6 +290,15 @@ def test_output_to_a_full_device_is_one_line(sqlite_db: str) -> None:
         assert "aggregator: cannot write the output: No space left on device" in res.stderr
 
 
+def test_output_named_as_a_device_on_a_pipe_is_written(sqlite_db: str) -> None:
+    """``--out /dev/stdout | ...``: the name is opened as given (resolved, it is a /proc
+    entry of the pipe that cannot be created)."""
+    for args in (["export", "--out", "/dev/stdout"], ["feed", "-o", "/dev/stdout"]):
+        res = cli(*args, "--db", sqlite_db)  # stdout is a pipe
+        assert res.returncode == 0, res.stderr
+        assert res.stdout.strip(), args
+
+
 def _file_size_limit(limit: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails (EFBIG)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

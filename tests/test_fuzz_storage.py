@@ -122,7 +122,9 @@ def test_hostile_page_through_every_stage(
     # The page stores (as "duplicate" when its text is another example's); its neighbours too.
     assert [r.outcome for r in results][::2] == ["new", "new"], results
     assert results[1].outcome != "failed", results[1].error
-    catch_up(engine)
+    failed: list[int] = []
+    catch_up(engine, on_failure=lambda article_id, _exc: failed.append(article_id))
+    assert failed == []  # indexed, not put in a story of its own
     with engine.connect() as conn:
         unindexed = conn.execute(
             select(func.count()).select_from(Article).where(Article.story_id.is_(None))

@@ -12,24 +12,24 @@ triggers, so the errors are the databases' own.
 from __future__ import annotations
 
 import json
+import os
 import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from lxml import etree
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Engine, create_engine, select, text, update
 
 from aggregator.aggregate.index import catch_up
 from aggregator.items import ArticleItem
 from aggregator.mirror import MirrorServer
 from aggregator.storage.engine import StorageUnavailableError, make_engine
 from aggregator.storage.models import Article, CrawlRun
-from aggregator.storage.runs import RunRecorder
+from aggregator.storage.runs import RunRecorder, this_host
 from aggregator.storage.store import ArticleStore
 from tests.conftest import FIXTURES, PROJECT, cli, distinct_body, jsonl
 
@@ -146,6 +146,7 @@ def test_hostile_values_cost_no_neighbour_and_poison_nothing(
     assert sorted(stored) == sorted(GOOD + HOSTILE)  # every page, in one batch
     (run,) = runs(backend_url)
     assert (run["status"], run["new"]) == ("finished", len(GOOD + HOSTILE))
+    assert run["details"]["errors"] == {} and run["details"]["dropped"] == {}
 
     surrogate = stored["jsonld-surrogate"]
     assert surrogate.title == "Lone surrogate in the headline"
@@ -200,6 +201,16 @@ def test_a_database_that_fails_makes_the_run_incomplete(
     (run,) = runs(pg_url)
     assert (run["status"], run["new"]) == ("incomplete", 0)
     assert run["details"]["errors"] == {"not_stored": 8}
+    # Once the database is back, the next run fetches them in full (a conditional GET
+    # would get 304 for pages it never stored) and stores them.
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER refuse ON articles")
+    engine.dispose()
+    again = crawl(store_mirror, registry, pg_url)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert len(articles(pg_url)) == 8
+    assert runs(pg_url)[0]["details"]["articles_not_modified"] == 0
 
 
 def test_storage_off_stores_nothing_anywhere(
@@ -218,6 +229,10 @@ def test_storage_off_stores_nothing_anywhere(
         )  # fmt: skip
         assert result.returncode == 0, result.stderr[-3000:]
         assert len(jsonl(feed.read_text(encoding="utf-8"))) == len(GOOD + HOSTILE)
+        assert sorted(p.name for p in work.iterdir()) == ["items.jsonl"]
+        for command in (["latest"], ["stories"], ["db", "current"], ["demo"]):
+            res = cli(*command, *args, env=env, cwd=work)
+            assert res.returncode == 2 and "none" in res.stderr, (command, res.stderr)
         assert sorted(p.name for p in work.iterdir()) == ["items.jsonl"]
 
 
@@ -247,18 +262,26 @@ def test_store_isolates_an_item_the_driver_cannot_send(engine: Engine) -> None:
 
 
 def test_store_raises_when_the_database_refuses_writes(backend_url: str, tmp_path: Path) -> None:
-    """A read-only SQLite file, a PostgreSQL refusing with "disk full": nothing is taken
-    for bad data, the caller learns that the database failed."""
+    """A read-only SQLite file; a PostgreSQL refusing for reasons of its own (disk full,
+    no privilege, a lock timeout, corrupt data, a missing table): nothing is taken for bad
+    data, the caller learns that the database failed."""
     make_engine(backend_url).dispose()
     if backend_url.startswith("sqlite"):
         readonly = create_engine(f"sqlite:///file:{tmp_path / 'news.db'}?mode=ro&uri=true")
-    else:
-        add_trigger(backend_url, "articles", "true", "53100")
-        readonly = create_engine(backend_url)
-    with pytest.raises(StorageUnavailableError) as failed:
-        ArticleStore(readonly, aggregate=False).upsert([item(1), item(2)], now=T0)
-    assert failed.value.done == []
-    readonly.dispose()
+        with pytest.raises(StorageUnavailableError) as failed:
+            ArticleStore(readonly, aggregate=False).upsert([item(1), item(2)], now=T0)
+        assert failed.value.done == []
+        readonly.dispose()
+        return
+    engine = create_engine(backend_url)
+    for sqlstate in ("53100", "42501", "55P03", "XX001", "42P01"):
+        add_trigger(backend_url, "articles", "true", sqlstate)
+        with pytest.raises(StorageUnavailableError) as failed:
+            ArticleStore(engine, aggregate=False).upsert([item(1), item(2)], now=T0)
+        assert failed.value.done == [], sqlstate
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP FUNCTION refuse() CASCADE")
+    engine.dispose()
 
 
 def test_index_survives_any_stored_date(engine: Engine) -> None:
@@ -274,6 +297,23 @@ def test_index_survives_any_stored_date(engine: Engine) -> None:
     with engine.connect() as conn:
         assert None not in conn.execute(select(Article.story_id)).scalars().all()
     assert catch_up(engine, everything=True) == 5
+
+
+def test_times_no_program_of_ours_wrote_read_as_no_time(tmp_path: Path) -> None:
+    """SQLite keeps whatever text another program puts in a time column: indexing and the
+    listings read it as no time instead of failing every query that touches it."""
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    engine = make_engine(url)
+    ArticleStore(engine, aggregate=False).upsert([item(1), item(2), item(3)], now=T0)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("update articles set published = 'next tuesday' where id = 2")
+    assert catch_up(engine) == 3
+    engine.dispose()
+    for command in (["stories", "--json"], ["latest", "--json"], ["show", "2"]):
+        res = cli(*command, "--db", url)
+        assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    rows = {row["url"]: row for row in jsonl(cli("latest", "--json", "--db", url).stdout)}
+    assert rows[item(2).url]["published"] is None and rows[item(1).url]["published"]
 
 
 def test_index_gives_an_article_it_cannot_index_a_story_of_its_own(
@@ -307,13 +347,30 @@ def test_running_rows_of_dead_processes_are_marked_interrupted(engine: Engine) -
     ghost = RunRecorder(engine).start("ghost")
     live = RunRecorder(engine).start("live")  # this process: running
     with engine.begin() as conn:  # the ghost's process has ended (its pid is free)
-        details = json.dumps({"process": {"host": socket.gethostname(), "pid": dead.pid}})
+        details = json.dumps({"process": {"host": this_host(), "pid": dead.pid}})
         conn.execute(text("update crawl_runs set details = :d where id = :i"),
                      {"d": details, "i": ghost})  # fmt: skip
+    reused = RunRecorder(engine).start("reused")  # this pid, but another process's start
+    legacy = RunRecorder(engine).start("legacy")  # no process details, two days old
+    recent = RunRecorder(engine).start("recent")  # no process details, an hour old
+    with engine.begin() as conn:
+        here = {"host": this_host(), "pid": os.getpid(), "pid_start": "1"}
+        for run_id, details, age in [(reused, {"process": here}, 0), (legacy, {}, 48),
+                                     (recent, {}, 1)]:  # fmt: skip
+            conn.execute(
+                update(CrawlRun)
+                .where(CrawlRun.id == run_id)
+                .values(
+                    details=details, started_at=datetime.now(timezone.utc) - timedelta(hours=age)
+                )
+            )
     recorder.start("next")
     with engine.connect() as conn:
         status = {r.source: r.status for r in conn.execute(select(CrawlRun))}
-    assert status == {"ghost": "interrupted", "live": "running", "next": "running"}
+    assert status == {
+        "ghost": "interrupted", "live": "running", "next": "running", "reused": "interrupted",
+        "legacy": "interrupted", "recent": "running",
+    }  # fmt: skip
     assert recorder.run_id not in (ghost, live)
 
 

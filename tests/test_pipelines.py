@@ -83,10 +83,12 @@ def test_chain_validates_normalizes_dedups_and_stores(tmp_path: Path) -> None:
         article(4, title=None),
         article(5, body="Too short."),
         article(6, url=""),
+        article(7, url="https://www.dualshockers.com/" + "x" * 2048),
     ]
     kept, drops = run_chain(crawler, items)
     assert drops == [
         "duplicate_url", "duplicate_body", "missing_title", "missing_body", "missing_url",
+        "url_too_long",
     ]  # fmt: skip
     assert [k.title for k in kept] == ["Story 1", "Story 2"]
     assert kept[0].authors == ["Shivam Gulati"]
@@ -105,7 +107,7 @@ def test_chain_validates_normalizes_dedups_and_stores(tmp_path: Path) -> None:
         ("https://www.dualshockers.com/story-1/", "Story 1"),
         ("https://www.dualshockers.com/story-2/", "Story 2"),
     ]
-    assert run == [("dualshockers", "finished", 2, 5)]
+    assert run == [("dualshockers", "finished", 2, 6)]
 
 
 def test_recrawl_updates_instead_of_adding(tmp_path: Path) -> None:

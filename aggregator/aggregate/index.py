@@ -152,7 +152,9 @@ _Q_UNINDEXED = (
     .order_by(ARTICLES.c.published, ARTICLES.c.id)
     .limit(BATCH)
 )  # fmt: skip
-_Q_UNINDEXED_ONE = _Q_UNINDEXED.where(ARTICLES.c.id == bindparam("aid"))
+_Q_UNINDEXED_ONE = select(*_Q_UNINDEXED.selected_columns).where(
+    ARTICLES.c.id == bindparam("aid"), ARTICLES.c.story_id.is_(None)
+)
 
 
 def _shifted(when: datetime, delta: timedelta) -> datetime:
@@ -360,6 +362,8 @@ class AggregateIndex:
                            "of its own", article_id, error_line(failure))  # fmt: skip
             with engine.connect() as conn:
                 lock(conn)
+                if conn.execute(_Q_UNINDEXED_ONE, {"aid": article_id}).first() is None:
+                    continue  # another writer placed it meanwhile
                 story_id = self._join(conn, set())
                 conn.execute(_U_ARTICLE, {"aid": article_id, "dup": None, "sid": story_id})
                 conn.commit()

@@ -63,18 +63,22 @@ def normalize_item(
     out.title = _capped(strip_site_name(item.title, names), MAX_TITLE, "title", notes)
     out.subtitle = _capped(clean_text(item.subtitle), MAX_SUBTITLE, "subtitle", notes)
     out.site_name = _capped(clean_text(item.site_name), MAX_NAME, "site_name", notes)
-    authors = [a for a in clean_authors(item.authors, names) if len(a) <= MAX_NAME]
-    if len(authors) > MAX_AUTHORS:
+    cleaned = clean_authors(item.authors, names)
+    authors = [a for a in cleaned if len(a) <= MAX_NAME]  # a 1 MB "name" is no name
+    if len(authors) > MAX_AUTHORS or len(authors) < len(cleaned):
         notes.append("truncated_authors")
     out.authors = authors[:MAX_AUTHORS]
     out.body = _capped(clean_body(item.body), MAX_BODY, "body", notes)
     out.section = _capped(clean_text(item.section), MAX_NAME, "section", notes)
     # Deduplicated after cleaning, as the item documents ("TV", "tv", "TV " are one tag).
     tags: dict[str, str] = {}
+    too_long = False
     for tag in map(clean_text, item.tags):
-        if tag and len(tag) <= MAX_NAME:
+        if tag and len(tag) > MAX_NAME:
+            too_long = True
+        elif tag:
             tags.setdefault(tag.casefold(), tag)
-    if len(tags) > MAX_TAGS:
+    if len(tags) > MAX_TAGS or too_long:
         notes.append("truncated_tags")
     out.tags = list(tags.values())[:MAX_TAGS]
     out.url = canonicalize_url(item.url) or item.url

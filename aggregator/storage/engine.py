@@ -49,39 +49,51 @@ def error_line(exc: BaseException) -> str:
     return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
-# SQLite result codes that say the database, not the statement, is at fault: BUSY, LOCKED,
-# NOMEM, READONLY, IOERR, CORRUPT, FULL, CANTOPEN, PROTOCOL, NOTADB.
-_SQLITE_STORAGE_CODES = {5, 6, 7, 8, 10, 11, 13, 14, 15, 26}
-_SQLITE_STORAGE_WORDS = ("locked", "readonly", "read-only", "disk", "i/o", "malformed",
-                         "unable to open", "not a database", "out of memory")  # fmt: skip
-# PostgreSQL SQLSTATE classes of the same kind: connection, transaction rollback
-# (deadlock), insufficient resources, operator intervention, system error; and 25006,
-# a read-only transaction. Class 54 (program limit: a value too big to index) and 22/23
-# (bad data) are the statement's fault.
-_PG_STORAGE_CLASSES = ("08", "40", "53", "57", "58")
+# What one item's values can cause (anything else a write raises is the database's, and
+# would fail any item): SQLite TOOBIG, CONSTRAINT, MISMATCH, RANGE; PostgreSQL SQLSTATE
+# classes 22 (data exception), 23 (integrity constraint) and 54 (program limit: a value
+# too big to index).
+_SQLITE_ITEM_CODES = {18, 19, 20, 25}
+_SQLITE_ITEM_WORDS = ("too big", "constraint", "mismatch", "binding", "unsupported type")
+_PG_ITEM_CLASSES = ("22", "23", "54")
 
 
 def storage_failure(exc: BaseException) -> bool:
     """Whether ``exc``, raised while writing, means the database cannot take writes now
-    (so any other item would fail too) rather than that one item cannot be stored."""
-    from sqlalchemy.exc import DBAPIError, DisconnectionError
+    (down, full, locked, read-only, no privilege: any other item would fail too) rather
+    than that one item's values cannot be stored (an encoding or type the driver cannot
+    send, a constraint, a value too big)."""
+    from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
-    if isinstance(exc, DisconnectionError):
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False  # raised before the database saw anything: the item's values
-    if exc.connection_invalidated:
-        return True
+    if isinstance(exc, (UnicodeError, ValueError, OverflowError)):
+        return False  # raised by the driver while sending the item's values
+    if isinstance(exc, StatementError) and not isinstance(exc, DBAPIError):
+        return False  # a column type refused a value (a naive datetime)
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return isinstance(exc, SQLAlchemyError)  # pool timeouts and the like; not our bugs
     orig = exc.orig
     if isinstance(orig, sqlite3.Error):
         code, message = _sqlite_code(orig)
+        if isinstance(orig, (sqlite3.InterfaceError, sqlite3.ProgrammingError)):
+            return False  # a parameter the module cannot bind
         if code is not None:
-            return code & 0xFF in _SQLITE_STORAGE_CODES
-        return any(word in message for word in _SQLITE_STORAGE_WORDS)  # Python 3.10
+            return code & 0xFF not in _SQLITE_ITEM_CODES
+        return not any(word in message for word in _SQLITE_ITEM_WORDS)  # Python 3.10
     state = str(getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or "")
-    if state:
-        return state[:2] in _PG_STORAGE_CLASSES or state == "25006"
-    return True  # another driver: assume the worst, so nothing is dropped as bad data
+    return state[:2] not in _PG_ITEM_CLASSES
+
+
+def transient_failure(exc: BaseException) -> bool:
+    """Whether a write failed only for another writer: a deadlock or serialization
+    failure (PostgreSQL 40P01, 40001), a lock not had within the busy timeout (SQLite
+    BUSY, LOCKED); trying again may succeed."""
+    from sqlalchemy.exc import DBAPIError
+
+    orig = exc.orig if isinstance(exc, DBAPIError) else None
+    if isinstance(orig, sqlite3.Error):
+        code, message = _sqlite_code(orig)
+        return code & 0xFF in (5, 6) if code is not None else "locked" in message
+    return str(getattr(orig, "sqlstate", None) or "") in ("40P01", "40001")
 
 
 def db_url(url: str | None = None) -> str:

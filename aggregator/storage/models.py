@@ -44,11 +44,30 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
+        """The reading chain, with a stored value that is no time (SQLite keeps whatever
+        text another program wrote) read as no time instead of failing the whole query:
+        indexing and every listing read these columns."""
+        inner = super().result_processor(dialect, coltype)
+        if inner is None:
+            return None
+
+        def process(value: Any) -> datetime | None:
+            try:
+                return inner(value)
+            except (ValueError, TypeError, OverflowError):
+                return None
+
+        return process
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if isinstance(value, str):  # raw SQL reads on SQLite
-            value = datetime.fromisoformat(value)
+            try:
+                value = datetime.fromisoformat(value)
+            except ValueError:  # not a time (written by another program): no time
+                return None
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)  # type: ignore[no-any-return]
         return value.astimezone(timezone.utc)  # type: ignore[no-any-return]

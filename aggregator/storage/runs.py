@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, select, update
@@ -17,10 +17,25 @@ from aggregator.storage.models import CrawlRun
 logger = logging.getLogger("aggregator.store")
 
 
+# A running row without process details (written before runs named their process) is
+# taken as interrupted once this old: if its crawl still runs, its end overwrites that.
+LEGACY_RUNNING = timedelta(days=1)
+
+
+def this_host() -> str:
+    """This machine, as far as pids go: the host name and the pid namespace (containers
+    that share a host name do not share pids)."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()} {namespace}".strip()
+
+
 def _process() -> dict[str, Any]:
     """Who runs a crawl: host, pid and the process's start (so a reused pid is not taken
     for the process that died)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "pid_start": _started(os.getpid())}
+    return {"host": this_host(), "pid": os.getpid(), "pid_start": _started(os.getpid())}
 
 
 def _started(pid: int) -> str | None:
@@ -33,11 +48,18 @@ def _started(pid: int) -> str | None:
         return None
 
 
-def _gone(details: dict[str, Any]) -> bool:
-    """Whether the process that recorded ``details`` no longer runs on this host. Runs
-    recorded on another host, or before runs named their process, cannot be judged."""
+def _gone(run: CrawlRun, now: datetime) -> bool:
+    """Whether the process of a ``running`` run no longer runs: on this host, its pid is
+    free or another process's; a run recorded before runs named their process, once
+    :data:`LEGACY_RUNNING` old. Runs of other hosts cannot be judged."""
+    details = (run.details or {}).get("process")
+    if not details:
+        started = run.started_at
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=timezone.utc)
+        return now - started > LEGACY_RUNNING
     pid = details.get("pid")
-    if details.get("host") != socket.gethostname() or not isinstance(pid, int):
+    if details.get("host") != this_host() or not isinstance(pid, int):
         return False
     try:
         os.kill(pid, 0)
@@ -114,7 +136,8 @@ class RunRecorder:
         """Mark ``interrupted`` the ``running`` rows whose process is gone; how many."""
         with self.sessions.begin() as s:
             running = s.execute(select(CrawlRun).where(CrawlRun.status == "running")).scalars()
-            dead = [r for r in running if _gone((r.details or {}).get("process") or {})]
+            now = datetime.now(timezone.utc)
+            dead = [r for r in running if _gone(r, now)]
             for run in dead:
                 run.status = "interrupted"
         if dead:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -14,7 +15,12 @@ from sqlalchemy import Connection, Engine, Table, bindparam, select
 
 from aggregator.items import ArticleItem
 from aggregator.normalize.dates import utc_offset_minutes
-from aggregator.storage.engine import StorageUnavailableError, error_line, storage_failure
+from aggregator.storage.engine import (
+    StorageUnavailableError,
+    error_line,
+    storage_failure,
+    transient_failure,
+)
 from aggregator.storage.models import Article
 
 Outcome = Literal["new", "updated", "duplicate", "linked", "failed"]
@@ -162,7 +168,7 @@ class ArticleStore:
         now = now or datetime.now(timezone.utc)
         rows = [_row(item, now) for item in items]
         try:
-            return self._store(rows, now)
+            return self._store(rows, now, retry=True)
         except Exception as exc:
             if storage_failure(exc):
                 raise StorageUnavailableError(_failure(exc)) from exc
@@ -171,15 +177,30 @@ class ArticleStore:
         results: list[StoreResult] = []
         for row in rows:
             try:
-                results.extend(self._store([row], now))
+                results.extend(self._store([row], now, retry=False))
             except Exception as exc:
                 if storage_failure(exc):
                     raise StorageUnavailableError(_failure(exc), results) from exc
                 results.append(StoreResult("failed", None, error=_failure(exc)))
+        if all(r.outcome == "failed" for r in results):
+            # Not one item of the batch could be stored: the fault is not in the items.
+            raise StorageUnavailableError(results[0].error or "every item failed")
         return results
 
-    def _store(self, rows: list[dict[str, Any]], now: datetime) -> list[StoreResult]:
-        """Store ``rows`` in one transaction (all or none)."""
+    def _store(
+        self, rows: list[dict[str, Any]], now: datetime, *, retry: bool
+    ) -> list[StoreResult]:
+        """Store ``rows`` in one transaction (all or none); with ``retry``, once more when
+        it lost a deadlock or timed out waiting for a lock (another writer's fault)."""
+        try:
+            return self._store_once(rows, now)
+        except Exception as exc:
+            if not (retry and transient_failure(exc)):
+                raise
+        time.sleep(0.5)
+        return self._store_once(rows, now)
+
+    def _store_once(self, rows: list[dict[str, Any]], now: datetime) -> list[StoreResult]:
         results: list[StoreResult] = []
         with self.engine.connect() as conn:
             if self.index is not None:
