@@ -347,9 +347,9 @@ def test_running_rows_of_dead_processes_are_marked_interrupted(engine: Engine) -
     ghost = RunRecorder(engine).start("ghost")
     live = RunRecorder(engine).start("live")  # this process: running
     with engine.begin() as conn:  # the ghost's process has ended (its pid is free)
-        details = json.dumps({"process": {"host": this_host(), "pid": dead.pid}})
+        ghost_process = json.dumps({"process": {"host": this_host(), "pid": dead.pid}})
         conn.execute(text("update crawl_runs set details = :d where id = :i"),
-                     {"d": details, "i": ghost})  # fmt: skip
+                     {"d": ghost_process, "i": ghost})  # fmt: skip
     reused = RunRecorder(engine).start("reused")  # this pid, but another process's start
     legacy = RunRecorder(engine).start("legacy")  # no process details, two days old
     recent = RunRecorder(engine).start("recent")  # no process details, an hour old
