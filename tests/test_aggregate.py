@@ -295,6 +295,7 @@ def test_crawl_path_refreshes_stories_of_changed_articles_only(engine: Engine) -
     (fixed,) = raw.upsert([art(1, "variety", "Pop duo cleared by jury", body)])
     assert (same.outcome, same.story_stale) == ("updated", False)  # nothing to refresh
     assert (fixed.outcome, fixed.story_stale) == ("updated", True)
+    assert fixed.article_id is not None
     assert catch_up(engine, CATEGORIES, updated=[fixed.article_id]) == 0  # none unindexed
     with engine.connect() as conn:
         assert conn.execute(select(Story.headline)).scalar_one() == "Pop duo cleared by jury"
