@@ -29,7 +29,14 @@ that apply to that path only, on top of the host's:
     answer with a generated HTML page of that many bytes, produced while it is sent (no
     big files on disk); with ``"chunked": true`` it has no ``Content-Length``;
 ``"content_type"``
-    the ``Content-Type`` to send instead of the one the file name suggests.
+    the ``Content-Type`` to send instead of the one the file name suggests;
+``"sitemap"``
+    answer with a generated sitemap: ``{"count": 3, "loc": "/news/{n}/"}`` is a urlset of
+    three URLs (``{n}`` counts from 1; ``{stem}`` is the requested path without its
+    extension), ``"index": true`` makes it a sitemap index, ``"lastmod"`` dates every
+    entry and ``"gzip": true`` sends it gzipped (a ``.xml.gz`` file, no
+    ``Content-Encoding``). An index whose children are ``{stem}-{n}.xml`` under a pattern
+    such as ``/sitemaps/*`` is endless.
 
 For example ``{"paths": {"/news/gone/": {"status": 410}, "/news/huge/": {"size": 20000000}}}``.
 The bundled site (``fixtures/site``) uses none of this; ``fixtures/hostile`` does.
@@ -38,6 +45,7 @@ The bundled site (``fixtures/site``) uses none of this; ``fixtures/hostile`` doe
 from __future__ import annotations
 
 import email.utils
+import gzip
 import hashlib
 import json
 import mimetypes
@@ -48,6 +56,7 @@ import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -68,6 +77,7 @@ _LAST_NUMBER = re.compile(r"(\d+)(?!.*\d)")
 _TRAP_DATE = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 # Generated bodies go out in pieces of this size.
 _CHUNK = 64 * 1024
+_SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
 def default_site_root() -> Path:
@@ -140,6 +150,12 @@ class _Handler(BaseHTTPRequestHandler):
                 int(behaviour["status"]), b"mirror: forced status\n", "text/plain", head=head
             )
             return
+        if behaviour.get("sitemap"):
+            spec = behaviour["sitemap"]
+            body = generated_sitemap(path, json.dumps(spec, sort_keys=True))
+            ctype = "application/gzip" if spec.get("gzip") else "application/xml; charset=utf-8"
+            self._send(200, body, behaviour.get("content_type") or ctype, head=head)
+            return
         if behaviour.get("size"):
             ctype = behaviour.get("content_type") or "text/html; charset=utf-8"
             chunked = bool(behaviour.get("chunked"))
@@ -205,6 +221,25 @@ def generated_page(size: int) -> Iterator[bytes]:
         left -= len(piece)
         yield piece
     yield tail
+
+
+@lru_cache(maxsize=8)
+def generated_sitemap(path: str, spec_json: str) -> bytes:
+    """The sitemap the ``"sitemap"`` behaviour ``spec_json`` describes, for ``path``."""
+    spec = json.loads(spec_json)
+    index = bool(spec.get("index"))
+    root, entry = ("sitemapindex", "sitemap") if index else ("urlset", "url")
+    stem = path.rsplit(".", 1)[0] if "." in path.rsplit("/", 1)[-1] else path.rstrip("/")
+    template = str(spec.get("loc") or "/news/{n}/")
+    lastmod = f"<lastmod>{spec['lastmod']}</lastmod>" if spec.get("lastmod") else ""
+    parts = [f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{_SITEMAP_NS}">\n']
+    parts.extend(
+        f"<{entry}><loc>{template.format(n=n, stem=stem)}</loc>{lastmod}</{entry}>\n"
+        for n in range(1, int(spec.get("count", 0)) + 1)
+    )
+    parts.append(f"</{root}>\n")
+    body = "".join(parts).encode("utf-8")
+    return gzip.compress(body, compresslevel=6) if spec.get("gzip") else body
 
 
 def trap_page(prefix: str, path: str) -> str:

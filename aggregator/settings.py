@@ -45,6 +45,14 @@ DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 # Bounded crawl depth: discovery goes feed/sitemap/listing -> article, pagination adds a few.
 DEPTH_LIMIT = 12
+# Sitemaps, per source (0: no cap). A file is read up to its first MAX_URLS entries (the
+# protocol's own limit for a urlset and for an index); one run requests at most
+# MAX_REQUESTS articles found in sitemaps (each queued request holds memory until it is
+# fetched) and follows at most MAX_FILES sitemaps listed by sitemap indexes. What is left
+# out is counted under aggregator/discovery/sitemap_*_cap and logged once per file.
+AGGREGATOR_SITEMAP_MAX_URLS = 50_000
+AGGREGATOR_SITEMAP_MAX_REQUESTS = 50_000
+AGGREGATOR_SITEMAP_MAX_FILES = 1_000
 
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False

@@ -32,7 +32,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from aggregator import settings as project
-from aggregator.extract import decode_html, extract_article
+from aggregator.extract import MAX_ELEMENTS, decode_html, extract_article
 from aggregator.mirror import MirrorServer, generated_page
 from spiders.news import page_text
 from tests.conftest import BIN, FIXTURES, PROJECT, cli, stats_dump
@@ -154,12 +154,30 @@ def next_month_page(root: Path) -> None:
     target.write_text(html, encoding="utf-8")
 
 
+# A page of more elements than extraction takes (MAX_ELEMENTS), as one huge list.
+TOO_COMPLEX_ELEMENTS = MAX_ELEMENTS + 6  # html, head, title, body, h1, ul and the items
+
+
+def too_complex_page(root: Path) -> None:
+    """A 1.6 MB page over the extraction budget (generated: nothing big is stored)."""
+    title = "Too complex: a list without end"
+    items = "".join(f"<li>Entry {i}, one of many.</li>" for i in range(MAX_ELEMENTS))
+    target = root / "pages.hostile.example/news/too-complex/index.html"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        f"<!DOCTYPE html><html><head><title>{title}</title></head><body><h1>{title}</h1>"
+        f"<ul>{items}</ul></body></html>",
+        encoding="utf-8",
+    )
+
+
 @pytest.fixture(scope="module")
 def hostile_mirror(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MirrorServer]:
     """``fixtures/hostile`` (plus the page dated next month) on 127.0.0.1."""
     root = tmp_path_factory.mktemp("hostile") / "site"
     shutil.copytree(HOSTILE, root)
     next_month_page(root)
+    too_complex_page(root)
     with MirrorServer(root) as server:
         yield server
 
@@ -442,6 +460,26 @@ def test_page_over_the_size_limit_is_aborted_and_counted(crawls: dict[str, Crawl
         )
         assert f"/news/{slug}/" in crawl.requested
     assert crawl.dropped["too_large"] == 2
+
+
+def test_page_over_the_extraction_budget_is_dropped_as_too_complex(
+    crawls: dict[str, Crawl],
+) -> None:
+    """Extraction was quadratic in a page's elements (a 7.9 MB page took 10 minutes, and
+    stopped the whole crawl meanwhile); now it is linear, and a page with more elements
+    than MAX_ELEMENTS is not extracted at all: counted, logged, and the crawl goes on."""
+    crawl = crawls["hostile_pages"]
+    url = f"{PAGES}too-complex/"
+    assert "/news/too-complex/" in crawl.requested
+    assert url not in crawl.articles()
+    assert crawl.dropped["too_complex"] == 1
+    assert crawl.stat("aggregator/dropped/too_complex") == 1
+    assert (
+        f"Page skipped, page too complex: {TOO_COMPLEX_ELEMENTS} elements "
+        f"(limit {MAX_ELEMENTS}): {url}" in crawl.stderr
+    )
+    stored = crawl.articles()  # the feed's other pages: before and after it
+    assert f"{PAGES}malformed-unclosed/" in stored and f"{PAGES}no-date/" in stored
 
 
 # -- 6. missing fields ------------------------------------------------------------------------

@@ -11,13 +11,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aggregator.extract.generic import GenericExtractor
-from aggregator.extract.page import Page, decode_html
+from aggregator.extract.page import MAX_ELEMENTS, Page, TooComplexError, decode_html
 from aggregator.extract.registry import extractor_for, register
 from aggregator.items import ArticleItem
 
 __all__ = [
+    "MAX_ELEMENTS",
     "GenericExtractor",
     "Page",
+    "TooComplexError",
     "decode_html",
     "extract_article",
     "extractor_for",
@@ -34,8 +36,13 @@ def extract_article(
     tz: str | None = None,
     site_names: Iterable[str] = (),
     extractor: type[GenericExtractor] | None = None,
+    max_elements: int = MAX_ELEMENTS,
 ) -> ArticleItem:
-    """Extract one article from HTML text fetched from ``url`` at ``fetched_at``."""
+    """Extract one article from HTML text fetched from ``url`` at ``fetched_at``.
+
+    Raises :class:`TooComplexError` for a page with more than ``max_elements`` elements
+    (its HTML fragments included): the work per page is bounded by that and by the
+    length of the text, as every step is linear in both."""
     cls = extractor or extractor_for(url)
-    page = Page(html, url, fetched_at)
+    page = Page(html, url, fetched_at, max_elements=max_elements)
     return cls(page, source=source, tz=tz, site_names=site_names).extract()

@@ -3,11 +3,16 @@
 Pages are ``.html`` or ``.html.gz`` files. A manifest (JSON Lines of
 ``{"path", "url", "fetched_at"}``) lets many pages with their own URLs go through one
 process, which is how extraction is debugged and benchmarked.
+
+A file is read as the crawl reads a download: up to ``DOWNLOAD_MAXSIZE`` bytes as stored
+and as gunzipped. A larger one (a gzip bomb, ``/dev/zero``) fails with a one-line error
+and the next file is read.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import sys
 import zlib
@@ -20,6 +25,15 @@ from typing import Any, TextIO
 from aggregator.extract import extract_article
 from aggregator.extract.page import decode_html
 from aggregator.normalize.item import normalize_item
+from aggregator.settings import DOWNLOAD_MAXSIZE
+
+# The crawl's limit on a page, which Scrapy applies to the body as downloaded and as
+# decompressed: bigger is no article, and unbounded it let a 2 MB gzip bomb take 4 GB.
+MAX_PAGE_BYTES = DOWNLOAD_MAXSIZE
+
+
+class PageTooLargeError(ValueError):
+    """A saved page larger than :data:`MAX_PAGE_BYTES`, as stored or gunzipped."""
 
 
 @dataclass
@@ -31,14 +45,24 @@ class PageSpec:
     fetched_at: datetime | None = None
 
 
-def read_page(path: Path) -> str:
-    """The page's text: gunzipped if it ends in ``.gz``, charset detected from the bytes."""
-    data = path.read_bytes()
+def read_page(path: Path, limit: int = MAX_PAGE_BYTES) -> str:
+    """The page's text: gunzipped if it ends in ``.gz``, charset detected from the bytes.
+    Raises :class:`PageTooLargeError` for more than ``limit`` bytes, stored or gunzipped
+    (reading no more than that: ``/dev/zero`` is a page too)."""
+    with path.open("rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise PageTooLargeError(f"{path}: larger than {limit} bytes (DOWNLOAD_MAXSIZE)")
     if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
         try:
-            data = gzip.decompress(data)
+            with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
+                data = gz.read(limit + 1)
         except zlib.error as exc:  # a damaged deflate stream, which is no OSError
             raise ValueError(f"{path}: corrupt gzip data: {exc}") from exc
+        if len(data) > limit:
+            raise PageTooLargeError(
+                f"{path}: larger than {limit} bytes once gunzipped (DOWNLOAD_MAXSIZE)"
+            )
     return decode_html(data)
 
 
@@ -99,10 +123,14 @@ def extract_file(spec: PageSpec) -> dict[str, Any]:
     return {"path": str(spec.path), **item.to_dict()}
 
 
-def run(specs: Iterable[PageSpec], out: TextIO | None = None) -> tuple[int, int]:
-    """Write one JSON line per page; a page that fails gets ``{"path", "error"}``.
-    Returns (pages extracted, pages failed)."""
+def run(
+    specs: Iterable[PageSpec], out: TextIO | None = None, err: TextIO | None = None
+) -> tuple[int, int]:
+    """Write one JSON line per page to ``out``; a page that fails gets ``{"path", "url",
+    "error"}`` there and one line saying why on ``err`` (stderr), and the next page is
+    read. Returns (pages extracted, pages failed)."""
     out = out or sys.stdout
+    err = err or sys.stderr
     ok = failed = 0
     for spec in specs:
         try:
@@ -111,5 +139,8 @@ def run(specs: Iterable[PageSpec], out: TextIO | None = None) -> tuple[int, int]
         except (OSError, ValueError, EOFError, gzip.BadGzipFile) as exc:
             row = {"path": str(spec.path), "url": spec.url, "error": f"{type(exc).__name__}: {exc}"}
             failed += 1
+            reason = str(exc).removeprefix(f"{spec.path}: ") or type(exc).__name__
+            # One line, whatever the message holds (a parser's may hold line breaks).
+            err.write(f"aggregator extract: {spec.path}: {' '.join(reason.split())}\n")
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return ok, failed

@@ -17,12 +17,13 @@ The steps, each a general rule rather than a per-site pattern:
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from lxml import etree
 
 from aggregator.extract.page import HtmlElement, has_class
+from aggregator.extract.subtree import SubtreeText
 from aggregator.normalize.text import clean_body
 
 # Elements that never hold article text.
@@ -338,17 +339,18 @@ def _embed_placeholders(root: HtmlElement) -> list[HtmlElement]:
     text asks for consent to load an embed: the placeholder, not the article."""
     found: list[HtmlElement] = []
     texts: dict[HtmlElement, str] = {}  # controls share ancestors: each read once
+    subtree = SubtreeText()  # lengths first: a long text is never read
     for control in root.iter("input", "button"):
         if control.tag == "input" and (control.get("type") or "").lower() != "checkbox":
             continue  # the toggle is a checkbox; hidden and search inputs are everywhere
         for depth, block in enumerate(control.iterancestors()):
             if depth >= 4 or block.tag in ("article", "main", "body"):
                 break
+            if subtree.length(block) > 800:
+                break
             text = texts.get(block)
             if text is None:
                 text = texts[block] = block.text_content()
-            if len(text) > 800:
-                break
             if block.tag in ("div", "section", "figure", "aside") and _EMBED_CONSENT.search(text):
                 found.append(block)
                 break
@@ -361,19 +363,27 @@ def prune(root: HtmlElement) -> None:
     elements (unless they hold an article's worth of paragraphs), comments. Asides go
     later, inside the container only: a few templates put the whole story in one."""
     doomed: list[HtmlElement] = _embed_placeholders(root)
+    # What lies inside a doomed element goes with it: not examined, not dropped alone.
+    gone: set[HtmlElement] = set(doomed)
+    article_text = _ArticleText()
     for el in root.iter():
+        if el.getparent() in gone:
+            gone.add(el)
+            continue
         tag = el.tag
         if not isinstance(tag, str):  # comments, processing instructions
             doomed.append(el)
+            gone.add(el)
             continue
         if tag in ("html", "body"):
             continue
         if tag in _DROP_TAGS or _CONSENT.match(el.get("id") or ""):
             doomed.append(el)
-        elif _is_hidden(el) and not _holds_article_text(el):
+            gone.add(el)
+        elif _is_hidden(el) and not article_text.holds(el):
             doomed.append(el)  # a hidden paywalled body (kept for search engines) stays
-    for el in doomed:
-        drop_keep_tail(el)
+            gone.add(el)
+    drop_all(doomed)
 
 
 def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None:
@@ -386,6 +396,8 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
     """
     total = stats[part].text if part in stats else len(part.text_content())
     doomed: list[HtmlElement] = []
+    article_text = _ArticleText()
+    cards = _Cards()
     for el in part.iterdescendants():
         if not isinstance(el.tag, str):
             continue
@@ -393,13 +405,11 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
         st = stats.get(el)
         size = st.text if st is not None else len(el.text_content())
         if el.tag in ("form", "aside") or (toks and toks & _FURNITURE_TOKENS):
-            if size < 0.5 * total and not _holds_article_text(el):
+            if size < 0.5 * total and not article_text.holds(el):
                 doomed.append(el)
-        elif el.tag in _CARD_TAGS and size < 1000 and _is_teaser_card(el, stats):
+        elif el.tag in _CARD_TAGS and size < 1000 and cards.is_teaser(el, stats):
             doomed.append(el)
-    for el in doomed:
-        if el.getparent() is not None:
-            drop_keep_tail(el)
+    drop_all(doomed)
 
 
 # The whole first text of a teaser card: a label, nothing else.
@@ -414,47 +424,146 @@ _CARD_LABEL = re.compile(
 _CARD_TAGS = frozenset({"div", "section", "figure", "aside", "ul", "ol", "li", "span"})
 
 
-def _is_teaser_card(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
-    """A "Related" / "Read more" card: its first text is such a label, it links away,
-    and besides label and links it holds no more than a teaser's excerpt (which would
-    otherwise pass for a paragraph). A block that goes on with real prose is not one."""
-    owner = next((n for n in el.iter() if isinstance(n.tag, str) and (n.text or "").strip()), None)
-    if owner is None:
-        return False
-    first = owner.text.strip()
-    if len(first) > 40 or not _CARD_LABEL.fullmatch(first):
-        return False
-    if el.find(".//a[@href]") is None:
-        return False
-    # The label stands in its own block; "<p><b>Related:</b> <a>...</a></p>" is a
-    # related line inside the prose (dropped later as a link-heavy block), not a card.
-    block = owner
-    while block is not el and block.tag not in _BLOCK_TAGS:
-        block = block.getparent()
-    if block is not el and block.find(".//a[@href]") is not None:
-        return False
-    st = stats.get(el)
-    if st is None:
-        return False
-    return st.text - st.links - len(first) < 200
+class _Cards:
+    """Teaser cards among the elements of one tree. Nested candidates share their
+    first text, links and blocks: each fact is found once per element (memoized), not
+    once per enclosing candidate, which is quadratic in the nesting depth."""
+
+    def __init__(self) -> None:
+        self._owner: dict[HtmlElement, HtmlElement | None] = {}
+        self._links: dict[HtmlElement, bool] = {}
+        self._block: dict[HtmlElement, HtmlElement | None] = {}
+        self._depth: dict[HtmlElement, int] = {}
+
+    def is_teaser(self, el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
+        """A "Related" / "Read more" card: its first text is such a label, it links
+        away, and besides label and links it holds no more than a teaser's excerpt (which
+        would otherwise pass for a paragraph). A block that goes on with real prose is
+        not one."""
+        owner = self._first_text(el)
+        if owner is None:
+            return False
+        first = owner.text.strip()
+        if len(first) > 40 or not _CARD_LABEL.fullmatch(first):
+            return False
+        if not self._links_below(el):
+            return False
+        # The label stands in its own block; "<p><b>Related:</b> <a>...</a></p>" is a
+        # related line inside the prose (dropped later as a link-heavy block), not a card.
+        block = self._enclosing_block(owner)
+        if block is None or self._depth_of(block) < self._depth_of(el):
+            block = el  # no block between the label and the card
+        if block is not el and self._links_below(block):
+            return False
+        st = stats.get(el)
+        if st is None:
+            return False
+        return st.text - st.links - len(first) < 200
+
+    def _first_text(self, el: HtmlElement) -> HtmlElement | None:
+        """The first element in ``el.iter()`` with text of its own."""
+        if el in self._owner:
+            return self._owner[el]
+        found = el if (el.text or "").strip() else None
+        if found is None:
+            for child in el:
+                if isinstance(child.tag, str):
+                    found = self._first_text(child)
+                    if found is not None:
+                        break
+        self._owner[el] = found
+        return found
+
+    def _links_below(self, el: HtmlElement) -> bool:
+        """``el.find(".//a[@href]") is not None``."""
+        found = self._links.get(el)
+        if found is None:
+            found = False
+            for child in el:  # a loop, not any(): one stack frame per level of nesting
+                if found:
+                    break
+                if isinstance(child.tag, str):
+                    found = (child.tag == "a" and child.get("href") is not None) or (
+                        self._links_below(child)
+                    )
+            self._links[el] = found
+        return found
+
+    def _enclosing_block(self, el: HtmlElement) -> HtmlElement | None:
+        """``el`` or its nearest ancestor that is a block element."""
+        if el in self._block:
+            return self._block[el]
+        parent = el.getparent()
+        if el.tag in _BLOCK_TAGS:
+            found = el
+        else:
+            found = None if parent is None else self._enclosing_block(parent)
+        self._block[el] = found
+        return found
+
+    def _depth_of(self, el: HtmlElement) -> int:
+        depth = self._depth.get(el)
+        if depth is None:
+            parent = el.getparent()
+            depth = self._depth[el] = 0 if parent is None else self._depth_of(parent) + 1
+        return depth
 
 
-def _holds_article_text(el: HtmlElement) -> bool:
-    """True if ``el`` holds 1000+ characters of text outside links, in blocks of at
-    least 150: article text rather than a teaser list, a widget or a share bar."""
-    total = 0
-    for block in el.iter("p", "div", "li", "td", "blockquote", "pre", "section"):
-        own = (block.text or "").strip()
-        n = len(own) + sum(len((c.tail or "").strip()) for c in block)
+# Blocks whose text counts in _ArticleText.
+_ARTICLE_BLOCKS = frozenset({"p", "div", "li", "td", "blockquote", "pre", "section"})
+
+
+class _ArticleText:
+    """Which elements of one tree hold article text, each subtree summed once: walking
+    each of nested hidden or furniture elements in full is quadratic in the nesting."""
+
+    def __init__(self) -> None:
+        self._text = SubtreeText()
+        self._sums: dict[HtmlElement, int] = {}
+        self._links: dict[HtmlElement, int] = {}
+
+    def holds(self, el: HtmlElement) -> bool:
+        """True if ``el`` holds 1000+ characters of text outside links, in blocks of at
+        least 150: article text rather than a teaser list, a widget or a share bar."""
+        return self._sum(el) >= 1000
+
+    def _sum(self, el: HtmlElement) -> int:
+        """Text of the blocks of 150+ characters at or under ``el``."""
+        total = self._sums.get(el)
+        if total is None:
+            total = 0
+            for child in el:  # a loop, not sum(): one stack frame per level of nesting
+                if isinstance(child.tag, str):
+                    total += self._sum(child)
+            if el.tag in _ARTICLE_BLOCKS:
+                n = self._block_text(el)
+                if n >= 150:
+                    total += n
+            self._sums[el] = total
+        return total
+
+    def _block_text(self, block: HtmlElement) -> int:
+        """The block's own text outside links: all of it for a paragraph or a block
+        without block children, else its direct text."""
         if block.tag == "p" or not any(
             isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in block
         ):
-            n = len(block.text_content()) - sum(len(a.text_content()) for a in block.iter("a"))
-        if n >= 150:
-            total += n
-            if total >= 1000:
-                return True
-    return False
+            return self._text.length(block) - self._link_text(block)
+        own = (block.text or "").strip()
+        return len(own) + sum(len((c.tail or "").strip()) for c in block)
+
+    def _link_text(self, el: HtmlElement) -> int:
+        """The text length of every ``<a>`` under ``el`` (nested ones counted again)."""
+        n = self._links.get(el)
+        if n is None:
+            n = 0
+            for child in el:
+                if isinstance(child.tag, str):
+                    n += self._link_text(child)
+                    if child.tag == "a":
+                        n += self._text.length(child)
+            self._links[el] = n
+        return n
 
 
 # Characters lxml's HTML parser keeps in text but its setters refuse (not XML 1.0 chars).
@@ -464,25 +573,62 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 def drop_keep_tail(el: HtmlElement, *, blank_tail: bool = False) -> None:
     """Remove ``el`` from the tree, keeping its tail text in place (a whitespace-only
     tail only with ``blank_tail``, as lxml's ``drop_tree()`` does)."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail
-    if tail and (blank_tail or tail.strip()):
+    drop_all([el], blank_tail=blank_tail)
+
+
+@dataclass
+class _Joined:
+    """Text a tail or a ``.text`` is becoming: pieces joined once, at the end."""
+
+    pieces: list[str]
+    nonempty: bool
+    nonblank: bool
+
+
+def drop_all(elements: Iterable[HtmlElement], *, blank_tail: bool = False) -> None:
+    """:func:`drop_keep_tail` for each element in turn (one without a parent is
+    skipped). A run of dropped siblings moves every tail onto the same text: it is joined
+    once at the end, as joining it anew per element is quadratic in the run."""
+    # (element, True): its .text; (element, False): its .tail.
+    joined: dict[tuple[HtmlElement, bool], _Joined] = {}
+
+    def current(el: HtmlElement, is_text: bool) -> _Joined:
+        value = joined.get((el, is_text))
+        if value is None:
+            text = (el.text if is_text else el.tail) or ""
+            value = _Joined([text], bool(text), bool(text.strip()))
+        return value
+
+    for el in elements:
+        parent = el.getparent()
+        if parent is None:
+            continue
+        tail = joined.pop((el, False), None) or current(el, False)
+        if tail.nonempty and (blank_tail or tail.nonblank):
+            prev = el.getprevious()
+            key = (prev, False) if prev is not None else (parent, True)
+            target = current(*key)
+            target.pieces.extend(tail.pieces)
+            target.nonempty = True
+            target.nonblank = target.nonblank or tail.nonblank
+            joined[key] = target
+        parent.remove(el)
+    for (el, is_text), value in joined.items():
         # Text moved by assignment must be XML-safe: a control character in a page
         # ("<script>..</script>\x08") made the setter raise ValueError.
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = _NOT_XML.sub("", (prev.tail or "") + tail)
+        text = _NOT_XML.sub("", "".join(value.pieces))
+        if is_text:
+            el.text = text
         else:
-            parent.text = _NOT_XML.sub("", (parent.text or "") + tail)
-    parent.remove(el)
+            el.tail = text
 
 
 @dataclass
 class _Stats:
     text: int = 0
     links: int = 0
+    children: int = 0
+    """``len(el)``, which lxml counts anew on every call."""
 
 
 def _text_len(s: str | None) -> int:
@@ -496,13 +642,14 @@ def _measure(root: HtmlElement) -> dict[HtmlElement, _Stats]:
     def visit(el: HtmlElement, in_link: bool) -> tuple[int, int]:
         is_link = in_link or el.tag == "a"
         t = _text_len(el.text)
-        total, links = t, (t if is_link else 0)
+        total, links, children = t, (t if is_link else 0), 0
         for child in el:
             ct, cl = visit(child, is_link)
             tail = _text_len(child.tail)
             total += ct + tail
             links += cl + (tail if is_link else 0)
-        stats[el] = _Stats(total, links)
+            children += 1
+        stats[el] = _Stats(total, links, children)
         return total, links
 
     visit(root, False)
@@ -537,6 +684,7 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
     child are looked through), so the element that directly holds most of the prose
     wins; then scaled by 1 - link density and by class names."""
     scores: dict[HtmlElement, float] = {}
+    punctuated = _Punctuated()
     for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
         if el not in stats:
             continue
@@ -546,12 +694,13 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
         if el.tag == "span" and (el.getparent() is None or el.getparent().tag in _PARAGRAPH_TAGS):
             continue  # a span counts only when it stands in for a paragraph
         # Prose has sentence punctuation; menus, tag lists and teasers have little.
-        text = el.text_content() if own < 400 else ""
-        if text and not any(ch in text for ch in ".,;:!?。،、"):
+        if own < 400 and not punctuated(el):
             own *= 0.3
         depth = 0
         for anc in el.iterancestors():
-            if len(anc) == 1 and not (anc.text and anc.text.strip()):
+            st = stats.get(anc)
+            children = st.children if st is not None else len(anc)
+            if children == 1 and not (anc.text and anc.text.strip()):
                 continue  # a pass-through wrapper (styled-components nest each <p> in 4)
             scores[anc] = scores.get(anc, 0.0) + own / (1, 2, 3)[depth]
             depth += 1
@@ -561,6 +710,31 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
         st = stats[el]
         scores[el] = sc * (1 - st.links / max(st.text, 1)) * _class_factor(el)
     return scores
+
+
+# Sentence punctuation, in _score's test for prose.
+_PUNCTUATION = re.compile("[.,;:!?。،、]")
+
+
+class _Punctuated:
+    """Whether an element's text has sentence punctuation, each subtree read once
+    (nested blocks each read their whole text_content(): quadratic in the nesting)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[HtmlElement, bool] = {}
+
+    def __call__(self, el: HtmlElement) -> bool:
+        found = self._seen.get(el)
+        if found is None:
+            found = bool(el.text and _PUNCTUATION.search(el.text))
+            for child in el:  # a loop, not any(): one stack frame per level of nesting
+                if found:
+                    break
+                found = (isinstance(child.tag, str) and self(child)) or bool(
+                    child.tail and _PUNCTUATION.search(child.tail)
+                )
+            self._seen[el] = found
+        return found
 
 
 def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[HtmlElement]:
@@ -583,7 +757,8 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
         best = earlier
     main = _main_article(root, best, scores, stats)
     if main is not None:
-        inside = [el for el in scores if el is main or main in set(el.iterancestors())]
+        under_main = set(main.iter())
+        inside = [el for el in scores if el in under_main]
         # The story alone: its siblings are the teasers.
         return [max(inside, key=scores.__getitem__) if inside else main]
     return _with_fragments(root, _with_siblings(best, scores, stats), stats)
@@ -663,7 +838,8 @@ def _main_article(
         return None
     if not any(a.tag == "article" for a in best_ancestors):
         return None  # the winner is not another story's body
-    inside = [scores[el] for el in scores if story in set(el.iterancestors())]
+    under_story = set(story.iterdescendants())
+    inside = [scores[el] for el in scores if el in under_story]
     if inside and max(inside) >= 0.25 * scores[best]:
         return story
     return None
@@ -721,19 +897,27 @@ def _with_fragments(
     taken = set(parts)
     fragments: list[HtmlElement] = []
     signature = _signature(best)
+    # What lies inside a part or a fragment (added as each is taken), and around the
+    # part, as sets made once: asking each candidate's ancestors and descendants is
+    # quadratic on nested candidates. A fragment taken earlier comes earlier in document
+    # order, so it can be around a later candidate but never inside it.
+    inside_taken: set[HtmlElement] | None = None
+    around_best: set[HtmlElement] = set()
     for el in root.iter(best.tag):
         if el in taken or el.get("class") != cls or el not in stats:
             continue
         if _signature(el) != signature:
             continue  # same class in another context (a summary box, a sidebar)
-        if any(a in taken for a in el.iterancestors()) or any(
-            p in taken for p in el.iterdescendants()
-        ):
+        if inside_taken is None:
+            inside_taken = set(best.iterdescendants())
+            around_best = set(best.iterancestors())
+        if el in inside_taken or el in around_best:
             continue
         st = stats[el]
         if st.text >= 100 and st.links / st.text < 0.3:
             fragments.append(el)
             taken.add(el)
+            inside_taken.update(el.iterdescendants())
     if not fragments:
         return parts
     order = {el: i for i, el in enumerate(root.iter())}

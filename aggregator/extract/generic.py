@@ -14,7 +14,8 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from aggregator.extract.body import drop_keep_tail, extract_body
-from aggregator.extract.page import HtmlElement, Page
+from aggregator.extract.page import HtmlElement, Page, check_complexity
+from aggregator.extract.subtree import SubtreeText, may_be_shorter
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors
 from aggregator.normalize.dates import date_from_url, parse_date
@@ -24,6 +25,15 @@ from aggregator.normalize.urls import canonicalize_url, domain_of
 
 # No byline names more people; a longer author list is broken data.
 MAX_AUTHORS = 20
+# Bylines are under 100 characters; an element with more than this many characters
+# other than whitespace cleans to longer (see SubtreeText.short_text) and is not read.
+_BYLINE_SOLID = 4 * 100 + 64
+# parse_date() refuses longer strings.
+MAX_DATE = 200
+# Date candidates read per page and field: a page names its dates in a few places (the
+# corpora's pages need at most 10), and free text costs dateparser up to 20 ms (27 s for
+# 4,000 different <span itemprop="datePublished">).
+MAX_DATE_CANDIDATES = 30
 # A DOM body shorter than this sends the extractor to the page's embedded data.
 MIN_DOM_BODY = 200
 # What may follow a clean headline in a padded one: a spaced separator and more text, or
@@ -128,6 +138,13 @@ class GenericExtractor:
         """:meth:`language`, computed once."""
         return self.language()
 
+    @cached_property
+    def _texts(self) -> SubtreeText:
+        """Text facts of the page's elements, for the metadata rules that read the text
+        of many nested elements (each read once, not once per enclosing element). Only
+        before body() prunes the tree."""
+        return SubtreeText()
+
     # -- fields -------------------------------------------------------------------------
 
     def canonical_url(self) -> str | None:
@@ -170,7 +187,9 @@ class GenericExtractor:
 
     def _h1(self) -> str | None:
         for h in self.tree.iter("h1"):
-            text = clean_text(h.text_content())
+            text = self._texts.short_text(h, 5)
+            if text is None:  # longer than 5: read in full, once
+                text = clean_text(h.text_content())
             if text and len(text) > 5:
                 return text
         return None
@@ -200,7 +219,7 @@ class GenericExtractor:
         for el in self._header_region.iter("p", "h2", "div", "span"):
             if not _dek_class(el.get("class")):
                 continue
-            text = clean_text(_text_of(el))
+            text = self._texts.short_text(el, 400)
             if text and 20 <= len(text) <= 400 and not _CREDIT.match(text):
                 return text
         v = self.page.meta_first("og:description", "description", "twitter:description")
@@ -223,7 +242,9 @@ class GenericExtractor:
         "articleauthor", "article:author_name", "author_name",
     )  # fmt: skip
     _AUTHOR_XPATHS = (
-        "//*[@itemprop='author']//*[@itemprop='name']",
+        # Not "//*[@itemprop='author']//*[@itemprop='name']": libxml2 merges the subtrees of
+        # nested authors quadratically (8,000 of them: 9 s). The same elements, by ancestry.
+        "//*[@itemprop='name'][ancestor::*[@itemprop='author']]",
         "//*[@itemprop='author' and not(.//*[@itemprop='name'])]",
         "//a[@rel='author']",
         "//*[contains(@class,'author-name') or contains(@class,'byline__name')"
@@ -261,7 +282,7 @@ class GenericExtractor:
             yield meta
         xpaths = ((self.author_xpath,) if self.author_xpath else ()) + self._AUTHOR_XPATHS
         for i, xp in enumerate(xpaths):
-            found = [_byline_text(e) for e in self.tree.xpath(xp)]
+            found = [self._byline(e) for e in self.tree.xpath(xp)]
             values = [v for v in found if v and len(v) < 100]
             if not values:
                 continue
@@ -276,6 +297,13 @@ class GenericExtractor:
         if labelled:
             yield [labelled]
 
+    def _byline(self, el: Any) -> str | None:
+        """:func:`_byline_text` of an XPath result; None for a text too long to be a
+        byline (not read: nested matches each read their whole subtree)."""
+        if not isinstance(el, str) and self._texts.solid(el) > _BYLINE_SOLID:
+            return None
+        return _byline_text(el)
+
     _AUTHOR_LABEL = re.compile(
         r"^(?:autor(?:in)?(?:/autor(?:in)?)?|authors?|verfasser(?:in)?|text|written by|von|by)"
         r"\s*:?$",
@@ -285,21 +313,27 @@ class GenericExtractor:
     def _labelled_author(self) -> str | None:
         """A byline given as a label and a value: ``<strong>Autor</strong> Jane Doe``, or
         ``<li>Von: <a>Jane Doe</a></li>``."""
+        texts = self._texts
         for label in self.tree.iter("strong", "b", "dt", "th", "span"):
-            text = clean_text(label.text_content())
+            # A label is a word or two ("Autorin/Autorin:" at most): a longer text is none.
+            text = texts.short_text(label, 20)
             if not text or not self._AUTHOR_LABEL.match(text):
                 continue
             value = clean_text(label.tail)
             if not value:
                 nxt = label.getnext()
-                value = clean_text(nxt.text_content()) if nxt is not None else None
+                value = texts.short_text(nxt, 100) if nxt is not None else None
             if value and len(value) < 100:
                 return value
         # The label as the element's own leading text: <li>Von: <a>Jane Doe</a>, <a>...</a></li>.
         for el in self.tree.iter("li", "p", "div", "span"):
+            if not el.text or not may_be_shorter(el.text, 20):
+                continue  # no label, or too long a text for one: not cleaned
             own = clean_text(el.text)
             if not own or len(el) == 0 or not self._AUTHOR_LABEL.match(own):
                 continue
+            if texts.solid(el) - len("".join(el.text.split())) > _BYLINE_SOLID:
+                continue  # more than a byline after the label: not read
             value = clean_text(el.text_content()[len(el.text or "") :])  # after the label
             if value and len(value) < 100:
                 return value
@@ -383,12 +417,14 @@ class GenericExtractor:
             v = self.page.meta_first(key)
             if v:
                 yield v
+        # Texts as parse_date() will see them, and none it refuses as too long: nested
+        # elements each cleaned their whole text.
         for el in self.tree.xpath("//*[@itemprop='datePublished']"):
-            v = el.get("datetime") or el.get("content") or el.text_content()
+            v = el.get("datetime") or el.get("content") or self._texts.short_text(el, MAX_DATE)
             if v:
                 yield v
         for el in self.tree.iter("time"):
-            v = el.get("datetime") or el.text_content()
+            v = el.get("datetime") or self._texts.short_text(el, MAX_DATE)
             if v:
                 yield v
         yield from self._visible_dates()
@@ -431,11 +467,12 @@ class GenericExtractor:
             if m:
                 yield m.group(0)
         seen = 0
+        texts = self._texts
         for el in self._header_region.iter("span", "div", "p", "li", "small", "em"):
             cls = f"{el.get('class') or ''} {el.get('id') or ''}"
             if not self._DATE_CLASS.search(cls):
                 continue
-            text = clean_text(el.text_content())
+            text = texts.short_text(el, 80, with_digit=True)
             if not text or len(text) > 80:
                 continue
             m = self._DATE_TEXT.search(text)
@@ -449,7 +486,7 @@ class GenericExtractor:
         # 30. Juli 2018", "Published on March 4, 2024").
         seen = 0
         for el in self._header_region.iter("span", "div", "p", "li", "small", "em"):
-            text = clean_text(el.text_content())
+            text = texts.short_text(el, 60, with_digit=True)
             if not text or len(text) > 60:
                 continue
             m = self._DATE_TEXT.search(text)
@@ -478,12 +515,19 @@ class GenericExtractor:
     def _parse_first(self, raws: Iterable[str]) -> tuple[datetime | None, str | None]:
         """The first candidate that parses. A bare date is completed by a later
         candidate of the same day that has the time (``<time datetime="2024-08-22">``
-        before a JSON-LD ``2024-08-22T12:00+02:00``)."""
+        before a JSON-LD ``2024-08-22T12:00+02:00``). Only the first
+        :data:`MAX_DATE_CANDIDATES` different candidates are read."""
         lang = self._language
         langs = [lang] if lang else None
         first: tuple[datetime, str] | None = None
+        seen: set[str] = set()
         for raw in raws:
             raw = clean_text(raw) or ""
+            if raw in seen:
+                continue  # parsed already, to the same effect
+            seen.add(raw)
+            if len(seen) > MAX_DATE_CANDIDATES:
+                break
             dt = parse_date(raw, now=self.page.fetched_at, languages=langs, tz=None)
             if dt is None:
                 continue
@@ -560,16 +604,18 @@ class GenericExtractor:
             for nav in self.tree.xpath(
                 "//*[contains(@class,'breadcrumb') or contains(@id,'breadcrumb')]"
             ):
-                names = [clean_text(a.text_content()) or "" for a in nav.iter("a")]
-                if names:
-                    break
+                if not self._texts.has(nav, "a"):
+                    continue  # nor any breadcrumb nested in it
+                # A step longer than 40 characters is never taken (below): not read.
+                names = [self._texts.short_text(a, 40) or "" for a in nav.iter("a")]
+                break
         if not names:
             # A section label (kicker) linked above the headline: class "...category...".
             for el in self._header_region.xpath(
                 ".//a[contains(@class,'category') or contains(@class,'kicker')"
                 " or contains(@class,'eyebrow') or ../@class[contains(.,'category')]]"
             ):
-                text = clean_text(el.text_content())
+                text = self._texts.short_text(el, 30)
                 if text and len(text) <= 30:
                     names = [text]
                     break
@@ -634,6 +680,7 @@ class GenericExtractor:
             fragments.append(script_html(self.page.html))
         for fragment in fragments:
             if fragment is not None:
+                check_complexity(fragment, self.page.max_elements, "HTML in a script")
                 candidates.append(
                     extract_body(fragment, headlines=headlines, authors=authors, container=fragment)
                 )
