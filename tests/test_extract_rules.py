@@ -251,3 +251,15 @@ def test_date_completed_by_a_later_candidate_with_time() -> None:
     html = page(f"<time datetime='2022-06-06'>6.6.2022</time><p>{PARA}</p>", head)
     item = extract_article(html, URL)
     assert item.published is not None and item.published.isoformat() == "2022-06-06T12:00:00+02:00"
+
+
+def test_a_placeholder_date_yields_to_a_possible_one() -> None:
+    # A CMS writes 0001-01-01 (or epoch 0) into JSON-LD; the page's visible date holds.
+    ld = '<script type=\'application/ld+json\'>{"datePublished": "0001-01-01T00:00:00Z"}</script>'
+    item = extract(page(f"<p>{PARA}</p>", head=ld + "<meta name='date' content='2022-06-05'>"))
+    assert item.published is not None and item.published.date().isoformat() == "2022-06-05"
+    # Alone, it is what the page says (normalization leaves it empty, raw kept) unless the
+    # URL has a date.
+    alone = extract_article(page(f"<p>{PARA}</p>", head=ld), "https://news.example/story/")
+    assert alone.published_raw == "0001-01-01T00:00:00Z"
+    assert extract(page(f"<p>{PARA}</p>", head=ld)).published_raw == "2022-06-06"

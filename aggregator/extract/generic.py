@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cached_property
 from typing import Any, ClassVar
 
@@ -18,7 +18,7 @@ from aggregator.extract.page import HtmlElement, Page, check_complexity
 from aggregator.extract.subtree import SubtreeText, may_be_shorter
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors
-from aggregator.normalize.dates import date_from_url, parse_date
+from aggregator.normalize.dates import date_from_url, date_problem, parse_date
 from aggregator.normalize.text import clean_body, clean_text
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url, domain_of
@@ -513,7 +513,10 @@ class GenericExtractor:
                 yield v
 
     def _parse_first(self, raws: Iterable[str]) -> tuple[datetime | None, str | None]:
-        """The first candidate that parses. A bare date is completed by a later
+        """The first candidate that parses to a possible publication time (see
+        :func:`~aggregator.normalize.dates.date_problem`: not before 1990 nor after the
+        fetch), else the first that parses at all (normalization then leaves it empty and
+        says why, its raw text kept). A bare date is completed by a later
         candidate of the same day that has the time (``<time datetime="2024-08-22">``
         before a JSON-LD ``2024-08-22T12:00+02:00``). Only the first
         :data:`MAX_DATE_CANDIDATES` different candidates are read."""
@@ -521,6 +524,8 @@ class GenericExtractor:
         langs = [lang] if lang else None
         first: tuple[datetime, str] | None = None
         seen: set[str] = set()
+        now = self.page.fetched_at or datetime.now(timezone.utc)
+        rejected: tuple[datetime, str] | None = None
         for raw in raws:
             raw = clean_text(raw) or ""
             if raw in seen:
@@ -531,18 +536,21 @@ class GenericExtractor:
             dt = parse_date(raw, now=self.page.fetched_at, languages=langs, tz=None)
             if dt is None:
                 continue
+            if date_problem(dt, now) is not None:  # normalization would drop it
+                rejected = rejected or (dt, raw)  # said, if no later candidate holds
+                continue
             if first is None:
                 first = (dt, raw)
                 if _has_time(raw):
                     return first
             elif _has_time(raw) and dt.date() == first[0].date():
                 return dt, raw
-        return first if first is not None else (None, None)
+        return first or rejected or (None, None)
 
     def published(self) -> tuple[datetime | None, str | None]:
         """(publication time, the raw text it came from)."""
         dt, raw = self._parse_first(self.published_candidates())
-        if dt is None:
+        if dt is None or date_problem(dt, self.page.fetched_at or datetime.now(timezone.utc)):
             url_dt = date_from_url(self.page.url)
             if url_dt is not None:
                 return url_dt, url_dt.date().isoformat()
