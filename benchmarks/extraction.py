@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
 """Extraction benchmark: our extractor against peers on the development corpora.
 
-    python benchmarks/extraction.py                  # every system, both corpora
+    python benchmarks/extraction.py                  # ours and trafilatura, every corpus
+    python benchmarks/extraction.py --all            # every system (slower peers too)
     python benchmarks/extraction.py --only ours      # just ours (also: --only ours,trafilatura)
-    python benchmarks/extraction.py --corpus meta    # one corpus: aeb or meta
+    python benchmarks/extraction.py --corpus meta    # some corpora: aeb,meta,dragnet,...
+    python benchmarks/extraction.py --worst 10       # the 10 worst pages of each corpus
     python benchmarks/extraction.py --diff ABC_2025  # expected vs ours for one page
 
-Every system runs as a whole process over one manifest of all selected pages, and is timed
-as such (wall time, start-up and imports included), so the pages/s figures compare like
-with like: ours through the ``aggregator extract --manifest`` console script, each peer
-(and the lxml "floor") through this same file in runner mode (``--peer NAME --manifest
-M``), which prints one JSON line per page with ``path``, ``title``, ``authors``,
-``published`` and ``body``. The processes run one after another, never in parallel.
+Corpora: every one of ``scoring.CORPORA`` present (article-extraction-benchmark,
+news-metadata, dragnet, l3s-gn1, readability, cleanportaleval). For each corpus, every
+system runs as a whole process over that corpus's manifest and is timed as such (wall time,
+start-up and imports included), so the pages/s figures compare like with like: ours through
+the ``aggregator extract --manifest`` console script, each peer (and the lxml "floor")
+through this same file in runner mode (``--peer NAME --manifest M``), which prints one JSON
+line per page with ``path``, ``title``, ``authors``, ``published`` and ``body``. The
+processes run one after another, never in parallel, corpus by corpus (all systems on one
+corpus, then the next), so the systems compared on a corpus ran under the same load.
 
-Scores come from ``benchmarks/scoring.py`` (see there for the metrics); the printed table
-is also written, with per-page scores for ours, to ``benchmarks/results/extraction.json``.
+Printed: one body table (per corpus and system: P/R/F1, exact-token accuracy, catastrophes
+and empty bodies, pages/s), one metadata table (news-metadata, and readability's title /
+byline / published), and our worst pages of each corpus. Scores come from
+``benchmarks/scoring.py`` (see there for the metrics); everything is also written, with
+per-page scores for ours, to ``benchmarks/results/extraction.json``.
 
 Corpora: ``$AGGREGATOR_CORPORA``, default ``<project>/../shared/corpora``; read in place.
 
@@ -28,6 +36,7 @@ import argparse
 import gzip
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -47,6 +56,9 @@ DEFAULT_JSON = HERE / "results" / "extraction.json"
 
 # Display order; "ours" is the aggregator console script, the rest run through _run_peer.
 SYSTEMS = ("ours", "trafilatura", "trafilatura-fast", "readability", "newspaper4k", "floor")
+# Run without --all/--only: the peer the issue targets. The others are several times slower
+# (readability-lxml, newspaper4k) and would make a default run over ~1,270 pages long.
+DEFAULT_SYSTEMS = ("ours", "trafilatura")
 # Which outputs a system has at all: the table shows "-" rather than a misleading 0.
 PROVIDES: dict[str, frozenset[str]] = {
     "readability": frozenset({"body", "title"}),
@@ -67,10 +79,28 @@ DISTRIBUTIONS = {
 Handler = Callable[[Path, str], dict[str, Any]]
 
 
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
 def _read_html(path: Path) -> str:
-    """Gunzipped page text. Both corpora are UTF-8 (their READMEs say so; all pages decode
-    cleanly), so peers get a str as in the public benchmark's own runners."""
-    return gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+    """Gunzipped page text, as a str as in the public benchmark's own runners.
+
+    Most pages are UTF-8; a few (dragnet, cleanportaleval) keep their original encoding:
+    those are decoded with the charset their ``<meta>`` declares, else Windows-1252, so no
+    peer is scored on mojibake.
+    """
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = _CHARSET_RE.search(data[:8192])
+    if match:
+        try:
+            return data.decode(match.group(1).decode("ascii"), errors="replace")
+        except LookupError:
+            pass
+    return data.decode("cp1252", errors="replace")
 
 
 def _split_authors(value: Any) -> list[str]:
@@ -163,13 +193,16 @@ def _trafilatura(fast: bool) -> Handler:
 
     # The defaults (extensive search, original date) with a full timestamp: the default
     # "%Y-%m-%d" would make trafilatura score 0 on "same minute" for want of asking.
+    # Comments off, as ours: the gold leaves reader comments out (dragnet cut them from 392
+    # pages), and issue 12 measures trafilatura so (``include_comments=False``).
     date_params = {**set_date_params(True), "outputformat": "%Y-%m-%dT%H:%M:%S%z"}
 
     def handle(path: Path, url: str) -> dict[str, Any]:
         doc = trafilatura.bare_extraction(
             _read_html(path),
-            url=url,
+            url=url or None,
             with_metadata=True,
+            include_comments=False,
             fast=fast,
             date_extraction_params=date_params,
         )
@@ -190,7 +223,7 @@ def _readability() -> Handler:
     from readability import Document
 
     def handle(path: Path, url: str) -> dict[str, Any]:
-        doc = Document(_read_html(path), url=url)
+        doc = Document(_read_html(path), url=url or None)
         return {
             "title": doc.short_title(),
             "authors": None,
@@ -381,49 +414,79 @@ def run_benchmark(
     timeout: float,
     console: Console,
 ) -> tuple[list[SystemResult], list[dict[str, Any]]]:
-    """Run and score every system; (results, per-page reports for ours)."""
+    """Run and score every system on every corpus; (results, per-page reports for ours).
+
+    Corpus by corpus, each system one whole process over that corpus. A system that cannot
+    run on one corpus (cannot load, crashed part-way, timed out) is skipped from then on,
+    and its scores are dropped: a partial run is no fair comparison.
+    """
     import tempfile
 
-    from benchmarks.scoring import SystemResult, page_report, score_aeb, score_meta, write_manifest
+    from benchmarks.scoring import (
+        METADATA_CORPORA,
+        SystemResult,
+        page_report,
+        score_body,
+        score_meta,
+        write_manifest,
+    )
 
-    order: tuple[CorpusKey, ...] = ("aeb", "meta")
-    pages = [p for key in order for p in corpora.get(key, [])]
-    results: list[SystemResult] = []
-    per_page: list[dict[str, Any]] = []
-    with tempfile.TemporaryDirectory(prefix="extraction-bench-") as tmp:
-        manifest = Path(tmp) / "pages.jsonl"
-        write_manifest(pages, manifest)
-        for system in systems:
-            with console.status(f"running {system} on {len(pages)} pages..."):
-                outputs, seconds, skipped, details = _execute(
-                    system, manifest, len(pages), repeat, timeout
-                )
-            result = SystemResult(name=system, skipped=skipped, seconds=seconds)
-            result.extra = {
+    results = {
+        system: SystemResult(
+            name=system,
+            extra={
                 "version": _version(DISTRIBUTIONS[system]),
                 "provides": sorted(PROVIDES.get(system, ALL_FIELDS)),
-                **details,
-            }
-            if skipped is None:
-                result.pages = len(pages)
+                "runs": {},
+                "error_kinds": {},
+            },
+        )
+        for system in systems
+    }
+    per_page: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="extraction-bench-") as tmp:
+        for key, pages in corpora.items():
+            manifest = Path(tmp) / f"{key}.jsonl"
+            write_manifest(pages, manifest)
+            for system in systems:
+                result = results[system]
+                if result.skipped:
+                    continue
+                with console.status(f"running {system} on {key} ({len(pages)} pages)..."):
+                    outputs, seconds, skipped, details = _execute(
+                        system, manifest, len(pages), repeat, timeout
+                    )
+                result.extra["runs"][key] = details
+                if skipped is not None or seconds is None:
+                    result.skipped = f"{key}: {skipped}"
+                    console.print(f"[dim]{system} on {key}: skipped: {skipped}[/dim]")
+                    continue
+                result.corpus_seconds[key] = seconds
+                result.corpus_pages[key] = len(pages)
                 errors = [str(row["error"]) for row in outputs.values() if row.get("error")]
-                result.errors = len(errors)
+                result.errors += len(errors)
                 # Grouped by first line: "2x ImportError: nltk is required for Korean ..."
-                kinds = Counter(e.splitlines()[0][:120] for e in errors if e.strip())
+                kinds: Counter[str] = Counter(result.extra["error_kinds"])
+                kinds.update(e.splitlines()[0][:120] for e in errors if e.strip())
                 result.extra["error_kinds"] = dict(kinds.most_common())
                 if system != "floor":
-                    if "aeb" in corpora:
-                        result.aeb = score_aeb(corpora["aeb"], _by_page_id(corpora["aeb"], outputs))
-                    if "meta" in corpora:
-                        result.meta = score_meta(
-                            corpora["meta"], _by_page_id(corpora["meta"], outputs)
-                        )
+                    preds = _by_page_id(pages, outputs)
+                    result.bodies[key] = score_body(pages, preds)
+                    if key in METADATA_CORPORA:
+                        result.metadata[key] = score_meta(pages, preds)
                 if system == "ours":
-                    per_page = [page_report(p, outputs.get(str(p.path), {})) for p in pages]
-            results.append(result)
-            summary = f"skipped: {skipped}" if skipped else f"{seconds:.2f}s"
-            console.print(f"[dim]{system}: {summary}[/dim]")
-    return results, per_page
+                    per_page += [page_report(p, outputs.get(str(p.path), {})) for p in pages]
+                console.print(f"[dim]{system} on {key}: {seconds:.2f}s[/dim]")
+    for result in results.values():
+        if result.skipped:
+            result.bodies, result.metadata = {}, {}
+            result.corpus_seconds, result.corpus_pages = {}, {}
+            continue
+        result.seconds = sum(result.corpus_seconds.values())
+        result.pages = sum(result.corpus_pages.values())
+        result.aeb = result.bodies.get("aeb")
+        result.meta = result.metadata.get("meta")
+    return list(results.values()), per_page
 
 
 # -- reporting -------------------------------------------------------------------------------
@@ -433,72 +496,150 @@ def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
 
 
-def _ratio(results: Sequence[SystemResult]) -> float | None:
-    """Our pages/s over trafilatura full's, when both ran."""
+def _ratio(results: Sequence[SystemResult], corpus: str | None = None) -> float | None:
+    """Our pages/s over trafilatura full's (all corpora, or one), when both ran."""
     by_name = {r.name: r for r in results}
     ours, peer = by_name.get("ours"), by_name.get("trafilatura")
     if ours is None or peer is None:
         return None
-    a, b = ours.pages_per_second, peer.pages_per_second
+    if corpus is None:
+        a, b = ours.pages_per_second, peer.pages_per_second
+    else:
+        a, b = ours.corpus_pages_per_second(corpus), peer.corpus_pages_per_second(corpus)
     return a / b if a and b else None
 
 
+def worst_pages(per_page: Sequence[dict[str, Any]], n: int) -> dict[str, list[dict[str, Any]]]:
+    """Per corpus, our ``n`` pages of lowest body F1 among those whose gold has text."""
+    by_corpus: dict[str, list[dict[str, Any]]] = {}
+    for row in per_page:
+        if row["body"]["recall"] is not None:
+            by_corpus.setdefault(row["corpus"], []).append(row)
+    return {
+        corpus: sorted(rows, key=lambda r: (r["body"]["f1"], r["page"]))[:n]
+        for corpus, rows in by_corpus.items()
+    }
+
+
 def print_table(
-    results: Sequence[SystemResult], corpora: dict[CorpusKey, list[Page]], console: Console
+    results: Sequence[SystemResult],
+    corpora: dict[CorpusKey, list[Page]],
+    console: Console,
+    per_page: Sequence[dict[str, Any]] = (),
+    worst: int = 5,
 ) -> None:
-    """The one summary table, then skips, page errors and the speed ratio."""
+    """The body table, the metadata table, our worst pages, then skips, page errors and
+    the speed ratios."""
     from rich.markup import escape
     from rich.table import Table
 
-    n_aeb, n_meta = len(corpora.get("aeb", [])), len(corpora.get("meta", []))
-    table = Table(
-        title="Article extraction benchmark",
-    )
+    from benchmarks.scoring import CATASTROPHE_F1, CORPUS_DIRS, METADATA_CORPORA
+
+    table = Table(title="Article extraction benchmark: body text")
+    table.add_column("corpus")
+    table.add_column("pages", justify="right")
     table.add_column("system")
-    for col in (
-        "body P",
-        "body R",
-        "body F1",
-        "body acc",
-        "meta body F1",
-        "title exact",
-        "author P/R/F1",
-        "same day",
-        "same minute",
-        "pages/s",
-        "seconds",
-    ):
+    for col in ("P", "R", "F1", "acc", "catastr.", "empty", "pages/s", "seconds"):
         table.add_column(col, justify="right")
-    for r in results:
-        has = PROVIDES.get(r.name, ALL_FIELDS)
-        a, m = r.aeb, r.meta
-        body = a if a is not None and "body" in has else None
+    for key, pages in corpora.items():
+        for i, r in enumerate(results):
+            has = PROVIDES.get(r.name, ALL_FIELDS)
+            b = r.bodies.get(key) if "body" in has else None
+            seconds = r.corpus_seconds.get(key)
+            pps = r.corpus_pages_per_second(key)
+            table.add_row(
+                CORPUS_DIRS[key] if i == 0 else "",
+                str(len(pages)) if i == 0 else "",
+                r.name + (" (skipped)" if r.skipped else ""),
+                _f(b.precision if b else None),
+                _f(b.recall if b else None),
+                _f(b.f1 if b else None),
+                _f(b.accuracy if b else None),
+                str(b.catastrophes) if b else "-",
+                str(b.empty) if b else "-",
+                f"{pps:.1f}" if pps else "-",
+                f"{seconds:.2f}" if seconds else "-",
+                end_section=i == len(results) - 1,
+            )
+    for i, r in enumerate(results):
         table.add_row(
-            r.name + (" (skipped)" if r.skipped else ""),
-            _f(body.precision if body else None),
-            _f(body.recall if body else None),
-            _f(body.f1 if body else None),
-            _f(body.accuracy if body else None),
-            _f(m.body.f1 if m and "body" in has else None),
-            _f(m.title_exact if m and "title" in has else None),
-            f"{m.author_precision:.3f}/{m.author_recall:.3f}/{m.author_f1:.3f}"
-            if m and "authors" in has
-            else "-",
-            _f(m.same_day if m and "published" in has else None),
-            _f(m.same_minute if m and "published" in has else None),
+            "all" if i == 0 else "",
+            str(sum(len(v) for v in corpora.values())) if i == 0 else "",
+            r.name,
+            *["" for _ in range(6)],
             f"{r.pages_per_second:.1f}" if r.pages_per_second else "-",
             f"{r.seconds:.2f}" if r.seconds else "-",
         )
     console.print(table)
     console.print(
-        f"body P/R/F1/acc: article-extraction-benchmark ({n_aeb} pages). meta body F1, title, "
-        f"authors, dates: news-metadata ({n_meta} pages). pages/s and seconds: one whole "
-        f"process per system over all {n_aeb + n_meta} pages, start-up included.",
+        "P/R/F1: 4-token shingles, P and R averaged over pages, F1 of the two averages; acc: "
+        f"pages with the same tokens; catastr.: pages with text in the gold and page F1 < "
+        f"{CATASTROPHE_F1}; empty: pages with text in the gold and no token extracted. "
+        "pages/s and seconds: one whole process per system and corpus, start-up included.",
         highlight=False,
     )
+
+    meta_keys = [k for k in corpora if k in METADATA_CORPORA]
+    if meta_keys:
+        mt = Table(title="Metadata (where the corpus has it)")
+        mt.add_column("corpus")
+        mt.add_column("system")
+        for col in ("title exact", "author P/R/F1", "same day", "same minute"):
+            mt.add_column(col, justify="right")
+        for key in meta_keys:
+            for i, r in enumerate(results):
+                has = PROVIDES.get(r.name, ALL_FIELDS)
+                m = r.metadata.get(key)
+                mt.add_row(
+                    CORPUS_DIRS[key] if i == 0 else "",
+                    r.name + (" (skipped)" if r.skipped else ""),
+                    _f(m.title_exact if m and "title" in has else None),
+                    f"{m.author_precision:.3f}/{m.author_recall:.3f}/{m.author_f1:.3f}"
+                    if m and "authors" in has
+                    else "-",
+                    _f(m.same_day if m and "published" in has else None),
+                    _f(m.same_minute if m and "published" in has else None),
+                    end_section=i == len(results) - 1,
+                )
+        console.print(mt)
+        counts = []
+        for key in meta_keys:
+            m = next((r.metadata[key] for r in results if key in r.metadata), None)
+            if m is not None:
+                counts.append(
+                    f"{CORPUS_DIRS[key]}: title {m.title_pages}, authors {m.author_pages}, "
+                    f"day {m.day_pages}, minute {m.minute_pages} pages"
+                )
+        console.print(
+            "Pages scored per field: " + "; ".join(counts) + ". readability's authors are "
+            "its byline, one credit per page (pages with a null byline are not scored).",
+            highlight=False,
+        )
+
+    if per_page and worst > 0:
+        wt = Table(title=f"Ours: the {worst} worst pages of each corpus (body F1)")
+        for col in ("corpus", "F1", "P", "R", "page", "url (or file)"):
+            wt.add_column(col, justify="right" if col in ("F1", "P", "R") else "left")
+        lists = worst_pages(per_page, worst)
+        for key in corpora:
+            rows = lists.get(key, [])
+            for i, row in enumerate(rows):
+                b = row["body"]
+                wt.add_row(
+                    CORPUS_DIRS[key] if i == 0 else "",
+                    _f(b["f1"]),
+                    _f(b["precision"]),
+                    _f(b["recall"]),
+                    escape(row["page"]),
+                    escape(row["url"] or Path(row["path"]).name)
+                    + (" [error]" if row.get("error") else ""),
+                    end_section=i == len(rows) - 1,
+                )
+        console.print(wt)
+
     for r in results:
         if r.skipped:
-            console.print(f"[yellow]{r.name} skipped:[/yellow] {r.skipped}")
+            console.print(f"[yellow]{r.name} skipped:[/yellow] {escape(r.skipped)}")
         elif r.errors:
             kinds = "; ".join(f"{n}x {k}" for k, n in r.extra.get("error_kinds", {}).items())
             console.print(
@@ -508,7 +649,13 @@ def print_table(
             )
     ratio = _ratio(results)
     if ratio is not None:
-        console.print(f"ours vs trafilatura (full) pages/s: {ratio:.2f}x")
+        per_corpus = ", ".join(
+            f"{CORPUS_DIRS[k]} {x:.2f}x" for k in corpora if (x := _ratio(results, k))
+        )
+        console.print(
+            f"ours vs trafilatura (full) pages/s: {ratio:.2f}x overall; {per_corpus}",
+            highlight=False,
+        )
 
 
 def write_json(
@@ -517,6 +664,7 @@ def write_json(
     corpora: dict[CorpusKey, list[Page]],
     per_page: list[dict[str, Any]],
     repeat: int,
+    worst: int = 5,
 ) -> None:
     """Everything, for later comparison: environment, per-system figures, ours per page."""
     import platform
@@ -531,9 +679,17 @@ def write_json(
         "git": _git_state(),
         "corpora_root": str(corpora_root()),
         "corpora": {k: len(v) for k, v in corpora.items()},
-        "timing": {"repeat": repeat, "seconds": "fastest of repeat runs, whole process"},
+        "timing": {
+            "repeat": repeat,
+            "seconds": "fastest of repeat runs, one whole process per system and corpus",
+        },
         "ratio_ours_to_trafilatura_pages_per_s": _ratio(results),
+        "ratio_ours_to_trafilatura_pages_per_s_by_corpus": {k: _ratio(results, k) for k in corpora},
         "systems": [r.to_json() for r in results],
+        "worst_pages_ours": {
+            k: [{"page": r["page"], "url": r["url"], "f1": r["body"]["f1"]} for r in rows]
+            for k, rows in worst_pages(per_page, worst).items()
+        },
         "pages_ours": per_page,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -577,6 +733,7 @@ def show_diff(query: str, corpora: dict[CorpusKey, list[Page]], console: Console
 
     from aggregator.extract.batch import extract_file, read_manifest
     from benchmarks.scoring import (
+        METADATA_CORPORA,
         meta_page_scores,
         page_body_scores,
         write_manifest,
@@ -602,7 +759,7 @@ def show_diff(query: str, corpora: dict[CorpusKey, list[Page]], console: Console
 
     console.rule(f"{page.corpus} {page.page_id}")
     console.print(f"url:  {page.url}\npath: {page.path}")
-    if page.corpus == "meta":
+    if page.corpus in METADATA_CORPORA:
         scores = meta_page_scores(page, ours)
         table = Table(show_header=True)
         for col in ("field", "expected", "ours", "score"):
@@ -663,12 +820,22 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         description="Score and time our extractor and its peers on the development corpora."
     )
     parser.add_argument(
-        "--corpus", choices=("aeb", "meta"), help="Only this corpus (default: both)."
+        "--corpus",
+        metavar="KEYS",
+        help="Comma-separated corpora (default: every one present): "
+        "aeb, meta, dragnet, l3s-gn1, readability, cleanportaleval.",
     )
     parser.add_argument(
         "--only",
         metavar="SYSTEMS",
-        help=f"Comma-separated systems to run (default: all of {', '.join(SYSTEMS)}).",
+        help=f"Comma-separated systems to run (default: {', '.join(DEFAULT_SYSTEMS)}; "
+        f"known: {', '.join(SYSTEMS)}).",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help=f"Run every system: {', '.join(SYSTEMS)}."
+    )
+    parser.add_argument(
+        "--worst", type=int, default=5, metavar="N", help="Our N worst pages per corpus."
     )
     parser.add_argument(
         "--diff", metavar="PAGE", help="Expected vs ours for one page (id or file name part)."
@@ -702,12 +869,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.path.insert(0, str(PROJECT))
     from rich.console import Console
 
-    from benchmarks.scoring import CORPUS_DIRS, corpora_root, load_corpus
+    from benchmarks.scoring import CORPORA, CORPUS_DIRS, corpora_root, load_corpus
 
     # Not a terminal (piped, captured): rich would assume 80 columns and squash the table.
     console = Console() if sys.stdout.isatty() else Console(width=220)
     root = corpora_root()
-    keys: list[CorpusKey] = [args.corpus] if args.corpus else ["aeb", "meta"]
+    keys: list[CorpusKey] = list(CORPORA)
+    if args.corpus:
+        wanted = [k.strip() for k in args.corpus.split(",") if k.strip()]
+        unknown = [k for k in wanted if k not in CORPORA]
+        if unknown:
+            console.print(f"unknown corpus: {', '.join(unknown)}; known: {', '.join(CORPORA)}")
+            return 2
+        keys = [k for k in CORPORA if k in wanted]  # display order
     corpora: dict[CorpusKey, list[Page]] = {}
     for key in keys:
         if (root / CORPUS_DIRS[key]).is_dir():
@@ -721,7 +895,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.diff:
         return show_diff(args.diff, corpora, console)
 
-    systems = list(SYSTEMS)
+    systems = list(SYSTEMS if args.all else DEFAULT_SYSTEMS)
     if args.only:
         systems = [s.strip() for s in args.only.split(",") if s.strip()]
         unknown = [s for s in systems if s not in SYSTEMS]
@@ -731,9 +905,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.repeat < 1:
         console.print("--repeat must be at least 1")
         return 2
+    start = time.perf_counter()
     results, per_page = run_benchmark(corpora, systems, args.repeat, args.timeout, console)
-    print_table(results, corpora, console)
-    write_json(args.json, results, corpora, per_page, args.repeat)
+    print_table(results, corpora, console, per_page, args.worst)
+    write_json(args.json, results, corpora, per_page, args.repeat, args.worst)
+    console.print(f"benchmark wall time: {time.perf_counter() - start:.0f}s", highlight=False)
     console.print(f"results: {args.json}")
     return 0
 

@@ -1,6 +1,7 @@
 """Metrics for the extraction benchmark and its regression gate, plus corpus loading.
 
-Two corpora (see their README.md files under ``$AGGREGATOR_CORPORA``):
+Six corpora (see their README.md files under ``$AGGREGATOR_CORPORA``), all scored for body
+text with the same metric, each also for the metadata its gold has:
 
 - ``article-extraction-benchmark`` ("aeb"): body text only, scored with the public
   benchmark's own metric, reproduced here from its ``evaluate.py``
@@ -9,6 +10,18 @@ Two corpora (see their README.md files under ``$AGGREGATOR_CORPORA``):
   to sum to 1, precision and recall averaged over pages, F1 of the two averages.
 - ``news-metadata`` ("meta"): title, authors and publication date, plus body text scored
   with the same shingle metric as a secondary figure.
+- ``dragnet``, ``l3s-gn1``, ``readability``, ``cleanportaleval``: the ``ground-truth.json``
+  layout of the first (``{id: {"url", "articleBody", ...}}`` and ``html/<id>.html.gz``),
+  body text with the same metric (each README names it). ``url`` may be null (no canonical
+  link on the page: every l3s-gn1 page); such pages get ``""``, i.e. no URL, as their URL.
+  ``readability`` also has ``title``, ``byline`` and ``published`` (Readability's own
+  expected metadata), scored like news-metadata's: the byline is one credit (Readability
+  gives one string, "By Jane Doe" and multi-name bylines included), and null means not
+  scored, since Readability's fixture is no statement that the page credits nobody.
+
+Besides the averages, body scores count two kinds of failure over the pages whose gold has
+text: *catastrophes*, pages whose own shingle F1 is below 0.5 (the wrong block, or a small
+part of the article), and *empty* bodies (no token predicted at all).
 
 Nothing here imports the extractor: the gate test and the benchmark feed predictions in as
 plain dicts (``title``, ``authors``, ``published``, ``body``), so peers are scored by the
@@ -33,8 +46,21 @@ PROJECT = Path(__file__).resolve().parent.parent
 
 AEB = "article-extraction-benchmark"
 META = "news-metadata"
-CorpusKey = Literal["aeb", "meta"]
-CORPUS_DIRS: dict[CorpusKey, str] = {"aeb": AEB, "meta": META}
+CorpusKey = Literal["aeb", "meta", "dragnet", "l3s-gn1", "readability", "cleanportaleval"]
+CORPUS_DIRS: dict[CorpusKey, str] = {
+    "aeb": AEB,
+    "meta": META,
+    "dragnet": "dragnet",
+    "l3s-gn1": "l3s-gn1",
+    "readability": "readability",
+    "cleanportaleval": "cleanportaleval",
+}
+# Every corpus, in display order.
+CORPORA: tuple[CorpusKey, ...] = tuple(CORPUS_DIRS)
+# Corpora whose gold has metadata (title, authors, published), scored by score_meta.
+METADATA_CORPORA: frozenset[CorpusKey] = frozenset({"meta", "readability"})
+# A page whose body F1 is below this is a catastrophe (the wrong thing, not a near miss).
+CATASTROPHE_F1 = 0.5
 
 # -- body: the article-extraction-benchmark metric ------------------------------------------
 
@@ -123,6 +149,8 @@ class BodyScores:
     pages: int
     pages_predicted: int  # pages in the precision average (non-empty prediction)
     pages_true: int  # pages in the recall average (non-empty truth)
+    catastrophes: int = 0  # pages with text in the truth and a page F1 below CATASTROPHE_F1
+    empty: int = 0  # pages with text in the truth and no token predicted
 
 
 def body_scores(pairs: Iterable[tuple[str | None, str | None]]) -> BodyScores:
@@ -131,13 +159,22 @@ def body_scores(pairs: Iterable[tuple[str | None, str | None]]) -> BodyScores:
     Precision averages over pages with ``tp + fp > 0`` (something predicted), recall over
     pages with ``tp + fn > 0`` (non-empty truth); F1 is the harmonic mean of the two
     averages, not an average of per-page F1. One deviation: where evaluate.py would raise
-    (no page at all in an average), the average is 0.0.
+    (no page at all in an average), the average is 0.0. ``catastrophes`` and ``empty`` count
+    pages whose truth has text (see :class:`BodyScores`).
     """
     counts: list[TpFpFn] = []
     exact: list[float] = []
+    catastrophes = empty = 0
     for true, pred in pairs:
-        counts.append(shingle_match(true, pred))
+        tp, fp, fn = shingle_match(true, pred)
+        counts.append((tp, fp, fn))
         exact.append(float(exact_tokens(true, pred)))
+        if tp + fn > 0:  # the truth has text
+            if tp + fp == 0:
+                empty += 1
+            p = precision_score(tp, fp, fn) if tp + fp > 0 else 0.0
+            if f1_of(p, recall_score(tp, fp, fn)) < CATASTROPHE_F1:
+                catastrophes += 1
     precs = [precision_score(*c) for c in counts if c[0] + c[1] > 0]
     recs = [recall_score(*c) for c in counts if c[0] + c[2] > 0]
     # statistics.mean (exact fractions) rather than sum()/len, as evaluate.py does, so the
@@ -152,6 +189,8 @@ def body_scores(pairs: Iterable[tuple[str | None, str | None]]) -> BodyScores:
         pages=len(counts),
         pages_predicted=len(precs),
         pages_true=len(recs),
+        catastrophes=catastrophes,
+        empty=empty,
     )
 
 
@@ -293,7 +332,7 @@ class Page:
     corpus: CorpusKey
     page_id: str  # aeb: sha256 of the URL; meta: file stem such as "ABC_2025_01_13"
     path: Path
-    url: str
+    url: str  # "" where the corpus has none
     fetched_at: str | None  # as given by the corpus; the extractor's manifest parses it
     body: str
     title: str | None = None
@@ -301,22 +340,42 @@ class Page:
     published: str | None = None
 
 
-def load_aeb(directory: Path) -> list[Page]:
-    """The article-extraction-benchmark pages in ground-truth order (the truth lists them)."""
-    truth: dict[str, dict[str, str]] = json.loads(
+def load_ground_truth(directory: Path, corpus: CorpusKey) -> list[Page]:
+    """Pages of a ``ground-truth.json`` corpus, in the order the truth lists them.
+
+    ``{id: {"url", "articleBody"}}`` plus, where the corpus has them (readability),
+    ``title``, ``byline`` and ``published``; the page is ``html/<id>.html.gz`` (or an
+    uncompressed ``.html``). A null URL becomes ``""``; a null byline is not scored (see
+    the module docstring), a byline is one credit.
+    """
+    truth: dict[str, dict[str, Any]] = json.loads(
         (directory / "ground-truth.json").read_text(encoding="utf-8")
     )
-    return [
-        Page(
-            corpus="aeb",
-            page_id=key,
-            path=(directory / "html" / f"{key}.html.gz").resolve(),
-            url=row["url"],
-            fetched_at=None,
-            body=row.get("articleBody") or "",
+    pages: list[Page] = []
+    for key, row in truth.items():
+        path = directory / "html" / f"{key}.html.gz"
+        if not path.exists() and (directory / "html" / f"{key}.html").exists():
+            path = directory / "html" / f"{key}.html"
+        byline = row.get("byline")
+        pages.append(
+            Page(
+                corpus=corpus,
+                page_id=key,
+                path=path.resolve(),
+                url=row.get("url") or "",
+                fetched_at=None,
+                body=row.get("articleBody") or "",
+                title=row.get("title"),
+                authors=(byline,) if isinstance(byline, str) and byline.strip() else None,
+                published=row.get("published"),
+            )
         )
-        for key, row in truth.items()
-    ]
+    return pages
+
+
+def load_aeb(directory: Path) -> list[Page]:
+    """The article-extraction-benchmark pages in ground-truth order (the truth lists them)."""
+    return load_ground_truth(directory, "aeb")
 
 
 def load_meta(directory: Path) -> list[Page]:
@@ -344,7 +403,16 @@ def load_meta(directory: Path) -> list[Page]:
 def load_corpus(key: CorpusKey, root: Path | None = None) -> list[Page]:
     """Pages of one corpus under ``root`` (default :func:`corpora_root`)."""
     directory = (root or corpora_root()) / CORPUS_DIRS[key]
-    return load_aeb(directory) if key == "aeb" else load_meta(directory)
+    return load_meta(directory) if key == "meta" else load_ground_truth(directory, key)
+
+
+def load_corpora(
+    keys: Iterable[CorpusKey] = CORPORA, root: Path | None = None
+) -> dict[CorpusKey, list[Page]]:
+    """Every corpus of ``keys`` present under ``root``, in ``keys`` order; absent ones are
+    left out (the caller can tell which from the keys)."""
+    base = root or corpora_root()
+    return {k: load_corpus(k, base) for k in keys if (base / CORPUS_DIRS[k]).is_dir()}
 
 
 def write_manifest(pages: Iterable[Page], path: Path) -> None:
@@ -414,9 +482,13 @@ def meta_page_scores(page: Page, pred: Prediction) -> dict[str, Any]:
     return out
 
 
-def score_aeb(pages: Sequence[Page], preds: Mapping[str, Prediction]) -> BodyScores:
-    """Body metrics; ``preds`` is keyed by page id, a missing page counts as empty."""
+def score_body(pages: Sequence[Page], preds: Mapping[str, Prediction]) -> BodyScores:
+    """Body metrics of any corpus; ``preds`` is keyed by page id, a missing page counts as
+    empty."""
     return body_scores((p.body, (preds.get(p.page_id) or {}).get("body")) for p in pages)
+
+
+score_aeb = score_body  # the name the regression gate uses
 
 
 def score_meta(pages: Sequence[Page], preds: Mapping[str, Prediction]) -> MetaScores:
@@ -466,11 +538,16 @@ def score_meta(pages: Sequence[Page], preds: Mapping[str, Prediction]) -> MetaSc
 
 def page_report(page: Page, pred: Prediction) -> dict[str, Any]:
     """Everything about one page for the per-page results: scores plus the values."""
-    row: dict[str, Any] = {"corpus": page.corpus, "page": page.page_id, "url": page.url}
+    row: dict[str, Any] = {
+        "corpus": page.corpus,
+        "page": page.page_id,
+        "url": page.url,
+        "path": str(page.path),
+    }
     if pred.get("error"):
         row["error"] = pred["error"]
     row["body"] = page_body_scores(page.body, pred.get("body"))
-    if page.corpus == "meta":
+    if page.corpus in METADATA_CORPORA:
         row.update(meta_page_scores(page, pred))
         row["values"] = {
             "title": [page.title, pred.get("title")],
@@ -494,7 +571,19 @@ class SystemResult:
     errors: int = 0  # pages the system failed on (scored as empty)
     aeb: BodyScores | None = None
     meta: MetaScores | None = None
+    # Every corpus scored: body metrics, metadata where the corpus has it, whole-process
+    # wall seconds of the system's run over that corpus alone.
+    bodies: dict[str, BodyScores] = field(default_factory=dict)
+    metadata: dict[str, MetaScores] = field(default_factory=dict)
+    corpus_seconds: dict[str, float] = field(default_factory=dict)
+    corpus_pages: dict[str, int] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def corpus_pages_per_second(self, corpus: str) -> float | None:
+        """Pages of one corpus over the wall seconds of its own process."""
+        seconds = self.corpus_seconds.get(corpus)
+        pages = self.corpus_pages.get(corpus)
+        return pages / seconds if seconds and pages else None
 
     @property
     def pages_per_second(self) -> float | None:

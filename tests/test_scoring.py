@@ -14,24 +14,33 @@ from pathlib import Path
 import pytest
 
 from aggregator.extract.batch import read_manifest
-from benchmarks.extraction import _fragment_text
+from benchmarks.extraction import _fragment_text, _read_html, worst_pages
 from benchmarks.scoring import (
+    CATASTROPHE_F1,
+    CORPORA,
+    CORPUS_DIRS,
+    CorpusKey,
     Page,
     author_counts,
     body_scores,
     exact_tokens,
     has_time,
     load_aeb,
+    load_corpora,
+    load_corpus,
+    load_ground_truth,
     load_meta,
     normalize_author,
     normalize_text,
     page_body_scores,
+    page_report,
     parse_datetime,
     precision_score,
     recall_score,
     same_day,
     same_minute,
     score_aeb,
+    score_body,
     score_meta,
     shingle_match,
     shingles,
@@ -39,6 +48,7 @@ from benchmarks.scoring import (
     tokenize,
     write_manifest,
 )
+from tests.conftest import require_corpus
 
 # -- tokens and shingles ---------------------------------------------------------------------
 
@@ -160,6 +170,38 @@ def test_body_scores_average_like_evaluate_py() -> None:
 def test_body_scores_nothing_predicted_is_zero_not_an_error() -> None:
     s = body_scores([("a b c d", ""), ("e f g h", None)])
     assert (s.precision, s.recall, s.f1, s.accuracy) == (0.0, 0.0, 0.0, 0.0)
+    assert (s.catastrophes, s.empty) == (2, 2)
+
+
+def test_catastrophes_and_empty_bodies_count_pages_whose_gold_has_text() -> None:
+    """Catastrophe: page F1 < 0.5 (empty included); empty: no token predicted. Pages whose
+    gold is empty count in neither, whatever was predicted.
+
+    A: exact                                   -> neither
+    B: half the truth's shingles, P=1 R=1/2    -> F1 2/3, neither
+    C: 1 of 5 shingles, P=1 R=1/5              -> F1 1/3, catastrophe
+    D: nothing predicted                       -> catastrophe and empty
+    E: punctuation only predicted              -> catastrophe and empty (no token)
+    F: another block entirely                  -> catastrophe
+    G: gold empty, something predicted         -> neither
+    """
+    assert CATASTROPHE_F1 == 0.5
+    s = body_scores(
+        [
+            ("a b c d e", "a b c d e"),
+            ("a b c d e", "a b c d"),
+            ("a b c d e f g h", "a b c d"),
+            ("a b c d", None),
+            ("a b c d", " ... "),
+            ("a b c d", "w x y z"),
+            ("", "a b c d"),
+        ]
+    )
+    assert (s.catastrophes, s.empty) == (4, 2)
+    # exactly 0.5 is no catastrophe: truth {abcd, bcde}, prediction {abcd, xyzw}... P=R=1/2
+    half = body_scores([("a b c d e", "a b c d x")])
+    assert page_body_scores("a b c d e", "a b c d x")["f1"] == pytest.approx(0.5)
+    assert half.catastrophes == 0
 
 
 # -- titles and authors ----------------------------------------------------------------------
@@ -353,6 +395,178 @@ def test_corpus_loading_and_manifest_round_trip(tmp_path: Path) -> None:
     assert specs[0].fetched_at is None
     assert specs[1].fetched_at is not None
     assert specs[1].fetched_at.date().isoformat() == "2024-01-01"
+
+
+def _write_ground_truth(directory: Path, truth: dict[str, dict[str, object]]) -> None:
+    (directory / "html").mkdir(parents=True)
+    (directory / "ground-truth.json").write_text(json.dumps(truth), encoding="utf-8")
+
+
+def test_load_ground_truth_layout(tmp_path: Path) -> None:
+    """The generic loader: truth order, null URL as "", metadata where the gold has it,
+    the byline as one credit (null: not scored), an uncompressed page found too."""
+    directory = tmp_path / "readability"
+    _write_ground_truth(
+        directory,
+        {
+            "b-page": {
+                "url": "https://example.org/b",
+                "articleBody": "Body B.",
+                "title": "Title B",
+                "byline": "By\n\t Jane Doe",
+                "published": "2015-07-10T09:53:00-04:00",
+            },
+            "a-page": {"url": None, "articleBody": "Body A.", "title": "A", "byline": None},
+            "plain": {"url": None, "articleBody": None, "byline": "  "},
+        },
+    )
+    (directory / "html" / "plain.html").write_text("<p>x</p>")
+    pages = load_ground_truth(directory, "readability")
+    assert [(p.corpus, p.page_id, p.path.name, p.url) for p in pages] == [
+        ("readability", "b-page", "b-page.html.gz", "https://example.org/b"),
+        ("readability", "a-page", "a-page.html.gz", ""),
+        ("readability", "plain", "plain.html", ""),
+    ]
+    b, a, plain = pages
+    assert (b.title, b.authors, b.published) == (
+        "Title B",
+        ("By\n\t Jane Doe",),
+        "2015-07-10T09:53:00-04:00",
+    )
+    assert (a.title, a.authors, a.published) == ("A", None, None)
+    assert plain.body == "" and plain.authors is None and plain.title is None
+    assert all(p.path.is_absolute() and p.fetched_at is None for p in pages)
+    # A corpus without metadata (dragnet, l3s-gn1, cleanportaleval, aeb): body only.
+    body_only = tmp_path / "dragnet"
+    _write_ground_truth(body_only, {"7": {"url": None, "articleBody": "Text."}})
+    (page,) = load_ground_truth(body_only, "dragnet")
+    assert (page.title, page.authors, page.published, page.body) == (None, None, None, "Text.")
+
+
+def test_load_corpora_registers_every_corpus(tmp_path: Path) -> None:
+    """Every key has a folder and a loader; only the folders present are loaded."""
+    assert set(CORPORA) == set(CORPUS_DIRS)
+    assert set(CORPORA) >= {"aeb", "meta", "dragnet", "l3s-gn1", "readability", "cleanportaleval"}
+    _write_ground_truth(tmp_path / "l3s-gn1", {"u": {"url": None, "articleBody": "L"}})
+    _write_ground_truth(
+        tmp_path / "cleanportaleval", {"c": {"url": "https://x/", "articleBody": "C"}}
+    )
+    loaded = load_corpora(root=tmp_path)
+    assert list(loaded) == ["l3s-gn1", "cleanportaleval"]  # CORPORA order
+    assert [p.page_id for p in loaded["l3s-gn1"]] == ["u"]
+    assert load_corpus("cleanportaleval", tmp_path)[0].corpus == "cleanportaleval"
+
+
+def test_readability_metadata_scored_like_news_metadata() -> None:
+    """The byline is one credit, "By" and whitespace normalized away; a null byline and a
+    missing date are not scored; a date-only value is scored for the day only."""
+    pages = [
+        Page(
+            "readability",
+            "p1",
+            Path("/r/p1.html.gz"),
+            "",
+            None,
+            "a b c d",
+            title="Title One",
+            authors=("By\n\t\t\tScott Cunningham",),
+            published="2015-10-15T08:00:26+00:00",
+        ),
+        Page(
+            "readability",
+            "p2",
+            Path("/r/p2.html.gz"),
+            "",
+            None,
+            "e f g h",
+            title="Two",
+            authors=None,
+            published="2024-06-25",
+        ),
+        Page("readability", "p3", Path("/r/p3.html.gz"), "", None, "i j k l", title="Three"),
+    ]
+    preds = {
+        "p1": {
+            "title": "Title  One",
+            "authors": ["Scott Cunningham"],
+            "published": "2015-10-15T08:00:59Z",
+            "body": "a b c d",
+        },
+        "p2": {"title": "Two | Site", "authors": ["Someone"], "published": "2024-06-25T17:00:00"},
+        "p3": {"title": "Three", "authors": [], "published": "2020-01-01"},
+    }
+    s = score_meta(pages, preds)
+    assert s.title_exact == pytest.approx(2 / 3)
+    assert s.title_pages == 3
+    assert (s.author_tp, s.author_fp, s.author_fn, s.author_pages) == (1, 0, 0, 1)
+    assert (s.same_day, s.day_pages, s.same_minute, s.minute_pages) == (1.0, 2, 1.0, 1)
+    assert (s.body.catastrophes, s.body.empty) == (2, 2)
+    row = page_report(pages[0], preds["p1"])
+    assert row["title"] is True and row["authors"] == {"tp": 1, "fp": 0, "fn": 0}
+    assert row["path"] == str(Path("/r/p1.html.gz"))
+    body_only = Page("dragnet", "d", Path("/d/d.html.gz"), "", None, "a b c d")
+    assert "title" not in page_report(body_only, {"body": "a b c d"})
+
+
+def test_worst_pages_per_corpus() -> None:
+    def row(corpus: str, page: str, f1: float, recall: float | None = 1.0) -> dict[str, object]:
+        return {"corpus": corpus, "page": page, "body": {"f1": f1, "recall": recall}}
+
+    rows = [
+        row("dragnet", "a", 0.9),
+        row("dragnet", "b", 0.1),
+        row("dragnet", "c", 0.0, recall=None),  # empty gold: not ranked
+        row("dragnet", "d", 0.5),
+        row("l3s-gn1", "e", 1.0),
+    ]
+    worst = worst_pages(rows, 2)
+    assert {k: [r["page"] for r in v] for k, v in worst.items()} == {
+        "dragnet": ["b", "d"],
+        "l3s-gn1": ["e"],
+    }
+
+
+def test_peer_html_reader_decodes_declared_charsets(tmp_path: Path) -> None:
+    import gzip
+
+    utf8 = tmp_path / "u.html.gz"
+    utf8.write_bytes(gzip.compress("<p>caf\u00e9 \u2019</p>".encode()))
+    latin = tmp_path / "l.html.gz"
+    latin.write_bytes(
+        gzip.compress('<meta charset="iso-8859-1"><p>caf\u00e9</p>'.encode("latin-1"))
+    )
+    cp1252 = tmp_path / "w.html"
+    cp1252.write_bytes("<p>it\u2019s</p>".encode("cp1252"))
+    assert _read_html(utf8) == "<p>caf\u00e9 \u2019</p>"
+    assert _read_html(latin).endswith("<p>caf\u00e9</p>")
+    assert _read_html(cp1252) == "<p>it\u2019s</p>"
+
+
+NEW_CORPORA: list[CorpusKey] = ["dragnet", "l3s-gn1", "readability", "cleanportaleval"]
+
+
+@pytest.mark.corpora
+@pytest.mark.parametrize("key", NEW_CORPORA)
+def test_real_ground_truth_corpora_load(key: CorpusKey) -> None:
+    """On the real corpora: unique ids, every page file present, every gold with text
+    (the READMEs drop short gold), metadata only on readability."""
+    directory = require_corpus(CORPUS_DIRS[key])
+    pages = load_corpus(key, directory.parent)
+    assert pages
+    assert len({p.page_id for p in pages}) == len(pages)
+    assert all(p.corpus == key and p.path.is_file() for p in pages)
+    assert all(tokenize(p.body) for p in pages)
+    assert all(isinstance(p.url, str) for p in pages)
+    if key == "readability":
+        assert all(p.title for p in pages)
+        assert any(p.authors for p in pages) and any(p.published for p in pages)
+    else:
+        assert all(p.title is None and p.authors is None for p in pages)
+    # Scored against itself: perfect, no catastrophe, no empty body.
+    perfect = score_body(pages, {p.page_id: {"body": p.body} for p in pages})
+    assert (perfect.f1, perfect.catastrophes, perfect.empty) == (1.0, 0, 0)
+    nothing = score_body(pages, {})
+    assert nothing.catastrophes == nothing.empty == len(pages)
 
 
 def test_readability_fragment_to_text_keeps_blocks_apart() -> None:
