@@ -40,8 +40,13 @@ class ArticleItem:
     """The dek (standfirst): one plain-text sentence or two under the headline, or None."""
 
     authors: list[str] = field(default_factory=list)
-    """Person names, one per entry, clean: no "By", roles, e-mail addresses, handles or
-    outlet names; order as on the page; empty when no author is named."""
+    """Who the page credits as the author, one per entry, clean (no "By", roles, e-mail
+    addresses or handles), order as on the page: person names and news agencies (``dpa``,
+    ``Associated Press``). Only when the page credits no person or agency, the organisation
+    or desk it names as the author instead: a JSON-LD author typed as an organisation, or a
+    JSON-LD, meta or byline credit naming the outlet or a desk (``DER SPIEGEL``,
+    ``Guardian staff reporter``). Never invented: the outlet's name found only as its site
+    name (og:site_name, the publisher) is no credit. Empty when nothing is credited."""
 
     published: datetime | None = None
     """First publication time, timezone-aware. Extraction keeps the page's own offset;

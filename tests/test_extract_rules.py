@@ -211,7 +211,7 @@ def test_cms_admin_account_is_not_the_author() -> None:
     assert extract(html).authors == []
 
 
-def test_agency_is_an_author_the_outlet_is_not() -> None:
+def test_agency_is_the_author_before_an_organisation() -> None:
     ld = (
         '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": "H",'
         '"author": [{"@type": "Organization", "name": "The Associated Press"},'
@@ -225,6 +225,57 @@ def test_article_author_meta_names_the_agency() -> None:
     head = "<meta name='articleAuthor' content='Anadolu Ajans&#x131;'>"
     item = extract(page(f"<p>{PARA}</p>", head))
     assert item.authors == ["Anadolu Ajansı"]
+
+
+def _ld_author(author: str) -> str:
+    return (
+        '<script type=\'application/ld+json\'>{"@type": "NewsArticle", "headline": "H",'
+        f'"author": {author}, "publisher": {{"@type": "Organization", "name": "Example News"}}}}'
+        "</script>"
+    )
+
+
+def test_organisation_is_the_author_when_no_person_is_credited() -> None:
+    typed = _ld_author('{"@type": "Organization", "name": "Contributors to Example Wiki"}')
+    assert extract(page(f"<p>{PARA}</p>", typed)).authors == ["Contributors to Example Wiki"]
+    # The outlet itself named as the author, in JSON-LD (even as a "Person") or in meta.
+    outlet = _ld_author('{"@type": "Person", "name": "Example News"}')
+    assert extract(page(f"<p>{PARA}</p>", outlet)).authors == ["Example News"]
+    meta = "<meta name='author' content='EXAMPLE NEWS'>"
+    assert extract(page(f"<p>{PARA}</p>", meta)).authors == ["EXAMPLE NEWS"]
+    # A desk in a byline.
+    desk = page(f"<span class='byline'>By Example News staff</span><p>{PARA}</p>")
+    assert extract(desk).authors == ["Example News staff"]
+
+
+def test_a_person_is_the_author_before_an_organisation() -> None:
+    typed = _ld_author('{"@type": "Organization", "name": "Example Media Group"}')
+    byline = page(f"<span class='byline'>By Jane Doe</span><p>{PARA}</p>", typed)
+    assert extract(byline).authors == ["Jane Doe"]
+    # The names-only first line of the body too.
+    leading = page(
+        f"<p><strong>Jane Doe/John Roe</strong></p><p>{PARA}</p><p>{PARA} Two.</p>", typed
+    )
+    assert extract(leading).authors == ["Jane Doe", "John Roe"]
+
+
+def test_the_outlets_site_name_alone_is_no_author() -> None:
+    # og:site_name, the JSON-LD publisher and the footer name the outlet; nothing credits it.
+    assert extract(page(f"<p>{PARA}</p>", _ld_author("[]"))).authors == []
+    # Nor does an element merely classed "author" that holds the outlet's name: a comment's
+    # poster, a social widget's account.
+    widgets = (
+        f"<p>{PARA}</p><div class='comments'><div class='comment'><span>By: "
+        "<span class='user'>Example News</span></span><p>Discuss this story.</p></div></div>"
+        "<aside><span class='tweet-author'><a href='https://x.example/ExampleNews'>"
+        "Example News</a></span></aside>"
+    )
+    assert extract(page(widgets)).authors == []
+
+
+def test_a_photo_credit_is_no_organisation() -> None:
+    html = page(f"<span class='byline'>STAFF PHOTO BY JANE DOE-ROE</span><p>{PARA}</p>")
+    assert extract(html).authors == []
 
 
 def test_visible_date_without_a_date_class() -> None:

@@ -33,12 +33,14 @@ from tests.conftest import require_corpus
 # measured: aeb F1 0.9800 P 0.9769 R 0.9832; meta title 0.8504, author F1 0.9000
 # (P 0.9643 R 0.8438), same day 0.9921, same minute 0.9835 (meta body F1 0.9541, not gated).
 # On news-metadata one page is worth about 0.008: losing a single title or date fails.
+# Raised 2026-12-05 (organisations as authors when no person is credited, issue 12):
+# author F1 0.9206 (P 0.9355 R 0.9062); one name lost fails.
 FLOORS: dict[str, float] = {
     "aeb_body_f1": 0.977,
     "aeb_body_precision": 0.973,
     "aeb_body_recall": 0.980,
     "meta_title_exact": 0.846,
-    "meta_author_f1": 0.896,
+    "meta_author_f1": 0.918,
     "meta_same_day": 0.989,
     "meta_same_minute": 0.980,
 }

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from aggregator.items import ArticleItem
-from aggregator.normalize.authors import clean_authors
+from aggregator.normalize.authors import clean_authors, clean_organisations
 from aggregator.normalize.dates import (
     date_from_url,
     ensure_aware,
@@ -104,6 +104,43 @@ class TestAuthors:
     )
     def test_clean(self, raw: list[str], expected: list[str]) -> None:
         assert clean_authors(raw, ["DualShockers", "Variety", "variety.com"]) == expected
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            (["Variety"], ["Variety"]),  # the outlet itself credited as the author
+            (["By variety.com"], ["variety.com"]),
+            (["DualShockers Staff"], ["DualShockers Staff"]),
+            (["Guardian staff reporter"], ["Guardian staff reporter"]),
+            (["Guardian staff in Valencia"], ["Guardian staff"]),
+            (["Gear Team | 5 November 2024"], ["Gear Team"]),
+            (["Variety", "VARIETY"], ["Variety"]),
+            (["Staff Reporter"], []),  # a desk of no one named
+            (["Redaktion"], []),
+            (["STAFF PHOTO BY JANE DOE"], []),  # a photo credit
+            (["Foto: Variety"], []),
+            (["Acme Studios"], []),  # neither the outlet nor a desk, and not typed
+            (["Jane Doe"], []),
+        ],
+    )
+    def test_organisations(self, raw: list[str], expected: list[str]) -> None:
+        assert clean_organisations(raw, ["DualShockers", "Variety", "variety.com"]) == expected
+
+    def test_organisation_typed_as_one_is_kept_whole(self) -> None:
+        raw = ["Contributors to Wikimedia projects", "Acme Studios", "x" * 61]
+        assert clean_organisations(raw, [], any_name=True) == [
+            "Contributors to Wikimedia projects",
+            "Acme Studios",
+        ]
+
+    def test_normalize_keeps_the_organisation_credited_when_no_person_is(self) -> None:
+        def authors(raw: list[str]) -> list[str]:
+            item = ArticleItem(url="https://www.spiegel.de/x", site_name="DER SPIEGEL", authors=raw)
+            return normalize_item(item, site_names=["DER SPIEGEL"]).item.authors
+
+        assert authors(["DER SPIEGEL"]) == ["DER SPIEGEL"]
+        assert authors(["By Jane Doe", "DER SPIEGEL"]) == ["Jane Doe"]  # a person first
+        assert authors(["dpa", "DER SPIEGEL"]) == ["dpa"]  # and an agency
 
 
 class TestDates:

@@ -17,10 +17,10 @@ from aggregator.extract.body import drop_keep_tail, extract_body
 from aggregator.extract.page import HtmlElement, Page, check_complexity
 from aggregator.extract.subtree import SubtreeText, may_be_shorter
 from aggregator.items import ArticleItem
-from aggregator.normalize.authors import clean_authors
+from aggregator.normalize.authors import clean_authors, clean_organisations
 from aggregator.normalize.dates import date_from_url, date_problem, parse_date
 from aggregator.normalize.text import clean_body, clean_text
-from aggregator.normalize.titles import strip_site_name
+from aggregator.normalize.titles import name_key, site_keys, strip_site_name
 from aggregator.normalize.urls import canonicalize_url, domain_of
 
 # No byline names more people; a longer author list is broken data.
@@ -85,6 +85,9 @@ class GenericExtractor:
         self.source = source
         self.tz = tz
         self._extra_site_names = list(site_names)
+        # The author sources read so far and the rest (see _sources).
+        self._read_sources: list[tuple[list[str], bool]] = []
+        self._unread_sources: Iterator[tuple[list[str], bool]] | None = None
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -258,6 +261,27 @@ class GenericExtractor:
         """Raw author strings, one list per source, most trusted source first: JSON-LD
         (Person names; an Organization only when it is a news agency), meta tags, then
         bylines in the DOM."""
+        for values, _loose in self._sources():
+            yield values
+
+    def _sources(self) -> Iterator[tuple[list[str], bool]]:
+        """:meth:`_author_sources`, each source read once however often this is walked:
+        the organisation pass walks again what the person pass read."""
+        if self._unread_sources is None:
+            self._unread_sources = self._author_sources()
+        i = 0
+        while True:
+            if i == len(self._read_sources):
+                source = next(self._unread_sources, None)
+                if source is None:
+                    return
+                self._read_sources.append(source)
+            yield self._read_sources[i]
+            i += 1
+
+    def _author_sources(self) -> Iterator[tuple[list[str], bool]]:
+        """:meth:`author_sources`, each list with whether it is a loose match: an element
+        whose class merely contains "author" or "byline", or a "By" label anywhere."""
         from aggregator.normalize.authors import is_agency
 
         for obj in self.page.articles:
@@ -273,13 +297,13 @@ class GenericExtractor:
                 elif isinstance(a, str) and not a.startswith("http"):
                     out.append(a)
             if out:
-                yield out
+                yield out, False
                 break
         meta: list[str] = []
         for key in self._AUTHOR_META:
             meta.extend(v for v in self.page.meta.get(key, []) if not v.startswith("http"))
         if meta:
-            yield meta
+            yield meta, False
         xpaths = ((self.author_xpath,) if self.author_xpath else ()) + self._AUTHOR_XPATHS
         for i, xp in enumerate(xpaths):
             found = [self._byline(e) for e in self.tree.xpath(xp)]
@@ -290,12 +314,12 @@ class GenericExtractor:
                 # Class-name matches are loose (photo credits, teaser bylines further
                 # down): each element is tried alone, the first with a name wins.
                 for v in values:
-                    yield [v]
+                    yield [v], True
             else:
-                yield values[:6]
+                yield values[:6], False
         labelled = self._labelled_author()
         if labelled:
-            yield [labelled]
+            yield [labelled], True
 
     def _byline(self, el: Any) -> str | None:
         """:func:`_byline_text` of an XPath result; None for a text too long to be a
@@ -364,6 +388,44 @@ class GenericExtractor:
             if cleaned and len(cleaned) <= MAX_AUTHORS:
                 return cleaned
             # More names than any byline has: a broken or hostile source; try the next.
+        return []
+
+    def organisation_authors(self) -> list[str]:
+        """The organisation or desk the page credits as its author, for a page that credits
+        no person: a JSON-LD author typed as an organisation ("Contributors to Wikimedia
+        projects"), or a credit in JSON-LD, meta or a byline that names the outlet itself
+        ("DER SPIEGEL", "ndr.de") or a desk ("Guardian staff reporter"). Sources in the
+        order of :meth:`author_sources`. The outlet's name found only as its site name
+        (og:site_name, the publisher) is no credit: it never becomes the author."""
+        names = self._site_names
+        accounts = self._account_names()
+
+        def credited(raw: list[str], any_name: bool = False) -> list[str]:
+            found = clean_organisations(raw[: MAX_AUTHORS + 1], names, any_name=any_name)
+            found = [n for n in found if n.casefold() not in accounts]
+            return found if len(found) <= MAX_AUTHORS else []
+
+        for obj in self.page.articles:  # the first that names authors, as author_sources
+            credits = _as_list(obj.get("author")) + _as_list(obj.get("creator"))
+            if not credits:
+                continue
+            typed: list[str] = []
+            for a in credits:
+                if isinstance(a, dict) and self.page.jsonld_types(a) & self._ORG_TYPES:
+                    typed.extend(n for n in _as_list(a.get("name")) if isinstance(n, str))
+            found = credited(typed, any_name=True)
+            if found:
+                return found
+            break
+        outlet = site_keys(names)
+        for raw, loose in self._sources():
+            found = credited(raw)
+            if loose:
+                # A loose match naming only the outlet is a comment's poster or a social
+                # widget's account more often than a byline; a desk credit is explicit.
+                found = [n for n in found if name_key(n) not in outlet]
+            if found:
+                return found
         return []
 
     _PUBLISHED_META = (
@@ -722,6 +784,8 @@ class GenericExtractor:
             language=self._language,
             fetched_at=self.page.fetched_at,
         )
+        # Read before body() prunes the tree; used only if no person is credited at all.
+        organisations = [] if item.authors else self.organisation_authors()
         item.body = self.body(title, item.authors)
         if item.subtitle and item.body and _same_start(item.subtitle, item.body):
             # The description is the lede (pages without a dek fill og:description with
@@ -729,6 +793,8 @@ class GenericExtractor:
             item.subtitle = None
         if not item.authors and item.body:
             item.authors, item.body = _leading_byline(item.body, title, self._site_names)
+        if not item.authors:
+            item.authors = organisations
         return item
 
 

@@ -1,4 +1,5 @@
-"""Author names: from messy bylines to a list of clean person names."""
+"""Author names: from messy bylines to a list of clean person names (and, for a page that
+credits no person, the organisation or desk it credits)."""
 
 from __future__ import annotations
 
@@ -285,4 +286,67 @@ def clean_authors(raw: Iterable[str | None], site_names: Iterable[str | None] = 
             if key not in seen:
                 seen.add(key)
                 out.append(name)
+    return out
+
+
+# Words that make a credit a desk's: "Guardian staff reporter", "Gear Team".
+_DESK_WORDS = frozenset(["staff", "desk", "team", "newsroom", "redaktion", "editors"])
+# Words of a photo credit or of a phrase naming someone else: "STAFF PHOTO BY JANE DOE".
+_NOT_ORGANISATION = frozenset(
+    "photo photos foto fotos photographer image images bild bilder picture pictures credit"
+    " credits courtesy getty by von par por".split()
+)
+
+
+def _is_organisation(name: str, sites: set[str], any_name: bool) -> bool:
+    words = name.split()
+    if not 1 <= len(words) <= 6 or len(name) > 60 or not any(c.isalpha() for c in name):
+        return False
+    lowered = [w.strip(".'’").lower() for w in words]
+    if _NOT_ORGANISATION.intersection(lowered):
+        return False
+    if any_name or name_key(name) in sites:
+        return True  # typed as an organisation, or the outlet itself named as the author
+    if _DIGITS.search(name) or not _NAME_CHARS.match(name):
+        return False
+    # A desk: a desk word beside a capitalised word naming whose ("Guardian staff
+    # reporter"); "Staff Reporter" alone names no one.
+    return any(w in _DESK_WORDS for w in lowered) and any(
+        w[0].isupper() and k not in _DESK_WORDS and k not in _ROLE_WORDS
+        for w, k in zip(words, lowered, strict=True)
+    )
+
+
+def clean_organisations(
+    raw: Iterable[str | None], site_names: Iterable[str | None] = (), *, any_name: bool = False
+) -> list[str]:
+    """Organisations and desks among raw author credits, for a page that credits no person.
+
+    A credit is kept when it names the outlet itself ("DER SPIEGEL", "ndr.de": one of
+    ``site_names`` or its domain) or a desk ("Guardian staff reporter", "Gear Team"); with
+    ``any_name`` (credits their source types as organisations), any name of up to six
+    words. Cleaned like :func:`clean_authors` ("By", e-mail addresses, handles, URLs, a
+    date or role after a spaced dash), but each credit stays whole ("Contributors to
+    Wikimedia projects") and as written ("FOCUS online"). Deduplicated case-insensitively,
+    in first-seen order.
+    """
+    sites = site_keys(site_names)
+    out: list[str] = []
+    seen: set[str] = set()
+    for value in raw:
+        text = clean_text(value)
+        if not text or _CREDIT.match(text):
+            continue
+        text = _URL.sub(" ", _EMAIL.sub(" ", text))
+        text = _HANDLE.sub(" ", _PARENS.sub(" ", text))
+        text = _AFTER_BYLINE.split(strip_by(text))[0]
+        name = re.sub(r"\s+", " ", strip_by(text)).strip(" .,:;'\"")
+        if not any_name and name_key(name) not in sites:
+            name = _PLACE_TRAILER.sub("", name)  # "Guardian staff in London"
+        if not _is_organisation(name, sites, any_name):
+            continue
+        key = name.casefold()
+        if key not in seen:
+            seen.add(key)
+            out.append(name)
     return out

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aggregator.items import ArticleItem
-from aggregator.normalize.authors import clean_authors
+from aggregator.normalize.authors import clean_authors, clean_organisations
 from aggregator.normalize.dates import date_problem, ensure_aware
 from aggregator.normalize.text import clean_body, clean_text, sanitize, truncate
 from aggregator.normalize.titles import strip_site_name
@@ -47,7 +47,8 @@ def normalize_item(
 
     Every text: characters no text may hold removed (:func:`sanitized`), cut at the
     ``MAX_*`` lengths. Text fields: entities, NFC, whitespace. Title: site-name
-    suffix/prefix removed. Authors: clean person names. Dates: naive ones get ``tz``
+    suffix/prefix removed. Authors: clean person and agency names, else the organisation
+    credited (see :attr:`ArticleItem.authors`). Dates: naive ones get ``tz``
     (unless ``keep_naive``); dates that do not exist in UTC, lie before 1990 or after
     ``now`` (default: fetch time, else the clock) are left empty, their raw text kept.
     URLs: canonical form, tracking parameters and fragment removed.
@@ -63,7 +64,11 @@ def normalize_item(
     out.title = _capped(strip_site_name(item.title, names), MAX_TITLE, "title", notes)
     out.subtitle = _capped(clean_text(item.subtitle), MAX_SUBTITLE, "subtitle", notes)
     out.site_name = _capped(clean_text(item.site_name), MAX_NAME, "site_name", notes)
-    cleaned = clean_authors(item.authors, names)
+    # Persons and agencies; else the organisation the extractor found credited (it gives
+    # one only when the page credits no person).
+    cleaned = clean_authors(item.authors, names) or clean_organisations(
+        item.authors, names, any_name=True
+    )
     authors = [a for a in cleaned if len(a) <= MAX_NAME]  # a 1 MB "name" is no name
     if len(authors) > MAX_AUTHORS or len(authors) < len(cleaned):
         notes.append("truncated_authors")
