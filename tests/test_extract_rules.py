@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from aggregator.extract import GenericExtractor, extract_article
 from aggregator.items import ArticleItem
 
@@ -314,3 +316,108 @@ def test_a_placeholder_date_yields_to_a_possible_one() -> None:
     alone = extract_article(page(f"<p>{PARA}</p>", head=ld), "https://news.example/story/")
     assert alone.published_raw == "0001-01-01T00:00:00Z"
     assert extract(page(f"<p>{PARA}</p>", head=ld)).published_raw == "2022-06-06"
+
+
+# -- dates seen on pages outside the development corpora (issue 12) -----------------------
+
+NO_DATE_URL = "https://news.example/story/"
+FETCHED = datetime(2022, 6, 6, 18, 0, tzinfo=timezone.utc)
+
+
+def published_day(html: str, url: str = NO_DATE_URL, fetched_at: datetime | None = None) -> str:
+    item = extract_article(html, url, fetched_at, extractor=GenericExtractor)
+    return item.published.date().isoformat() if item.published else ""
+
+
+def test_url_date_with_a_month_name() -> None:
+    url = "https://news.example/film/2016/nov/29/a-story"
+    assert published_day(page(f"<p>{PARA}</p>"), url) == "2016-11-29"
+
+
+def test_a_year_alone_is_no_date() -> None:
+    for shown in ("<time>2019</time>", "<span itemprop='datePublished'>2019</span>"):
+        assert published_day(page(f"{shown}<p>{PARA}</p>")) == "", shown
+    # The URL's date stands in for it.
+    assert published_day(page(f"<time>2019</time><p>{PARA}</p>"), URL) == "2022-06-06"
+
+
+def test_cjk_dates_printed_near_the_headline() -> None:
+    for shown, expected in (
+        ("<span class='date'>2019年4月22日 10:30</span>", "2019-04-22"),
+        ("<span class='date'>2019년 4월 22일</span>", "2019-04-22"),
+        ("<div class='article-info'><span>입력 2019.03.05 14:20</span></div>", "2019-03-05"),
+        ("<p class='info'><span>发布时间：2019/04/04</span></p>", "2019-04-04"),
+    ):
+        assert published_day(page(f"{shown}<p>{PARA}</p>")) == expected, shown
+
+
+def test_date_beside_the_byline() -> None:
+    for shown in (
+        "<p class='byline'>By Jane Doe | 2019/04/04</p>",
+        "<div class='author'>Jane Doe, April 4, 2019</div>",
+        "<p>by Jane Doe on April 4, 2019</p>",
+        "<span class='vitals'>by Jane Doe, Apr 04, 2019 10:00am PDT</span>",
+        "<h2 class='date'>April 4, 2019</h2>",
+    ):
+        assert published_day(page(f"{shown}<p>{PARA}</p>")) == "2019-04-04", shown
+
+
+def test_relative_dates_count_from_the_fetch_time() -> None:
+    html = page(f"<time>3 days ago</time><p>{PARA}</p>")
+    item = extract_article(html, NO_DATE_URL, FETCHED, extractor=GenericExtractor)
+    # The day it names, without the fetch's time of day passed off as the page's.
+    assert item.published == datetime(2022, 6, 3)
+    # No fetch time, no date: not one counted back from the clock at extraction.
+    assert published_day(html) == ""
+
+
+def test_a_date_with_a_zone_name_is_complete() -> None:
+    # "08:02 GMT" has its time: a later same-day date without a zone (the byline's
+    # "08:00", the dateModified's) does not replace it.
+    ld = (
+        '<script type=\'application/ld+json\'>{"@type": "NewsArticle",'
+        '"datePublished": "20 Nov 2019 08:02 GMT"}</script>'
+    )
+    html = page(f"<div class='author-wrap'>20 Nov 2019 08:00 GMT</div><p>{PARA}</p>", ld)
+    item = extract_article(html, NO_DATE_URL, extractor=GenericExtractor)
+    assert item.published_raw == "20 Nov 2019 08:02 GMT"
+
+
+def test_a_machine_date_in_an_abbr_title() -> None:
+    # hAtom/Blogger: <abbr class="published" title="ISO">8:57 AM</abbr>; the text alone
+    # is a time of day, no date.
+    shown = (
+        "<span class='post-timestamp'>at <abbr class='published' itemprop='datePublished' "
+        "title='2012-08-09T08:57:00-05:00'>8:57 AM</abbr></span>"
+    )
+    item = extract_article(page(f"<p>{PARA}</p>{shown}"), NO_DATE_URL, extractor=GenericExtractor)
+    assert item.published is not None and item.published.isoformat() == "2012-08-09T08:57:00-05:00"
+
+
+def test_a_comments_date_is_not_the_articles() -> None:
+    # WordPress comments: "comment-author" names a byline class, but the date beside it
+    # is when a reader wrote; the article's own date is the day alone.
+    comments = (
+        "<ol class='commentlist'><li class='comment'><div class='comment-author vcard'>"
+        "<a class='comment_date' href='#c1'>October 28, 2012 at 8:02 pm</a></div>"
+        "<p>Looks delicious, I cannot wait to make it this weekend.</p></li></ol>"
+    )
+    html = (
+        "<html><head><title>Onion Frittata</title></head><body><div class='post'>"
+        "<h3 class='title'>Onion Frittata</h3><span class='subtitle'>October 28, 2012</span>"
+        f"<div class='content'><p>{PARA}</p><p>{PARA}</p></div></div>{comments}</body></html>"
+    )
+    item = extract_article(html, NO_DATE_URL, extractor=GenericExtractor)
+    assert item.published == datetime(2012, 10, 28)
+    # A comment's date alone is no publication date.
+    html = html.replace("<span class='subtitle'>October 28, 2012</span>", "")
+    assert extract_article(html, NO_DATE_URL, extractor=GenericExtractor).published is None
+
+
+def test_a_visible_time_with_seconds() -> None:
+    # "5:15:00 PM" is 17:15, not the "5:15" before its seconds.
+    shown = (
+        "<h2 class='date-header'>Posted by Jane Doe - Friday, October 26, 2012 at 5:15:00 PM</h2>"
+    )
+    item = extract_article(page(f"{shown}<p>{PARA}</p>"), NO_DATE_URL, extractor=GenericExtractor)
+    assert item.published == datetime(2012, 10, 26, 17, 15)

@@ -236,3 +236,48 @@ def test_normalize_item_applies_zone_and_rejects_future() -> None:
     assert result.notes == ["future_modified_date"]
     assert out.canonical_url == "https://www.dualshockers.com/x/"
     assert out.body == "Para one.\n\nPara two."
+
+
+class TestDatesIssue12:
+    """Date shapes seen on pages outside the development corpora (issue 12)."""
+
+    def test_url_date_with_a_month_name(self) -> None:
+        assert date_from_url("https://x.com/film/2016/nov/29/slug") == datetime(2016, 11, 29)
+        assert date_from_url("https://x.com/news/2023/Apr/28/slug/") == datetime(2023, 4, 28)
+        assert date_from_url("https://x.com/2016/september/9/slug") == datetime(2016, 9, 9)
+        # A month without a day is no calendar date; a word that only starts like a
+        # month is no month.
+        assert date_from_url("https://x.com/2016/nov/slug") is None
+        assert date_from_url("https://x.com/2016/mayhem/29/slug") is None
+        # "/2012/08/3d-map-of-galaxies": a slug starting with a digit, not a day.
+        assert date_from_url("https://x.com/2012/08/3d-map-of-galaxies.html") is None
+
+    @pytest.mark.parametrize("raw", ["2019", "© 2019", "6y", "6 years ago", "last year"])
+    def test_a_year_alone_is_no_date(self, raw: str) -> None:
+        assert parse_date(raw, now=NOW) is None
+
+    @pytest.mark.parametrize(
+        ("raw", "expected"),
+        [
+            ("2019年4月22日", datetime(2019, 4, 22)),
+            ("2019年4月22日(月) 10:30", datetime(2019, 4, 22, 10, 30)),
+            ("2019년 4월 22일 오후 3:20", datetime(2019, 4, 22, 15, 20)),
+            ("2019.03.05", datetime(2019, 3, 5)),
+            ("2019/04/04", datetime(2019, 4, 4)),
+        ],
+    )
+    def test_cjk_formats(self, raw: str, expected: datetime) -> None:
+        assert parse_date(raw, now=NOW) == expected
+
+    def test_relative_dates_count_from_the_fetch_time_only(self) -> None:
+        # Without a fetch time there is nothing to count back from: not the clock.
+        for raw in ("2 hours ago", "3 days ago", "yesterday", "vor 3 Tagen", "June 6"):
+            assert parse_date(raw) is None, raw
+        assert parse_date("2 hours ago", now=NOW) == datetime(2022, 6, 6, 16, 0)
+
+    def test_a_coarse_relative_date_gets_no_time_of_day(self) -> None:
+        # "3 days ago" names a day, not the minute of the fetch three days back.
+        assert parse_date("3 days ago", now=NOW) == datetime(2022, 6, 3)
+        assert parse_date("yesterday", now=NOW) == datetime(2022, 6, 5)
+        # A month, stored as its first day like "February 2022" (no precision field yet).
+        assert parse_date("4 months ago", now=NOW) == datetime(2022, 2, 1)

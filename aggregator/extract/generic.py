@@ -482,7 +482,14 @@ class GenericExtractor:
         # Texts as parse_date() will see them, and none it refuses as too long: nested
         # elements each cleaned their whole text.
         for el in self.tree.xpath("//*[@itemprop='datePublished']"):
-            v = el.get("datetime") or el.get("content") or self._texts.short_text(el, MAX_DATE)
+            # <abbr title="2012-08-09T08:57:00-05:00">8:57 AM</abbr>: hAtom's machine date.
+            title = el.get("title") if el.tag == "abbr" else None
+            v = (
+                el.get("datetime")
+                or el.get("content")
+                or title
+                or self._texts.short_text(el, MAX_DATE)
+            )
             if v:
                 yield v
         for el in self.tree.iter("time"):
@@ -491,18 +498,26 @@ class GenericExtractor:
                 yield v
         yield from self._visible_dates()
 
-    _DATE_CLASS = re.compile(r"date|time|datum|zeit|published|publish|posted|fecha|meta", re.I)
+    # A date printed in a byline ("By Jane Doe | 2019/04/04") is the article's too.
+    _DATE_CLASS = re.compile(
+        r"date|time|datum|zeit|published|publish|posted|fecha|meta|byline|author|writer", re.I
+    )
     _DATE_TEXT = re.compile(
-        r"\d{1,2}\.\s?\d{1,2}\.\s?\d{4}(?:,?\s+\d{1,2}[:.]\d{2})?"
-        r"|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?:\s+\d{1,2}:\d{2})?"
+        r"\d{4}\s*[年년]\s*\d{1,2}\s*[月월]\s*\d{1,2}\s*[日일]"  # 2019年4月22日, 2019년 4월 22일
+        r"(?:\s*[(（][^)）]{1,4}[)）])?(?:\s*(?:오전|오후|午前|午後|上午|下午)?\s*\d{1,2}:\d{2})?"
+        r"|\d{1,2}\.\s?\d{1,2}\.\s?\d{4}(?:,?\s+\d{1,2}[:.]\d{2})?"
+        r"|\d{4}[./-]\d{1,2}[./-]\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
         r"|\d{1,2}\.?\s+[^\W\d_]{3,12}\.?\s+\d{4}(?:,?\s+\d{1,2}[:.]\d{2})?"
-        r"|[^\W\d_]{3,12}\.?\s+\d{1,2},\s+\d{4}(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}\s*(?:[ap]\.?m\.?)?)?",
+        r"|[^\W\d_]{3,12}\.?\s+\d{1,2},\s+\d{4}"
+        r"(?:,?\s+(?:at\s+)?\d{1,2}:\d{2}(?::\d{2})?\s*(?:[ap]\.?m\.?)?)?",
         re.IGNORECASE,
     )
 
     _PUBLISHED_LABEL = re.compile(
         r"(?:published|posted|first published|veröffentlicht|publiziert|erschienen|publié"
-        r"|publicado|pubblicato|gepubliceerd|opublikowano)(?:\s+(?:on|am|le|el|il|op))?\s*:?",
+        r"|publicado|pubblicato|gepubliceerd|opublikowano"
+        r"|입력|등록|게재|발행|公開|公开|投稿|配信|発行|發行|发行|发布|發布|发表|發表)"
+        r"(?:\s*(?:时间|時間|日期|日時|일시|시간))?(?:\s+(?:on|am|le|el|il|op))?\s*[:：]?",
         re.IGNORECASE,
     )
 
@@ -520,6 +535,28 @@ class GenericExtractor:
                 break
         return region
 
+    # A byline before a date in the same element: "by Jane Doe on", "by Jane Doe,".
+    _BYLINE_BEFORE = re.compile(
+        r"(?:by|von|par|por|di|door)\s+[^\d|]{2,60}?(?:\s+(?:on|am|le|el|il|op)|,)?",
+        re.IGNORECASE,
+    )
+    # What may follow a date and its time: a zone's abbreviation ("PDT", "GMT", "CET").
+    _ZONE_AFTER = re.compile(r"[A-Z]{2,4}")
+    # A class or id word starting "comment": comment, comments, comment-body, commentlist,
+    # comment_time, comment176204 (not "post-comments", a count in the article's header).
+    _COMMENT = re.compile(r"(?:^|\s)comment", re.IGNORECASE)
+
+    def _in_comments(self, el: HtmlElement) -> bool:
+        """True for an element in a reader-comment thread (an ancestor below ``<body>``
+        has a class or id word starting "comment"): a date there is a reader's. The
+        element's own class is a style as often ("story-date comments-grey-italic")."""
+        for e in el.iterancestors():
+            if e.tag in ("body", "html"):
+                return False
+            if self._COMMENT.search(f"{e.get('class') or ''} {e.get('id') or ''}"):
+                return True
+        return False
+
     def _visible_dates(self) -> Iterator[str]:
         """Dates printed on the page: in the headline tags (some outlets append the date
         to the title), then near the headline in short elements whose class names a
@@ -530,7 +567,8 @@ class GenericExtractor:
                 yield m.group(0)
         seen = 0
         texts = self._texts
-        for el in self._header_region.iter("span", "div", "p", "li", "small", "em"):
+        # h2/h3: a blog's date header ("<h2 class='date-header'>October 26, 2012</h2>").
+        for el in self._header_region.iter("span", "div", "p", "li", "small", "em", "h2", "h3"):
             cls = f"{el.get('class') or ''} {el.get('id') or ''}"
             if not self._DATE_CLASS.search(cls):
                 continue
@@ -538,14 +576,15 @@ class GenericExtractor:
             if not text or len(text) > 80:
                 continue
             m = self._DATE_TEXT.search(text)
-            if m:
+            if m and not self._in_comments(el):
                 yield m.group(0)
                 seen += 1
                 if seen >= 3:
                     break
         # Without such a class: a short element near the headline that is a date and
-        # nothing else ("18 NOV 2019"), or a publication label and a date ("publiziert am
-        # 30. Juli 2018", "Published on March 4, 2024").
+        # nothing else ("18 NOV 2019"), a publication label and a date ("publiziert am
+        # 30. Juli 2018", "Published on March 4, 2024"), or a byline and a date ("by Jane
+        # Doe on March 4, 2024", "by Jane Doe, Aug 09, 2012 10:00am PDT").
         seen = 0
         for el in self._header_region.iter("span", "div", "p", "li", "small", "em"):
             text = texts.short_text(el, 60, with_digit=True)
@@ -555,7 +594,14 @@ class GenericExtractor:
             if not m:
                 continue
             rest = (text[: m.start()] + text[m.end() :]).strip(" ,|·•-–—")
-            if not rest or self._PUBLISHED_LABEL.fullmatch(rest):
+            before = text[: m.start()].strip(" ,|·•-–—")
+            after = text[m.end() :].strip(" ,|·•-–—.")
+            bylined = bool(self._BYLINE_BEFORE.fullmatch(before)) and (
+                not after or bool(self._ZONE_AFTER.fullmatch(after))
+            )
+            if (
+                not rest or bylined or self._PUBLISHED_LABEL.fullmatch(rest)
+            ) and not self._in_comments(el):
                 yield m.group(0)
                 seen += 1
                 if seen >= 3:
@@ -798,12 +844,15 @@ class GenericExtractor:
         return item
 
 
-_TIME_OF_DAY = re.compile(r"\d{1,2}[:.h]\d{2}|\d{1,2}\s*(?:am|pm)\b|T\d{2}", re.IGNORECASE)
+_TIME_OF_DAY = re.compile(r"\d{1,2}[:.h]\d{2}|\d{1,2}\s*(?:am|pm)\b", re.IGNORECASE)
+# ISO 8601's date/time separator (not the T of "GMT" or "MST").
+_ISO_T = re.compile(r"\dT(?=\d)")
 
 
 def _has_time(raw: str) -> bool:
     """True when a date string carries a time of day, not just a calendar date."""
-    return bool(_TIME_OF_DAY.search(raw.split("T", 1)[1] if "T" in raw else raw[10:]))
+    iso = _ISO_T.search(raw)
+    return bool(_TIME_OF_DAY.search(raw[iso.end() :] if iso else raw[10:]))
 
 
 _CLASS_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")

@@ -19,10 +19,20 @@ _ISO = re.compile(
     re.IGNORECASE,
 )
 _EPOCH = re.compile(r"^\s*(\d{10})(\d{3})?\s*$")
-# Dates inside URLs: /2022/06/06/ or /2022-06-06- or /20220606/.
+# Dates inside URLs: /2022/06/06/ or /2022-06-06- or /20220606/, or with the month's
+# English name or its abbreviation: /2016/nov/29/. A day runs into no letter or digit
+# ("/2012/08/3d-map" is a month and a slug).
 _URL_DATE = re.compile(
-    r"(?<!\d)(20\d{2}|19\d{2})[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?!\d)"
+    r"(?<!\d)(20\d{2}|19\d{2})[/_-](0?[1-9]|1[0-2])[/_-](0?[1-9]|[12]\d|3[01])(?![^\W_])"
     r"|(?<!\d)(20\d{2})(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_URL_DATE_NAMED = re.compile(
+    r"(?<!\w)(20\d{2}|19\d{2})[/_-]"
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+    r"[/_-](0?[1-9]|[12]\d|3[01])(?![^\W_])",
+    re.IGNORECASE,
 )
 # RFC 822/2822 as in RSS pubDate: "Mon, 06 Jun 2022 16:05:00 +0000".
 _RFC822 = re.compile(
@@ -142,15 +152,24 @@ def parse_date(
     return dt
 
 
+# The base a relative date is counted from when the fetch time is unknown: a date that
+# lands before _UNKNOWN_BASE_END was counted from it ("2 hours ago", "yesterday", or a
+# day and month whose year comes from the base), and is no date at all.
+_UNKNOWN_BASE = datetime(1000, 1, 1)
+_UNKNOWN_BASE_END = datetime(1100, 1, 1)
+
+
 def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> datetime | None:
     if not any(c.isdigit() for c in raw) and not _maybe_relative(raw):
         return None
-    import dateparser
+    from dateparser.date import DateDataParser
 
     settings: dict[str, Any] = {
         "PREFER_DATES_FROM": "past",
         "PREFER_DAY_OF_MONTH": "first",
         "STRICT_PARSING": False,
+        "RETURN_TIME_AS_PERIOD": True,
+        "RELATIVE_BASE": _UNKNOWN_BASE,
     }
     if now is not None:
         try:
@@ -158,16 +177,26 @@ def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> 
         except OverflowError:  # within a day of datetime.min/max: UTC is out of range
             base = now.replace(tzinfo=None)
         settings["RELATIVE_BASE"] = base
-    try:
-        result = dateparser.parse(raw, languages=languages or None, settings=settings)
-    except Exception:  # dateparser raises assorted errors on odd input
-        return None
-    if result is None and languages:
+    data = None
+    for langs in (languages, None) if languages else (None,):
         try:
-            result = dateparser.parse(raw, settings=settings)
-        except Exception:
+            data = DateDataParser(languages=langs, settings=settings).get_date_data(raw)
+        except Exception:  # dateparser raises assorted errors on odd input
             return None
-    return result if isinstance(result, datetime) else None
+        if data.date_obj is not None:
+            break
+    if data is None or not isinstance(data.date_obj, datetime):
+        return None
+    result, period = data.date_obj, data.period
+    if period == "year":
+        return None  # "2019", "© 2019", "6y": a year alone is no date
+    if now is None and result.replace(tzinfo=None) < _UNKNOWN_BASE_END:
+        return None  # counted from a fetch time nobody gave, not from the clock
+    if period != "time":
+        # "3 days ago", "yesterday": the day (or month) it names, without the time of
+        # day of the base it was counted from, which the page never gave.
+        result = result.replace(hour=0, minute=0, second=0, microsecond=0)
+    return result
 
 
 _RELATIVE_WORDS = re.compile(
@@ -183,12 +212,17 @@ def _maybe_relative(raw: str) -> bool:
 def date_from_url(url: str) -> datetime | None:
     """A calendar date embedded in an article URL (``/2022/06/06/slug``), naive, or None."""
     m = _URL_DATE.search(url)
-    if not m:
+    named = _URL_DATE_NAMED.search(url)
+    if named and (not m or named.start() < m.start()):
+        year, name, day = named.groups()
+        month = _MONTHS.index(name[:3].lower()) + 1
+    elif m:
+        g = m.groups()
+        year, month, day = (g[0], int(g[1]), g[2]) if g[0] else (g[3], int(g[4]), g[5])
+    else:
         return None
-    g = m.groups()
-    year, month, day = (g[0], g[1], g[2]) if g[0] else (g[3], g[4], g[5])
     try:
-        return datetime(int(year), int(month), int(day))
+        return datetime(int(year), month, int(day))
     except ValueError:
         return None
 
