@@ -421,3 +421,61 @@ def test_a_visible_time_with_seconds() -> None:
     )
     item = extract_article(page(f"{shown}<p>{PARA}</p>"), NO_DATE_URL, extractor=GenericExtractor)
     assert item.published == datetime(2012, 10, 26, 17, 15)
+
+
+# -- the readers' comments are not the article (issue 12) ----------------------------------
+
+LEDE = (
+    "The thirteen new episodes of the cooking show have all aired, and the holiday special "
+    "will air next week, with a peek at the recipes below."
+)
+
+
+def blog_page(comments: str) -> str:
+    """A short post (its lede also the page's description) and a long comment thread."""
+    head = f"<meta property='og:description' content='{LEDE}'>"
+    post = (
+        "<div class='post'><h1>A Headline About the Story</h1>"
+        f"<div class='entry'><p>{LEDE}</p><p>{PARA}</p></div></div>"
+    )
+    return (
+        f"<html lang='en'><head><title>A Headline About the Story</title>{head}</head>"
+        f"<body><div id='content'>{post}{comments}</div></body></html>"
+    )
+
+
+def comment(i: int, cls: str = "") -> str:
+    said = (
+        f"Reader {i} said: I just caught this episode the other day and loved it, the "
+        "cookies looked wonderful. Thank you so much for sharing, we will try them soon!"
+    )
+    return f"<li{cls}><cite>Reader {i}</cite><p>{said}</p></li>"
+
+
+def test_a_comment_thread_of_comment_entries_leaves_the_post() -> None:
+    # WordPress: each entry is named "comment" (furniture), so the winning thread
+    # yields nothing: the post is the body, and its lede no dek.
+    thread = "".join(comment(i, " class='comment'") for i in range(12))
+    item = extract(blog_page(f"<div id='comments'><ol class='commentlist'>{thread}</ol></div>"))
+    assert (item.body or "").split("\n\n") == [LEDE, PARA]
+    assert item.subtitle is None
+
+
+def test_a_comment_thread_named_so_is_not_the_body() -> None:
+    # Entries with no name of their own; the thread (or its box) is named comments.
+    thread = "".join(comment(i) for i in range(12))
+    for box in (
+        f"<div id='comments'><ol>{thread}</ol></div>",
+        f"<div id='commentsDiv'><div>{thread}</div></div>",
+        f"<div class='comments-area'><ol class='commentlist'>{thread}</ol></div>",
+    ):
+        assert body_of(blog_page(box)) == [LEDE, PARA], box
+
+
+def test_a_page_of_comments_alone_keeps_them() -> None:
+    thread = "".join(comment(i) for i in range(4))
+    html = (
+        "<html><head><title>Comments</title></head><body>"
+        f"<div id='comments'>{thread}</div></body></html>"
+    )
+    assert "Reader 3 said" in (extract(html).body or "")

@@ -1141,6 +1141,22 @@ def _is_dateline(text: str) -> bool:
     return len(rest) <= 3
 
 
+_COMMENT_TOKENS = frozenset({"comment", "comments", "commentlist", "commentslist"})
+
+
+def _is_comments(el: HtmlElement) -> bool:
+    """Whether ``el`` or its parent is named as the readers' comments ("comment_list",
+    "commentsDiv", ``id="comments"``)."""
+    return any(
+        e is not None and e.tag not in ("body", "html") and bool(_tokens(e) & _COMMENT_TOKENS)
+        for e in (el, el.getparent())
+    )
+
+
+# Containers tried in turn when the chosen one is the readers' comments (extract_body).
+_CONTAINER_TRIES = 3
+
+
 def extract_body(
     root: HtmlElement,
     *,
@@ -1155,9 +1171,23 @@ def extract_body(
     """
     prune(root)
     stats = _measure(root)
-    parts = [container] if container is not None else find_container(root, stats)
-    if not parts:
-        return None
-    for part in parts:
-        prune_furniture(part, stats)
-    return assemble(parts, headlines=headlines, authors=authors)
+    if container is not None:
+        prune_furniture(container, stats)
+        return assemble([container], headlines=headlines, authors=authors)
+    comments: str | None = None
+    for _ in range(_CONTAINER_TRIES):
+        parts = find_container(root, stats)
+        if not parts:
+            break
+        for part in parts:
+            prune_furniture(part, stats)
+        body = assemble(parts, headlines=headlines, authors=authors)
+        if root in parts or not all(_is_comments(part) for part in parts):
+            return body or comments
+        # The winner is the readers' comments by its name or its parent's (a long thread
+        # outscores a short post): it goes, and the rest of the page is scored again.
+        # Its text is kept for a page with nothing else. Only such pages measure twice.
+        comments = comments or body
+        drop_all(parts)
+        stats = _measure(root)
+    return comments
