@@ -479,3 +479,95 @@ def test_a_page_of_comments_alone_keeps_them() -> None:
         f"<div id='comments'>{thread}</div></body></html>"
     )
     assert "Reader 3 said" in (extract(html).body or "")
+
+
+def test_a_title_that_is_only_the_site_name_is_no_headline() -> None:
+    # og:title and <title> name only the outlet: the headline is the next candidate
+    # (JSON-LD headline, else the <h1>), whichever way the page names the site.
+    headline = "A Headline About the Story"
+    ld = (
+        '<script type=\'application/ld+json\'>{"@type": "NewsArticle", '
+        f'"headline": "{headline}", "publisher": {{"@type": "Organization", '
+        '"name": "Example News"}}</script>'
+    )
+    for head in (
+        "<meta property='og:title' content='Example News'>",
+        f"<meta property='og:title' content='Example News'>{ld}",
+        "<meta property='og:title' content='EXAMPLE NEWS'>",
+        "<meta property='og:title' content='news.example'>",
+    ):
+        html = (
+            "<html><head><title>Example News</title>"
+            f"<meta property='og:site_name' content='Example News'>{head}</head>"
+            f"<body><article><h1>{headline}</h1><p>{PARA}</p></article></body></html>"
+        )
+        assert extract(html).title == headline, head
+    # JSON-LD publisher name alone, no og:site_name; the h1 differs from the headline.
+    html = (
+        "<html><head><title>Example News</title>"
+        f"<meta property='og:title' content='Example News'>{ld}</head>"
+        f"<body><article><h1>Other words</h1><p>{PARA}</p></article></body></html>"
+    )
+    assert extract(html).title == headline
+    # A page whose every candidate is the site name keeps it (nothing better to give).
+    html = (
+        "<html><head><title>Example News</title>"
+        "<meta property='og:site_name' content='Example News'></head>"
+        f"<body><p>{PARA}</p></body></html>"
+    )
+    assert extract(html).title == "Example News"
+
+
+# -- a related-content module's bylines are not the article's (issue 12) ------------------
+
+
+def review_page(byline: str, related: str) -> str:
+    """A music review with its own byline and, beside it, a module of other reviews."""
+    return (
+        "<html lang='en'><head><title>A Headline About the Story | Example News</title>"
+        "<meta property='og:site_name' content='Example News'></head><body>"
+        f"<div class='page'><div class='main'><h1>A Headline About the Story</h1>{byline}"
+        f"<div class='content'><p>{PARA}</p><p>{PARA} Second.</p></div></div>"
+        f"{related}</div><footer><p>Copyright Example News</p></footer></body></html>"
+    )
+
+
+def teasers(tag: str, cls: str, credit: str) -> str:
+    cards = "".join(
+        f"<li><a href='/reviews/album-{i}/'>Album {i}</a>{credit.format(name=artist)}</li>"
+        for i, artist in enumerate(["Marvin Gaye", "Nina Simone", "Otis Redding"])
+    )
+    return f"<{tag} class='{cls}'><h2>More Reviews</h2><ul>{cards}</ul></{tag}>"
+
+
+def test_names_in_a_related_module_are_not_co_authors() -> None:
+    for own in (
+        "<span class='author-name'>Jane Doe</span>",
+        "<a rel='author' href='/staff/jane-doe/'>Jane Doe</a>",
+        "<div itemprop='author'><span itemprop='name'>Jane Doe</span></div>",
+    ):
+        for credit in (
+            "<span class='author-name'>{name}</span>",
+            "<a rel='author' href='/artists/x/'>{name}</a>",
+            "<span itemprop='author'><span itemprop='name'>{name}</span></span>",
+        ):
+            for tag, cls in (("aside", "sidebar"), ("div", "related-reviews"), ("section", "x")):
+                html = review_page(own, teasers(tag, cls, credit))
+                assert extract(html).authors == ["Jane Doe"], (own, credit, tag, cls)
+
+
+def test_a_byline_only_in_a_related_module_is_none() -> None:
+    # The article credits no one; the teasers' "by Artist" lines are the other reviews'.
+    for tag, cls in (("aside", "sidebar"), ("div", "more-stories")):
+        html = review_page("", teasers(tag, cls, "<span class='byline'>by {name}</span>"))
+        assert extract(html).authors == [], (tag, cls)
+
+
+def test_a_sidebar_naming_one_person_alone_is_the_credit_of_last_resort() -> None:
+    # A one-author blog credits its writer only in the sidebar ("By John Gruber"); a
+    # module naming several people (the test above) is other articles' credits.
+    sidebar = "<div id='sidebar'><p>By <strong>Jane Doe</strong></p><ul><li>Archive</li></ul></div>"
+    assert extract(review_page("", sidebar)).authors == ["Jane Doe"]
+    # Beside a byline of the article's own, the sidebar's name is not added to it.
+    own = "<span class='author-name'>John Roe</span>"
+    assert extract(review_page(own, sidebar)).authors == ["John Roe"]

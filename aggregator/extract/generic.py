@@ -11,11 +11,12 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from functools import cached_property
+from itertools import islice
 from typing import Any, ClassVar
 
 from aggregator.extract.body import drop_keep_tail, extract_body
 from aggregator.extract.page import HtmlElement, Page, check_complexity
-from aggregator.extract.subtree import SubtreeText, may_be_shorter
+from aggregator.extract.subtree import SubtreeText, may_be_shorter, solid_length
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors, clean_organisations
 from aggregator.normalize.dates import date_from_url, date_problem, parse_date
@@ -201,6 +202,10 @@ class GenericExtractor:
         present = [c for c in self._stripped_title_candidates if c]
         if not present:
             return None
+        # A candidate that is only the outlet's name (og:title "Example News", a blog's
+        # name in its <h1>) is no headline: the next candidate is, unless all are the name.
+        sites = site_keys(self._site_names)
+        present = [c for c in present if name_key(c) not in sites] or present
         best = present[0]
         # Leftovers the site-name list did not catch ("Headline | Section" when only the
         # <title> carries the section): another candidate that is exactly the start of
@@ -305,8 +310,11 @@ class GenericExtractor:
         if meta:
             yield meta, False
         xpaths = ((self.author_xpath,) if self.author_xpath else ()) + self._AUTHOR_XPATHS
+        related: list[str | None] = []  # bylines in modules of other articles
         for i, xp in enumerate(xpaths):
-            found = [self._byline(e) for e in self.tree.xpath(xp)]
+            found: list[str | None] = []
+            for e in self.tree.xpath(xp):
+                (related if self._in_related(e) else found).append(self._byline(e))
             values = [v for v in found if v and len(v) < 100]
             if not values:
                 continue
@@ -320,6 +328,97 @@ class GenericExtractor:
         labelled = self._labelled_author()
         if labelled:
             yield [labelled], True
+        # Last, for a page crediting no one elsewhere: the modules beside the article,
+        # when they name one person alone (a blog's sidebar "By John Gruber", the site's
+        # author); a module of other articles names their several authors.
+        beside = [v for v in related if v and len(v) < 100]
+        labelled = self._labelled_author(beside=True)
+        if labelled:
+            beside.append(labelled)
+        if len({n.casefold() for n in clean_authors(beside, self._site_names)}) == 1:
+            yield beside, True
+
+    # A class or id word naming a module of other articles: related, recommended, more
+    # stories, teasers, cards, a sidebar ("vcard", a person's markup, is none). Not
+    # "widget": Blogger's post is one ("widget Blog"), as WordPress's author boxes are.
+    _RELATED = re.compile(
+        r"(?<![a-z])(?:related|recommend|teaser|cards?(?![a-z])|sidebar|promo"
+        r"|more[-_]?(?:stories|news|articles|reviews|from|on|in|like))",
+        re.IGNORECASE,
+    )
+
+    def _in_related(self, el: Any) -> bool:
+        """True for a byline candidate in a related-content module beside the article (a
+        teaser's credit is another article's): an ancestor below ``<body>`` that is a
+        ``<nav>``, has a class or id naming such a module, or is one of a list's teaser
+        cards (an item holding a link to another page beside the candidate). Not any
+        ``<aside>``: the article's own byline sits in one as often ("post-meta"). An
+        ancestor holding the page's headline, or half the page's text, is the article's
+        own."""
+        if isinstance(el, str):
+            return False  # a text node's string: no element to place
+        headline = self._headline_holders
+        for e in el.iterancestors():
+            if e.tag in ("body", "html") or e in headline:
+                return False
+            if (
+                e.tag == "nav"
+                or self._RELATED.search(f"{e.get('class') or ''} {e.get('id') or ''}")
+                or (e.tag == "li" and self._teaser_card(e, el))
+            ):
+                body = self.tree.find("body")
+                page = self._solid_text(self.tree if body is None else body)
+                return 2 * self._solid_text(e) < page
+        return False
+
+    def _solid_text(self, el: HtmlElement) -> int:
+        """``solid_length(el.text_content())``, once per element (not recursive: a page
+        nested thousands deep is read as any other)."""
+        n = self._solid_cache.get(el)
+        if n is None:
+            n = self._solid_cache[el] = solid_length(el.text_content())
+        return n
+
+    @cached_property
+    def _solid_cache(self) -> dict[HtmlElement, int]:
+        return {}
+
+    @cached_property
+    def _headline_holders(self) -> set[HtmlElement]:
+        """The page's first ``<h1>`` (its headline as often as not) and its ancestors."""
+        h1 = self.tree.find(".//h1")
+        return set() if h1 is None else {h1, *h1.iterancestors()}
+
+    def _teaser_card(self, item: HtmlElement, el: HtmlElement) -> bool:
+        """True for a list item that is one of several teaser cards: it and two siblings
+        each hold a link of two words or more (another article's headline), the item's
+        not ``el`` (the byline candidate) nor around or inside it."""
+        if not any(
+            a is not el and a not in el.iterancestors() and el not in a.iterancestors()
+            for a in self._headline_links(item)
+        ):
+            return False
+        near = [*islice(item.itersiblings("li"), 10)]
+        near += islice(item.itersiblings("li", preceding=True), 10)
+        return sum(1 for s in near if self._headline_links(s)) >= 2
+
+    def _headline_links(self, item: HtmlElement) -> list[HtmlElement]:
+        """The first few links of two words or more in ``item``, once per element."""
+        links = self._links_cache.get(item)
+        if links is None:
+            links = []
+            for a in item.iter("a"):
+                text = self._texts.short_text(a, 200) if a.get("href") else None
+                if text and len(text.split()) >= 2:
+                    links.append(a)
+                    if len(links) == 3:
+                        break
+            self._links_cache[item] = links
+        return links
+
+    @cached_property
+    def _links_cache(self) -> dict[HtmlElement, list[HtmlElement]]:
+        return {}
 
     def _byline(self, el: Any) -> str | None:
         """:func:`_byline_text` of an XPath result; None for a text too long to be a
@@ -334,14 +433,17 @@ class GenericExtractor:
         re.IGNORECASE,
     )
 
-    def _labelled_author(self) -> str | None:
+    def _labelled_author(self, *, beside: bool = False) -> str | None:
         """A byline given as a label and a value: ``<strong>Autor</strong> Jane Doe``, or
-        ``<li>Von: <a>Jane Doe</a></li>``."""
+        ``<li>Von: <a>Jane Doe</a></li>``; with ``beside``, one in a module of other
+        articles (:meth:`_in_related`), else one outside them."""
         texts = self._texts
         for label in self.tree.iter("strong", "b", "dt", "th", "span"):
             # A label is a word or two ("Autorin/Autorin:" at most): a longer text is none.
             text = texts.short_text(label, 20)
             if not text or not self._AUTHOR_LABEL.match(text):
+                continue
+            if self._in_related(label) != beside:
                 continue
             value = clean_text(label.tail)
             if not value:
@@ -355,6 +457,8 @@ class GenericExtractor:
                 continue  # no label, or too long a text for one: not cleaned
             own = clean_text(el.text)
             if not own or len(el) == 0 or not self._AUTHOR_LABEL.match(own):
+                continue
+            if self._in_related(el) != beside:
                 continue
             if texts.solid(el) - len("".join(el.text.split())) > _BYLINE_SOLID:
                 continue  # more than a byline after the label: not read
