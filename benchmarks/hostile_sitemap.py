@@ -116,7 +116,7 @@ def run_callback(urls: int, articles: bool) -> dict[str, Any]:
 def run_crawl(urls: int, articles: bool) -> dict[str, Any]:
     """``aggregator crawl`` of the sitemap through the mirror, in a subprocess."""
     from aggregator.mirror import MirrorServer
-    from tests.conftest import stats_dump
+    from benchmarks.crawl import parse_stats
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -132,7 +132,7 @@ def run_crawl(urls: int, articles: bool) -> dict[str, Any]:
                    "--sources", str(registry), "--db", str(work / "bench.db"),
                    "--log-level", "INFO", "--set", "AUTOTHROTTLE_ENABLED=False"]  # fmt: skip
             out = _measured(cmd, env=env, cwd=PROJECT)
-        stats = stats_dump(out.pop("stderr"))
+        stats = parse_stats(out.pop("stderr"))
         out["requests"] = int(stats.get("scheduler/enqueued", 0))
         out["stats"] = {k: v for k, v in stats.items() if k.startswith("aggregator/")}
     return out
