@@ -3,7 +3,9 @@
 Each entry carries the story's representative headline, its first-seen and last-updated
 times, its category, and a summary linking every outlet that reported it; the entry's
 link is the earliest article. Built with the standard library's XML writer, so titles
-and URLs are always escaped; characters XML forbids are removed (:func:`feed_text`).
+and URLs are always escaped. Characters XML forbids are removed (``sanitize``): the
+normalizer keeps them out of what a crawl stores, and the feed removes them again because
+the database may hold text from elsewhere (another program, an older version).
 """
 
 from __future__ import annotations
@@ -23,21 +25,11 @@ FORMATS = ("atom", "rss", "jsonfeed")
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
 
-def feed_text(value: str) -> str:
-    """``value`` without the characters a feed must not carry: XML 1.0 forbids the C0
-    controls other than tab, LF and CR, lone surrogates, U+FFFE and U+FFFF (a parser must
-    reject the whole document for one of them) and discourages DEL, C1 and the other
-    non-characters. The normalizer keeps them out of what a crawl stores; the feed removes
-    them again because the database may hold text from elsewhere (another program, an
-    older version, SQLite text that was never UTF-8)."""
-    return sanitize(value)
-
-
 def _clean(value: Any) -> Any:
-    """``value`` (JSON-ready: dicts, lists, strings, scalars) with :func:`feed_text` applied
+    """``value`` (JSON-ready: dicts, lists, strings, scalars) with :func:`sanitize` applied
     to every string in it, keys included."""
     if isinstance(value, str):
-        return feed_text(value)
+        return sanitize(value)
     if isinstance(value, dict):
         return {_clean(k): _clean(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -170,7 +162,7 @@ def _xml_document(root: ET.Element) -> str:
     """The document of ``root``, without the characters XML forbids wherever they came
     from (removing them from the serialized text is safe: ElementTree has escaped the
     markup characters around them, and never writes them as character references)."""
-    return feed_text(
+    return sanitize(
         '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode")
     )
 

@@ -92,7 +92,9 @@ def transient_failure(exc: BaseException) -> bool:
     orig = exc.orig if isinstance(exc, DBAPIError) else None
     if isinstance(orig, sqlite3.Error):
         code, message = _sqlite_code(orig)
-        return code & 0xFF in (5, 6) if code is not None else "locked" in message
+        if code is None:  # Python 3.10: only the message
+            return "locked" in message
+        return code & 0xFF in (_SQLITE_BUSY, _SQLITE_LOCKED)
     return str(getattr(orig, "sqlstate", None) or "") in ("40P01", "40001")
 
 
@@ -148,7 +150,7 @@ def _read_only_url(url: str | URL) -> bool:
 # a file of it cannot be opened. Extended codes for a read-only database whose directory
 # is at fault: the -wal and -shm files cannot be created beside it (READONLY_CANTINIT,
 # READONLY_DIRECTORY).
-_SQLITE_BUSY, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 8, 14
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CANTOPEN = 5, 6, 8, 14
 _SQLITE_READONLY_DIRECTORY_CODES = {1288, 1544}
 # PostgreSQL: a read-only transaction (a standby, default_transaction_read_only), and a
 # user without the privilege to write.
@@ -246,12 +248,8 @@ def require_writable(engine: Engine) -> None:
             # A write of nothing, rolled back: checked like any other write.
             conn.exec_driver_sql("UPDATE articles SET id = id WHERE 1 = 0")
         except DBAPIError as exc:
-            orig = exc.orig
-            if isinstance(orig, sqlite3.Error):
-                code, message = _sqlite_code(orig)
-                busy = code & 0xFF == _SQLITE_BUSY if code is not None else "locked" in message
-                if busy:
-                    return
+            if transient_failure(exc):  # another writer holds the lock: it is writable
+                return
             raise StorageError(failure_reason(exc, engine.url)) from exc
         finally:
             conn.rollback()
