@@ -571,3 +571,75 @@ def test_a_sidebar_naming_one_person_alone_is_the_credit_of_last_resort() -> Non
     # Beside a byline of the article's own, the sidebar's name is not added to it.
     own = "<span class='author-name'>John Roe</span>"
     assert extract(review_page(own, sidebar)).authors == ["John Roe"]
+
+
+def test_an_update_time_is_not_the_publication() -> None:
+    # The update printed first, as a label or as hAtom's class="updated": the publication
+    # is the other date, and the update is ``modified``.
+    for shown in (
+        "<p class='meta'>Updated: June 8, 2022 10:15 am</p>"
+        "<p class='meta'>Published: June 6, 2022 9:00 am</p>",
+        "<p class='meta'>Updated June 8, 2022 10:15 am | Published June 6, 2022 9:00 am</p>",
+        "<time class='updated' datetime='2022-06-08T10:15:00'>June 8</time>"
+        "<time class='entry-date published' datetime='2022-06-06T09:00:00'>June 6</time>",
+    ):
+        item = extract_article(
+            page(f"{shown}<p>{PARA}</p>"), NO_DATE_URL, extractor=GenericExtractor
+        )
+        assert item.published is not None and item.published.replace(tzinfo=None) == datetime(
+            2022, 6, 6, 9, 0
+        ), shown
+        assert item.modified is not None and item.modified.date().isoformat() == "2022-06-08"
+
+
+def test_an_update_time_alone_dates_the_page() -> None:
+    # A page that prints only "Last Updated:" (and has no date in its URL) is dated by it,
+    # to the minute: a wrapper printing the same text is no publication date of the day.
+    shown = (
+        "<div class='entry-meta'><ul><li class='modified-date'>"
+        "<time class='updated' datetime='2018-08-13T08:04:08+00:00'>August 13, 2018</time>"
+        "</li></ul></div>"
+    )
+    item = extract_article(page(f"{shown}<p>{PARA}</p>"), NO_DATE_URL, extractor=GenericExtractor)
+    assert item.published == datetime(2018, 8, 13, 8, 4, 8, tzinfo=timezone.utc)
+    shown = "<p class='v5-txt-cpt'>Last Updated: October 27, 2012 9:22pm</p>"
+    item = extract_article(page(f"{shown}<p>{PARA}</p>"), NO_DATE_URL, extractor=GenericExtractor)
+    assert item.published == datetime(2012, 10, 27, 21, 22)
+
+
+def test_a_related_articles_date_is_not_the_articles() -> None:
+    related = (
+        "<div class='related-articles'><h2>See also</h2><div class='link'>"
+        "<h3><a href='/other/'>Crowd pepper-sprayed at open</a></h3>"
+        "<em class='date'>16 January 2008</em><time datetime='2008-01-16T10:00:00Z'>Jan 16</time>"
+        "</div></div>"
+    )
+    html = (
+        f"<html><head><title>A Headline</title></head><body>{related}<article><h1>A Headline</h1>"
+        f"<p>{PARA}</p><p>{PARA} Two.</p></article></body></html>"
+    )
+    assert extract_article(html, NO_DATE_URL, extractor=GenericExtractor).published is None
+    dated = html.replace(
+        "<h1>A Headline</h1>", "<h1>A Headline</h1><p>By Jane Doe, March 3, 2022</p>"
+    )
+    item = extract_article(dated, NO_DATE_URL, extractor=GenericExtractor)
+    assert item.published == datetime(2022, 3, 3)
+
+
+def test_a_posted_by_line_and_a_labelled_date_with_a_zone() -> None:
+    for shown, expected in (
+        ("<li>Posted by gatot - on Aug 03, 2012</li>", datetime(2012, 8, 3)),
+        ("<p><span>Story Published: Jan 18, 2008 at 8:29 AM PST</span></p>", None),
+        (
+            "<p><small>Originally posted 2011-04-26 19:03:38.</small></p>",
+            datetime(2011, 4, 26, 19, 3, 38),
+        ),
+    ):
+        item = extract_article(
+            page(f"{shown}<p>{PARA}</p>"), NO_DATE_URL, extractor=GenericExtractor
+        )
+        assert item.published is not None, shown
+        if expected is not None:
+            assert item.published.replace(tzinfo=None) == expected, shown
+        else:
+            assert item.published.date().isoformat() == "2008-01-18", shown

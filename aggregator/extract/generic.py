@@ -597,10 +597,71 @@ class GenericExtractor:
             if v:
                 yield v
         for el in self.tree.iter("time"):
+            if self._not_the_articles_date(el):
+                continue
             v = el.get("datetime") or self._texts.short_text(el, MAX_DATE)
             if v:
                 yield v
         yield from self._visible_dates()
+
+    # An update's label or class: "Updated: June 8", "Last modified", "aktualisiert am",
+    # hAtom's class="updated" (a class naming "published" too is the publication's).
+    _UPDATED = re.compile(
+        r"(?:last[\s-]*)?(?:updated?|modified|revised|aktualisiert|geändert"
+        r"|mis à jour|actualizado|actualización|aggiornato|bijgewerkt|zaktualizowano"
+        r"|更新|수정)",
+        re.IGNORECASE,
+    )
+    _PUBLISHED_CLASS = re.compile(r"publish|posted|created|pubdate", re.IGNORECASE)
+
+    def _updated_class(self, el: HtmlElement) -> bool:
+        """True for an element whose class, id or itemprop marks an update time."""
+        marks = f"{el.get('class') or ''} {el.get('id') or ''} {el.get('itemprop') or ''}"
+        return bool(self._UPDATED.search(marks)) and not self._PUBLISHED_CLASS.search(marks)
+
+    def _published_match(self, text: str) -> re.Match[str] | None:
+        """The first date in ``text`` not labelled as an update ("Published June 6,
+        updated June 8" and "Updated June 8 | Published June 6" both give June 6)."""
+        start = 0
+        for m in self._DATE_TEXT.finditer(text):
+            if not self._UPDATED.search(text, start, m.start()):
+                return m
+            start = m.end()
+        return None
+
+    @cached_property
+    def _update_raws(self) -> set[str]:
+        """The update times' texts: a wrapper holding one ("<div class='entry-meta'>"
+        around "<li class='modified-date'>") prints an update, not a publication."""
+        return set(self._updated_dates())
+
+    def _updated_dates(self) -> Iterator[str]:
+        """Update times printed near the headline: a ``<time>`` (or other element) whose
+        class marks an update, or a short text whose label does ("Updated: June 8")."""
+        texts = self._texts
+        region = self._header_region
+        for el in region.iter("time"):
+            if self._updated_class(el) and not (self._in_comments(el) or self._in_related(el)):
+                v = el.get("datetime")
+                if v:
+                    yield v
+        for el in region.iter("span", "div", "p", "li", "small", "em"):
+            if self._in_comments(el) or self._in_related(el):
+                continue
+            text = texts.short_text(el, 80, with_digit=True)
+            if not text or len(text) > 80:
+                continue
+            start = 0
+            for m in self._DATE_TEXT.finditer(text):
+                if self._UPDATED.search(text, start, m.start()) or self._updated_class(el):
+                    yield m.group(0)
+                    return
+                start = m.end()
+
+    def _not_the_articles_date(self, el: HtmlElement) -> bool:
+        """True for a date element that is not the article's publication date: an update
+        time, a reader comment's, or another article's in a related-content module."""
+        return self._updated_class(el) or self._in_comments(el) or self._in_related(el)
 
     # A date printed in a byline ("By Jane Doe | 2019/04/04") is the article's too.
     _DATE_CLASS = re.compile(
@@ -641,9 +702,12 @@ class GenericExtractor:
 
     # A byline before a date in the same element: "by Jane Doe on", "by Jane Doe,".
     _BYLINE_BEFORE = re.compile(
+        r"(?:(?:posted|published|written|geschrieben|publié|publicado)\s+)?"
         r"(?:by|von|par|por|di|door)\s+[^\d|]{2,60}?(?:\s+(?:on|am|le|el|il|op)|,)?",
         re.IGNORECASE,
     )
+    # A publication label after a word ("Story Published:", "Originally posted").
+    _LABEL_BEFORE = re.compile(r"(?:\w+\s+)?" + _PUBLISHED_LABEL.pattern, re.IGNORECASE)
     # What may follow a date and its time: a zone's abbreviation ("PDT", "GMT", "CET").
     _ZONE_AFTER = re.compile(r"[A-Z]{2,4}")
     # A class or id word starting "comment": comment, comments, comment-body, commentlist,
@@ -679,8 +743,8 @@ class GenericExtractor:
             text = texts.short_text(el, 80, with_digit=True)
             if not text or len(text) > 80:
                 continue
-            m = self._DATE_TEXT.search(text)
-            if m and not self._in_comments(el):
+            m = self._published_match(text)
+            if m and m.group(0) not in self._update_raws and not self._not_the_articles_date(el):
                 yield m.group(0)
                 seen += 1
                 if seen >= 3:
@@ -700,12 +764,14 @@ class GenericExtractor:
             rest = (text[: m.start()] + text[m.end() :]).strip(" ,|·•-–—")
             before = text[: m.start()].strip(" ,|·•-–—")
             after = text[m.end() :].strip(" ,|·•-–—.")
-            bylined = bool(self._BYLINE_BEFORE.fullmatch(before)) and (
-                not after or bool(self._ZONE_AFTER.fullmatch(after))
-            )
+            bylined = bool(
+                self._BYLINE_BEFORE.fullmatch(before) or self._LABEL_BEFORE.fullmatch(before)
+            ) and (not after or bool(self._ZONE_AFTER.fullmatch(after)))
             if (
-                not rest or bylined or self._PUBLISHED_LABEL.fullmatch(rest)
-            ) and not self._in_comments(el):
+                (not rest or bylined or self._PUBLISHED_LABEL.fullmatch(rest))
+                and m.group(0) not in self._update_raws
+                and not self._not_the_articles_date(el)
+            ):
                 yield m.group(0)
                 seen += 1
                 if seen >= 3:
@@ -723,6 +789,7 @@ class GenericExtractor:
             v = el.get("datetime") or el.get("content")
             if v:
                 yield v
+        yield from self._updated_dates()
 
     def _parse_first(self, raws: Iterable[str]) -> tuple[datetime | None, str | None]:
         """The first candidate that parses to a possible publication time (see
@@ -762,10 +829,16 @@ class GenericExtractor:
     def published(self) -> tuple[datetime | None, str | None]:
         """(publication time, the raw text it came from)."""
         dt, raw = self._parse_first(self.published_candidates())
-        if dt is None or date_problem(dt, self.page.fetched_at or datetime.now(timezone.utc)):
+        now = self.page.fetched_at or datetime.now(timezone.utc)
+        if dt is None or date_problem(dt, now):
             url_dt = date_from_url(self.page.url)
             if url_dt is not None:
                 return url_dt, url_dt.date().isoformat()
+            # A page that prints only its update time ("Updated: January 11, 2008"):
+            # that is the latest it vouches for, better than no date to sort by.
+            upd, upd_raw = self._parse_first(self._updated_dates())
+            if upd is not None and not date_problem(upd, now):
+                return upd, upd_raw
         return dt, raw
 
     def modified(self) -> tuple[datetime | None, str | None]:
