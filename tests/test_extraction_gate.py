@@ -18,11 +18,15 @@ import pytest
 from aggregator.extract.batch import extract_file, read_manifest
 from benchmarks.scoring import (
     AEB,
+    CORPUS_DIRS,
     META,
+    CorpusKey,
     Page,
     load_aeb,
+    load_ground_truth,
     load_meta,
     score_aeb,
+    score_body,
     score_meta,
     write_manifest,
 )
@@ -43,6 +47,27 @@ FLOORS: dict[str, float] = {
     "meta_author_f1": 0.918,
     "meta_same_day": 0.989,
     "meta_same_minute": 0.980,
+}
+
+# The other development corpora (issue 12): body F1 floors, and ceilings on catastrophes
+# (pages with body F1 < 0.5) and empty bodies, which are counts and gated exactly.
+BODY_FLOORS: dict[CorpusKey, float] = {
+    "dragnet": 0.924,
+    "l3s-gn1": 0.946,
+    "readability": 0.930,
+    "cleanportaleval": 0.969,
+}
+MAX_CATASTROPHES: dict[CorpusKey, int] = {
+    "dragnet": 34,
+    "l3s-gn1": 8,
+    "readability": 3,
+    "cleanportaleval": 0,
+}
+MAX_EMPTY: dict[CorpusKey, int] = {
+    "dragnet": 0,
+    "l3s-gn1": 4,
+    "readability": 0,
+    "cleanportaleval": 0,
 }
 
 pytestmark = pytest.mark.corpora
@@ -94,3 +119,18 @@ def test_news_metadata(tmp_path: Path) -> None:
             "meta_same_minute": scores.same_minute,
         }
     )
+
+
+@pytest.mark.parametrize("corpus", sorted(BODY_FLOORS))
+def test_body_on_the_other_corpora(corpus: CorpusKey, tmp_path: Path) -> None:
+    pages = load_ground_truth(require_corpus(CORPUS_DIRS[corpus]), corpus)
+    scores = score_body(pages, _extract(pages, tmp_path))
+    report = (
+        f"{corpus}: body F1 {scores.f1:.4f} (floor {BODY_FLOORS[corpus]:.3f}), catastrophes "
+        f"{scores.catastrophes} (at most {MAX_CATASTROPHES[corpus]}), empty {scores.empty} "
+        f"(at most {MAX_EMPTY[corpus]})"
+    )
+    print(report)
+    assert scores.f1 >= BODY_FLOORS[corpus], report
+    assert scores.catastrophes <= MAX_CATASTROPHES[corpus], report
+    assert scores.empty <= MAX_EMPTY[corpus], report
