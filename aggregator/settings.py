@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 
+from aggregator.extract.page import MAX_PAGE_BYTES
+
 BOT_NAME = "entertainment-news-aggregator"
 
 # Spiders are generated from the source registry (one per outlet) by this loader;
@@ -40,7 +42,7 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # run's errors and logged by the spider), not a bug of ours: a warning, not an error.
 RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
 # Pages beyond these sizes are not articles; the download is aborted and counted.
-DOWNLOAD_MAXSIZE = 8 * 1024 * 1024
+DOWNLOAD_MAXSIZE = MAX_PAGE_BYTES
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
 REDIRECT_MAX_TIMES = 5
 # Bounded crawl depth: discovery goes feed/sitemap/listing -> article, pagination adds a few.

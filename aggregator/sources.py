@@ -7,9 +7,8 @@ import re
 import sys
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import import_module
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aggregator.normalize.urls import domain_of
 
@@ -17,9 +16,6 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-if TYPE_CHECKING:
-    from aggregator.extract.generic import GenericExtractor
 
 DEFAULT_SOURCES = Path(__file__).with_name("sources.toml")
 CATEGORIES = frozenset({"film", "tv", "music", "games", "celebrity", "general"})
@@ -63,16 +59,6 @@ class Source:
         """True when ``url``'s host is one of the outlet's domains or a subdomain of one."""
         host = domain_of(url)
         return any(host == d or host.endswith("." + d) for d in self.domains)
-
-    def extractor_class(self) -> type[GenericExtractor]:
-        """The per-site extractor named in the registry, or the one registered for the domain."""
-        from aggregator.extract.registry import extractor_for
-
-        if self.extractor:
-            module, _, attr = self.extractor.partition(":")
-            cls: type[GenericExtractor] = getattr(import_module(module), attr)
-            return cls
-        return extractor_for("https://" + self.domains[0] + "/")
 
 
 def _source(entry: dict[str, Any], where: str) -> Source:

@@ -33,7 +33,7 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.internet.defer import Deferred
 
 from aggregator.discovery import DiscoveryError, Entry, parse_feed, parse_listing, read_sitemap
-from aggregator.extract import TooComplexError, extract_article
+from aggregator.extract import TooComplexError, extract_article, extractor_for_source
 from aggregator.extract.page import decode_html
 from aggregator.items import ArticleItem
 from aggregator.normalize.dates import parse_since
@@ -347,7 +347,7 @@ class NewsSpider(scrapy.Spider):
                 source=src.name,
                 tz=src.timezone,
                 site_names=src.site_names,
-                extractor=src.extractor_class(),
+                extractor=extractor_for_source(src),
             )
 
         try:

@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aggregator.extract import MAX_ELEMENTS, TooComplexError, extract_article
-from aggregator.extract.batch import MAX_PAGE_BYTES, PageTooLargeError, read_page
+from aggregator.extract.batch import PageTooLargeError, read_page
 from aggregator.extract.body import (
     _BLOCK_TAGS,
     _CARD_LABEL,
@@ -43,7 +43,14 @@ from aggregator.extract.body import (
     drop_all,
 )
 from aggregator.extract.generic import MAX_DATE_CANDIDATES
-from aggregator.extract.page import _WRAPPER_START, HtmlElement, _unwrap, decode_html, parse_tree
+from aggregator.extract.page import (
+    _WRAPPER_START,
+    MAX_PAGE_BYTES,
+    HtmlElement,
+    _unwrap,
+    decode_html,
+    parse_tree,
+)
 from aggregator.extract.subtree import SubtreeText
 from aggregator.normalize.text import clean_text
 from tests.conftest import BIN, FIXTURES, PROJECT

@@ -1,8 +1,8 @@
 """Page -> ArticleItem, without Scrapy: testable on a saved HTML string.
 
-``extract_article(html, url)`` picks the extractor registered for the URL's domain
-(falling back to the generic one) and returns the item with every field extracted and
-normalized as far as the page alone allows.
+``extract_article(html, url)`` picks the extractor the source registry binds to the
+outlet that owns the URL (falling back to the generic one) and returns the item with
+every field extracted and normalized as far as the page alone allows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 
 from aggregator.extract.generic import GenericExtractor
 from aggregator.extract.page import MAX_ELEMENTS, Page, TooComplexError, decode_html
-from aggregator.extract.registry import extractor_for, register
+from aggregator.extract.registry import extractor_for, extractor_for_source
 from aggregator.items import ArticleItem
 
 __all__ = [
@@ -23,7 +23,7 @@ __all__ = [
     "decode_html",
     "extract_article",
     "extractor_for",
-    "register",
+    "extractor_for_source",
 ]
 
 

@@ -4,9 +4,9 @@ Pages are ``.html`` or ``.html.gz`` files. A manifest (JSON Lines of
 ``{"path", "url", "fetched_at"}``) lets many pages with their own URLs go through one
 process, which is how extraction is debugged and benchmarked.
 
-A file is read as the crawl reads a download: up to ``DOWNLOAD_MAXSIZE`` bytes as stored
-and as gunzipped. A larger one (a gzip bomb, ``/dev/zero``) fails with a one-line error
-and the next file is read.
+A file is read as the crawl reads a download: up to
+:data:`~aggregator.extract.page.MAX_PAGE_BYTES` bytes as stored and as gunzipped. A larger
+one (a gzip bomb, ``/dev/zero``) fails with a one-line error and the next file is read.
 """
 
 from __future__ import annotations
@@ -22,14 +22,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
-from aggregator.extract import extract_article
-from aggregator.extract.page import decode_html
+from aggregator.extract import extract_article, extractor_for_source
+from aggregator.extract.page import MAX_PAGE_BYTES, decode_html
 from aggregator.normalize.item import normalize_item
-from aggregator.settings import DOWNLOAD_MAXSIZE
-
-# The crawl's limit on a page, which Scrapy applies to the body as downloaded and as
-# decompressed: bigger is no article, and unbounded it let a 2 MB gzip bomb take 4 GB.
-MAX_PAGE_BYTES = DOWNLOAD_MAXSIZE
+from aggregator.sources import source_for_url
 
 
 class PageTooLargeError(ValueError):
@@ -101,7 +97,6 @@ def read_manifest(manifest: Path) -> Iterator[PageSpec]:
 
 def extract_file(spec: PageSpec) -> dict[str, Any]:
     """Extract and normalize one saved page; the dict has ``path`` and every item field."""
-    from aggregator.sources import source_for_url
 
     html = read_page(spec.path)
     src = source_for_url(spec.url)
@@ -111,7 +106,7 @@ def extract_file(spec: PageSpec) -> dict[str, Any]:
         spec.fetched_at,
         source=src.name if src else None,
         site_names=src.site_names if src else (),
-        extractor=src.extractor_class() if src else None,
+        extractor=extractor_for_source(src),
     )
     item = normalize_item(
         item,

@@ -37,6 +37,9 @@ MAX_JSONLD_DEPTH = 12
 # limit, where the largest article of the corpora has 4,100 elements. A page with more
 # is hostile or no article, and is not extracted (:class:`TooComplexError`).
 MAX_ELEMENTS = 50_000
+# The largest page read, as downloaded and as decompressed: bigger is no article, and
+# unbounded a 2 MB gzip bomb took 4 GB. The crawl's DOWNLOAD_MAXSIZE is this figure.
+MAX_PAGE_BYTES = 8 * 1024 * 1024
 ARTICLE_TYPES = frozenset(
     {
         "article",

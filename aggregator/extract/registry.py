@@ -1,51 +1,43 @@
-"""Domain -> extractor class. Per-site extractors register themselves here."""
+"""Outlet -> extractor: one binding, the source registry's ``extractor`` key.
+
+Every way into extraction (a crawl, ``aggregator extract``, ``extract_article(html, url)``)
+resolves the class here, from the registry entry that owns the URL, so they cannot
+disagree. A per-site extractor is named in ``sources.toml`` as ``"module:Class"``; an
+outlet without one, or a URL no outlet owns, gets :class:`GenericExtractor`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from functools import cache
+from importlib import import_module
 
 from aggregator.extract.generic import GenericExtractor
-from aggregator.normalize.urls import domain_of
-
-_REGISTRY: dict[str, type[GenericExtractor]] = {}
+from aggregator.sources import Source, SourceError, source_for_url
 
 
-def register(*domains: str) -> Callable[[type[GenericExtractor]], type[GenericExtractor]]:
-    """Class decorator: use this extractor for pages on ``domains`` (and their subdomains)."""
+@cache
+def extractor_named(spec: str) -> type[GenericExtractor]:
+    """The class that ``"module:Class"`` names; :class:`SourceError` saying what is wrong
+    when it cannot be imported or is no extractor."""
+    module, sep, attr = spec.partition(":")
+    if not sep or not module or not attr:
+        raise SourceError(f"extractor {spec!r}: expected 'module:Class'")
+    try:
+        cls = getattr(import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SourceError(f"extractor {spec!r} cannot be loaded: {exc}") from exc
+    if not (isinstance(cls, type) and issubclass(cls, GenericExtractor)):
+        raise SourceError(f"extractor {spec!r} is not a GenericExtractor subclass")
+    return cls
 
-    def deco(cls: type[GenericExtractor]) -> type[GenericExtractor]:
-        for d in domains:
-            _REGISTRY[d.lower().removeprefix("www.")] = cls
-        return cls
 
-    return deco
+def extractor_for_source(source: Source | None) -> type[GenericExtractor]:
+    """The extractor the registry binds to ``source`` (generic for none)."""
+    if source is None or not source.extractor:
+        return GenericExtractor
+    return extractor_named(source.extractor)
 
 
 def extractor_for(url: str) -> type[GenericExtractor]:
-    """The extractor registered for the URL's domain or a parent domain; generic otherwise."""
-    _load_sites()
-    host = domain_of(url)
-    while host:
-        cls = _REGISTRY.get(host)
-        if cls is not None:
-            return cls
-        if "." not in host:
-            break
-        host = host.split(".", 1)[1]
-    return GenericExtractor
-
-
-def registered() -> dict[str, type[GenericExtractor]]:
-    """A copy of the domain -> extractor map."""
-    _load_sites()
-    return dict(_REGISTRY)
-
-
-_loaded = False
-
-
-def _load_sites() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        import aggregator.extract.sites  # noqa: F401  (modules register on import)
+    """The extractor of the registered outlet that owns ``url``; generic otherwise."""
+    return extractor_for_source(source_for_url(url))

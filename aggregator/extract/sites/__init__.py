@@ -1,5 +1,2 @@
-"""Per-site extractors: each module registers its class for its domains on import."""
-
-from aggregator.extract.sites import culture, games, pmc, valnet
-
-__all__ = ["culture", "games", "pmc", "valnet"]
+"""Per-site extractors: each overrides only what differs from the generic rules, and is
+bound to its outlets by the source registry's ``extractor`` key (``sources.toml``)."""

@@ -12,12 +12,10 @@ from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
 from aggregator.extract.page import has_class
-from aggregator.extract.registry import register
 
 _SC_BLOCK_P = f".//p[{has_class('mntl-sc-block-html')}]"
 
 
-@register("people.com", "ew.com")
 class DotdashMeredithExtractor(GenericExtractor):
     body_xpath = f"//div[{has_class('mntl-sc-page')}]"
     drop_xpaths = (

@@ -13,10 +13,8 @@ from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
 from aggregator.extract.page import has_class
-from aggregator.extract.registry import register
 
 
-@register("ign.com")
 class IGNExtractor(GenericExtractor):
     body_xpath = "//*[@data-cy='article-content']"
     drop_xpaths = (

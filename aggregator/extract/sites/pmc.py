@@ -18,10 +18,8 @@ from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
 from aggregator.extract.page import has_class
-from aggregator.extract.registry import register
 
 
-@register("variety.com", "hollywoodreporter.com", "indiewire.com", "rollingstone.com")
 class PmcExtractor(GenericExtractor):
     subtitle_xpath = (
         "//*[self::div or self::h2 or self::p]["

@@ -8,10 +8,8 @@ container is named explicitly because Valnet pages interleave it with large
 from __future__ import annotations
 
 from aggregator.extract.generic import GenericExtractor
-from aggregator.extract.registry import register
 
 
-@register("dualshockers.com", "screenrant.com", "collider.com", "cbr.com", "gamerant.com")
 class ValnetExtractor(GenericExtractor):
     body_xpath = "//section[@id='article-body'] | //*[contains(@class,'article-body')]"
     subtitle_xpath = "//*[contains(@class,'heading_excerpt')]"
