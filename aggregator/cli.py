@@ -324,7 +324,7 @@ def _run_locked(
 ) -> list[Any]:
     """Run the crawls holding the database's crawl lock; exit 75 if another run holds it."""
     from aggregator.crawl import run_crawls
-    from aggregator.lock import (
+    from aggregator.crawl.lock import (
         EXIT_LOCKED,
         CrawlLock,
         LockedError,

@@ -2,7 +2,7 @@
 
 ``fixtures/site/<host>/<path>`` is served for requests whose ``Host`` header is
 ``<host>``: ``/feed/`` maps to ``feed/index.xml`` or ``feed/index.html``, ``/a.xml`` to
-``a.xml``. Crawls reach it through ``AGGREGATOR_HOST_MAP`` (see :mod:`aggregator.hostmap`),
+``a.xml``. Crawls reach it through ``AGGREGATOR_HOST_MAP`` (see :mod:`aggregator.crawl.hostmap`),
 so the spiders run unchanged. It backs ``aggregator demo``, the end-to-end tests and the
 crawl benchmark.
 

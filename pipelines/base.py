@@ -31,7 +31,7 @@ class CrawlerPipeline:
 
     def drop(self, reason: str, item: Any, detail: str = "") -> DropItem:
         """A DropItem for ``reason``, counted in ``aggregator/dropped/<reason>``; Scrapy logs
-        it (one INFO line, see :mod:`aggregator.logformat`)."""
+        it (one INFO line, see :mod:`aggregator.crawl.logformat`)."""
         self.count(f"dropped/{reason}")
         url = getattr(item, "url", "?")
         return DropItem(f"{reason}: {url}{f' ({detail})' if detail else ''}")

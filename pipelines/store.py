@@ -12,6 +12,7 @@ from scrapy.exceptions import CloseSpider
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from aggregator.crawl.stats import run_figures
 from aggregator.items import ArticleItem
 from aggregator.storage.engine import (
     StorageError,
@@ -140,6 +141,6 @@ class StorePipeline(CrawlerPipeline):
         if self.runs is not None and self.crawler.stats is not None:
             self.crawler.stats.set_value("aggregator/aggregated", indexed)
             try:
-                self.runs.finish(self.crawler.stats.get_stats(), str(reason))
+                self.runs.finish(run_figures(self.crawler.stats.get_stats(), str(reason)))
             except Exception as exc:
                 logger.error("Could not record the run's figures: %s", error_line(exc))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from aggregator.lock import (
+from aggregator.crawl.lock import (
     EXIT_LOCKED,
     CrawlLock,
     LockedError,

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 from scrapy.http import HtmlResponse
 
-from aggregator import settings as project
+from aggregator.crawl import settings as project
 from aggregator.extract import MAX_ELEMENTS, decode_html, extract_article
 from aggregator.mirror import MirrorServer, generated_page
 from spiders.news import page_text

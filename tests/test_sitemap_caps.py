@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from aggregator import settings as project
+from aggregator.crawl import settings as project
 from aggregator.mirror import MirrorServer
 from tests.conftest import BIN, FIXTURES, PROJECT, cli, stats_dump
 

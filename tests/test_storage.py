@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from aggregator.crawl.stats import run_figures
 from aggregator.items import ArticleItem
 from aggregator.storage import ArticleStore, Filters, Query, article_dict, make_engine
 from aggregator.storage.engine import db_url, safe_url
@@ -303,7 +304,7 @@ def test_crawl_runs_recorded(engine: Engine) -> None:
     run_id = runs.start("dualshockers")
     stats = {"response_received_count": 7, "downloader/response_status_count/200": 7,
              "aggregator/stored/new": 5, "aggregator/dropped/missing_body": 2}  # fmt: skip
-    runs.finish(stats, "finished")
+    runs.finish(run_figures(stats, "finished"))
     (run,) = runs.history()
     assert run.id == run_id and run.status == "finished" and run.new == 5 and run.dropped == 2
     assert run.details["dropped"] == {"missing_body": 2}

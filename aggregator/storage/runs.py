@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import Engine, select, update
 
-from aggregator.crawl import run_status
 from aggregator.storage.engine import session_factory
 from aggregator.storage.models import CrawlRun
 
@@ -71,13 +71,24 @@ def _gone(run: CrawlRun, now: datetime) -> bool:
     return start is not None and _started(pid) not in (None, start)
 
 
-def _group(stats: dict[str, Any], prefix: str) -> dict[str, int]:
-    """Stats under ``prefix`` as {rest of the key: count}."""
-    return {k.removeprefix(prefix): int(v) for k, v in stats.items() if k.startswith(prefix)}
+@dataclass(frozen=True)
+class RunFigures:
+    """What a finished run records: the crawl computes it, storage stores it as given."""
 
-
-def _sum(stats: dict[str, Any], prefix: str) -> int:
-    return sum(int(v) for k, v in stats.items() if k.startswith(prefix) and isinstance(v, int))
+    status: str
+    """How the run ended: "finished", "failed", "incomplete" or Scrapy's finish reason."""
+    pages: int = 0
+    """Responses received."""
+    new: int = 0
+    """Articles stored for the first time."""
+    updated: int = 0
+    """Articles stored again (changed, or the same text under another URL)."""
+    dropped: int = 0
+    """Pages or items dropped, all reasons."""
+    errors: int = 0
+    """Errors counted, all kinds."""
+    details: dict[str, Any] = field(default_factory=dict)
+    """Per-reason and per-kind breakdowns (JSON), as ``crawl_runs.details`` keeps them."""
 
 
 class RunRecorder:
@@ -103,32 +114,12 @@ class RunRecorder:
             self.run_id = run.id
         return run.id
 
-    def finish(self, stats: dict[str, Any], reason: str) -> None:
+    def finish(self, figures: RunFigures) -> None:
+        """Record the run's end and its figures."""
         if self.run_id is None:
             return
-        values = {
-            "finished_at": datetime.now(timezone.utc),
-            "status": run_status({**stats, "finish_reason": reason}),
-            "pages": int(stats.get("response_received_count", 0)),
-            "new": int(stats.get("aggregator/stored/new", 0)),
-            "updated": int(stats.get("aggregator/stored/updated", 0))
-            + int(stats.get("aggregator/stored/duplicate", 0)),
-            "dropped": _sum(stats, "aggregator/dropped/"),
-            "errors": _sum(stats, "aggregator/errors/"),
-            "details": {
-                "dropped": _group(stats, "aggregator/dropped/"),
-                "errors": _group(stats, "aggregator/errors/"),
-                "http_status": _group(stats, "downloader/response_status_count/"),
-                "normalized": _group(stats, "aggregator/normalized/"),
-                "discovery": _group(stats, "aggregator/discovery/"),
-                "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
-                "articles_fetched": int(stats.get("aggregator/pages/article", 0)),
-                "articles_not_modified": int(stats.get("aggregator/pages/not_modified", 0)),
-                "skipped_fresh": int(stats.get("aggregator/skipped/fresh", 0)),
-                "duplicates": int(stats.get("aggregator/stored/duplicate", 0)),
-                "backoffs": int(stats.get("aggregator/backoff", 0)),
-            },
-        }
+        values = asdict(figures)
+        values["finished_at"] = datetime.now(timezone.utc)
         with self.sessions.begin() as s:
             s.execute(update(CrawlRun).where(CrawlRun.id == self.run_id).values(**values))
 

@@ -61,18 +61,18 @@ TELNETCONSOLE_ENABLED = False
 LOG_LEVEL = os.environ.get("AGGREGATOR_LOG_LEVEL", "INFO")
 LOGSTATS_INTERVAL = 30.0
 FEED_EXPORT_ENCODING = "utf-8"
-LOG_FORMATTER = "aggregator.logformat.AggregatorLogFormatter"
+LOG_FORMATTER = "aggregator.crawl.logformat.AggregatorLogFormatter"
 
 DOWNLOAD_HANDLERS = {
-    "http": "aggregator.hostmap.HostMapDownloadHandler",
-    "https": "aggregator.hostmap.HostMapDownloadHandler",
+    "http": "aggregator.crawl.hostmap.HostMapDownloadHandler",
+    "https": "aggregator.crawl.hostmap.HostMapDownloadHandler",
 }
-# "host=addr:port,host2=addr:port" or "*=addr:port"; see aggregator.hostmap.
+# "host=addr:port,host2=addr:port" or "*=addr:port"; see aggregator.crawl.hostmap.
 AGGREGATOR_HOST_MAP = os.environ.get("AGGREGATOR_HOST_MAP", "")
 
 EXTENSIONS = {
-    "aggregator.progress.Progress": 500,
-    "aggregator.logfilter.QuietNetworkErrors": 100,
+    "aggregator.crawl.progress.Progress": 500,
+    "aggregator.crawl.logfilter.QuietNetworkErrors": 100,
 }
 # Periodic progress lines on stderr (aggregator crawl turns this on at a terminal).
 AGGREGATOR_PROGRESS = False
@@ -81,7 +81,7 @@ SPIDER_MIDDLEWARES = {"spiders.middlewares.SkipFreshArticles": 550}
 DOWNLOADER_MIDDLEWARES = {
     "spiders.middlewares.FetchStateMiddleware": 560,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-    "aggregator.backoff.BackoffRetryMiddleware": 550,
+    "aggregator.crawl.backoff.BackoffRetryMiddleware": 550,
 }
 # Articles fetched within this window are not fetched again ("12h", "7d"; "0": always).
 AGGREGATOR_REVISIT = os.environ.get("AGGREGATOR_REVISIT", "7d")

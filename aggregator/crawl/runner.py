@@ -5,27 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-# Errors after which a run's results are not all in the database.
-_INCOMPLETE = ("aggregator/errors/not_stored", "aggregator/errors/index_failed")
-
-
-def run_status(stats: dict[str, Any]) -> str:
-    """How a source's crawl ended, for people: "finished", "failed" (nothing could be
-    fetched: the outlet is down, blocks us, or times out; a person should look),
-    "incomplete" (articles were fetched but the database failed to store or index some)
-    or Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits)."""
-    reason = str(stats.get("finish_reason", "unknown"))
-    if reason != "finished":
-        return reason
-    if any(stats.get(key) for key in _INCOMPLETE):
-        return "incomplete"
-    ok = sum(
-        int(v) for k, v in stats.items()
-        if k.startswith("downloader/response_status_count/") and k.rsplit("/", 1)[1][:1] in "23"
-    )  # fmt: skip
-    return "finished" if ok else "failed"
+from aggregator.crawl.stats import run_figures
+from aggregator.storage.runs import RunFigures
 
 
 @dataclass
@@ -39,34 +23,39 @@ class CrawlResult:
     def finish_reason(self) -> str:
         return str(self.stats.get("finish_reason", "unknown"))
 
-    @property
-    def status(self) -> str:
-        """See :func:`run_status`."""
-        return run_status(self.stats)
-
     def stat(self, key: str) -> int:
         return int(self.stats.get(key, 0) or 0)
 
+    @cached_property
+    def figures(self) -> RunFigures:
+        """Status and figures, as the run's ``crawl_runs`` row records them."""
+        return run_figures(self.stats)
+
+    @property
+    def status(self) -> str:
+        """See :func:`~aggregator.crawl.stats.run_status`."""
+        return self.figures.status
+
     @property
     def articles_new(self) -> int:
-        return self.stat("aggregator/stored/new")
+        return self.figures.new
 
     @property
     def articles_updated(self) -> int:
-        return self.stat("aggregator/stored/updated") + self.stat("aggregator/stored/duplicate")
+        return self.figures.updated
 
     @property
     def dropped(self) -> int:
-        return sum(int(v) for k, v in self.stats.items() if k.startswith("aggregator/dropped/"))
+        return self.figures.dropped
 
     @property
     def errors(self) -> int:
-        return sum(int(v) for k, v in self.stats.items() if k.startswith("aggregator/errors/"))
+        return self.figures.errors
 
 
 def project_settings(overrides: dict[str, Any] | None = None) -> Any:
     """The aggregator's Scrapy settings (as ``scrapy crawl`` sees them) plus ``overrides``."""
-    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "aggregator.settings")
+    os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "aggregator.crawl.settings")
     from scrapy.utils.project import get_project_settings
 
     settings = get_project_settings()
