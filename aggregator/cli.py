@@ -941,8 +941,8 @@ def _schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
     """An engine that leaves the schema alone, and the URL to show (password masked)."""
     from aggregator.storage.engine import (
         StorageError,
+        connect,
         db_url,
-        make_engine,
         safe_url,
         sqlite_file,
         storage_disabled,
@@ -956,7 +956,7 @@ def _schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
         path = sqlite_file(url)
         if must_exist and path is not None and not path.exists():
             raise _fail(f"no database at {path}", 1)
-        return make_engine(url, create=False), shown
+        return connect(url), shown
     except (StorageError, ValueError, ImportError) as exc:
         raise _fail(f"cannot open database {shown}: {exc}") from exc
 

@@ -14,12 +14,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.crawl.stats import run_figures
 from aggregator.items import ArticleItem
+from aggregator.storage.database import shared_engine
 from aggregator.storage.engine import (
     StorageError,
     StorageUnavailableError,
     error_line,
     safe_url,
-    shared_engine,
     storage_disabled,
 )
 from aggregator.storage.runs import RunRecorder

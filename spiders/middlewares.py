@@ -19,7 +19,8 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from aggregator.normalize.dates import parse_since
-from aggregator.storage.engine import shared_engine, storage_disabled
+from aggregator.storage.database import shared_engine
+from aggregator.storage.engine import storage_disabled
 from aggregator.storage.fetchstate import FetchStateStore, Seen
 
 if TYPE_CHECKING:

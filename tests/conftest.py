@@ -30,7 +30,8 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
 from aggregator.mirror import MirrorServer
-from aggregator.storage.engine import db_url, make_engine, safe_url
+from aggregator.storage.database import make_engine
+from aggregator.storage.engine import db_url, safe_url
 from benchmarks.scoring import corpora_root
 
 PROJECT = Path(__file__).resolve().parent.parent

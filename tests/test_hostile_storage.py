@@ -27,7 +27,8 @@ from sqlalchemy import Engine, create_engine, select, text, update
 from aggregator.aggregate.index import catch_up
 from aggregator.items import ArticleItem
 from aggregator.mirror import MirrorServer
-from aggregator.storage.engine import StorageUnavailableError, make_engine
+from aggregator.storage.database import make_engine
+from aggregator.storage.engine import StorageUnavailableError
 from aggregator.storage.models import Article, CrawlRun
 from aggregator.storage.runs import RunRecorder, this_host
 from aggregator.storage.store import ArticleStore

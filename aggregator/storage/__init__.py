@@ -1,6 +1,7 @@
 """Storage: models, engine, upserts and queries (SQLite by default, any SQLAlchemy URL)."""
 
-from aggregator.storage.engine import db_url, make_engine, safe_url
+from aggregator.storage.database import make_engine
+from aggregator.storage.engine import db_url, safe_url
 from aggregator.storage.query import Filters, Query, article_dict
 from aggregator.storage.store import ArticleStore, body_hash
 

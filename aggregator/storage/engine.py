@@ -1,8 +1,6 @@
-"""Engines and schema: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by setting.
-
-The schema is Alembic's (``aggregator/storage/migrations``): :func:`make_engine` brings
-every database it opens to the current revision, so the CLI, the pipelines and the demo
-all migrate on start.
+"""Engines: SQLite by default, PostgreSQL (or any SQLAlchemy URL) by setting; the
+database URL, its errors and the write lock. Opening a database with its schema brought
+to the current revision is :mod:`aggregator.storage.database`'s part.
 """
 
 from __future__ import annotations
@@ -284,16 +282,13 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
-    """An engine for ``url`` (see :func:`db_url`); with ``create``, the schema is created
-    or upgraded to the current revision (see :mod:`aggregator.storage.migrate`).
+def connect(url: str | None = None) -> Engine:
+    """An engine for ``url`` (see :func:`db_url`), the schema as it is.
 
     SQLite gets WAL (readers never block the writer), a busy timeout so concurrent
     writers wait instead of failing, and ``synchronous=NORMAL`` (durable at checkpoints,
-    safe against application crashes).
+    safe against application crashes). A SQLite file's directory is created.
     """
-    from sqlalchemy.exc import DBAPIError
-
     url = db_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = {}
@@ -311,48 +306,25 @@ def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
         raise StorageError(f"database driver not installed: {exc.name or exc}{hint}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-    if create:
-        try:
-            ensure_schema(engine)
-        except DBAPIError as exc:
-            problem = _sqlite_access_problem(exc, parsed)
-            if problem is None:
-                raise
-            at_fault, reason = problem
-            if at_fault != "directory":
-                # A current schema is only read: this one had to be created or upgraded.
-                reason = (
-                    f"this version must create or upgrade its schema, which writes, but {reason}"
-                )
-            raise StorageError(reason) from exc
     return engine
 
 
-_SHARED: dict[str, Engine] = {}
-
-
-def shared_engine(url: str | None = None) -> Engine:
-    """One engine per database URL for the whole process (pipelines and middlewares of
-    every crawler in a run share its connection pool)."""
-    key = db_url(url)
-    engine = _SHARED.get(key)
-    if engine is None:
-        engine = _SHARED[key] = make_engine(key)
-    return engine
+def schema_failure(exc: BaseException, url: str | URL | None) -> StorageError | None:
+    """The clear error for a database whose schema could not be created or upgraded
+    because of where it lives (read-only file or directory), None for other causes."""
+    problem = _sqlite_access_problem(exc, url)
+    if problem is None:
+        return None
+    at_fault, reason = problem
+    if at_fault != "directory":
+        # A current schema is only read: this one had to be created or upgraded.
+        reason = f"this version must create or upgrade its schema, which writes, but {reason}"
+    return StorageError(reason)
 
 
 def storage_disabled(url: str | None) -> bool:
     """True for the values that turn storage off (``none``, ``off``, empty)."""
     return url is not None and str(url).strip().lower() in ("", "none", "off", "false", "0")
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Create the schema, or upgrade it to the current revision (a table check and one
-    read when it is already current). Concurrent starts on one database are serialized
-    by a lock; see :func:`aggregator.storage.migrate.ensure_schema`."""
-    from aggregator.storage.migrate import ensure_schema as migrate_to_head
-
-    migrate_to_head(engine)
 
 
 def write_lock(conn: Connection, pg_key: int) -> None:

@@ -3,9 +3,10 @@
 The Alembic scripts live in ``aggregator/storage/migrations`` and are run from here, with
 no ``alembic.ini`` (one at the project root only serves ``alembic revision`` in a checkout).
 
-:func:`ensure_schema` runs at every start (``make_engine``), so its common case must be
-cheap: a database already at :data:`HEAD` costs a table check and one read, and Alembic
-is not even imported. :data:`HEAD` is a constant rather than read from the scripts
+:func:`ensure_schema` runs at every start
+(:func:`~aggregator.storage.database.make_engine`), so its common case must be cheap: a
+database already at :data:`HEAD` costs a table check and one read, and Alembic is not
+even imported. :data:`HEAD` is a constant rather than read from the scripts
 because reading them means importing Alembic and parsing every revision file; a test
 keeps the two equal.
 

@@ -50,7 +50,7 @@ else:
         from logging.config import fileConfig
 
         fileConfig(config.config_file_name, disable_existing_loggers=False)
-    from aggregator.storage.engine import make_engine
+    from aggregator.storage.engine import connect
 
-    with make_engine(_cli_url(), create=False).connect() as conn:
+    with connect(_cli_url()).connect() as conn:
         _run(conn)
