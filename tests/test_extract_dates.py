@@ -246,3 +246,19 @@ def test_item_dict_carries_precision() -> None:
     d = item.to_dict()
     assert d["published"] == "2022-06-06T00:00:00" and d["published_precision"] == "day"
     assert d["modified_precision"] is None
+
+
+# -- presentation ----------------------------------------------------------------------------
+
+
+def test_format_date_shows_what_the_page_stated() -> None:
+    from aggregator.normalize.dates import format_date, iso_date
+
+    when = datetime(2022, 6, 5, 15, 0, tzinfo=timezone.utc)  # 2022-06-06 00:00 in Tokyo
+    assert format_date(when, "day", 540) == "2022-06-06"
+    assert format_date(when, "month", 540) == "2022-06"
+    assert format_date(when, "hour") == "2022-06-05 15h"
+    assert format_date(when, "minute", 540) == "2022-06-05 15:00"  # an instant, in UTC
+    assert format_date(when, None) == "2022-06-05 15:00"  # unknown: as before
+    assert iso_date(when, "day", 540) == "2022-06-06T00:00:00+09:00"
+    assert iso_date(when, "second", 540) == "2022-06-05T15:00:00+00:00"

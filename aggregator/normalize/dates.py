@@ -379,3 +379,37 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
             f"cannot read {value!r} as a date: use 2022-06-01, 2022-06-01T12:00Z or 12h/2d/1w"
         )
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def on_page_clock(dt: datetime, offset_minutes: int | None) -> datetime:
+    """``dt`` on its page's clock: the same instant at the UTC offset stored with it
+    (``published_offset``); as it is when there is none."""
+    if offset_minutes is None:
+        return dt
+    try:
+        return dt.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    except (ValueError, OverflowError):  # an offset no zone has, or out of range there
+        return dt
+
+
+def iso_date(dt: datetime, precision: str | None, offset_minutes: int | None = None) -> str:
+    """ISO 8601 for machine output (JSON): the instant itself, a month- or day-precision
+    date written at its page's offset so that its date part is the page's date (a day in
+    Tokyo is ``2022-06-06T00:00:00+09:00``, not ``2022-06-05T15:00:00+00:00``)."""
+    if precision in ("month", "day"):
+        dt = on_page_clock(dt, offset_minutes)
+    return dt.isoformat()
+
+
+def format_date(dt: datetime, precision: str | None, offset_minutes: int | None = None) -> str:
+    """A date for people, as finely as the page stated it: ``2019-03`` (month),
+    ``2022-06-06`` (day, the page's calendar date: read at its offset), ``2022-06-06 15h``
+    (hour), ``2022-06-06 15:05`` (minute, second, or unknown precision: stored before it
+    was recorded). Times of day are shown as ``dt`` is (UTC, as stored)."""
+    if precision == "month":
+        return on_page_clock(dt, offset_minutes).strftime("%Y-%m")
+    if precision == "day":
+        return on_page_clock(dt, offset_minutes).date().isoformat()
+    if precision == "hour":
+        return dt.strftime("%Y-%m-%d %Hh")
+    return dt.strftime("%Y-%m-%d %H:%M")
