@@ -190,6 +190,16 @@ def _short(value: Any, n: int) -> str:
     return s if len(s) <= n else s[: n - 1] + "…"
 
 
+def _when(a: Any) -> str:
+    """A stored article's publication date as finely as its page gave it (``2022-06-06``
+    for a date without a time; see ``normalize.dates.format_date``), or "-"."""
+    from aggregator.normalize.dates import format_date
+
+    if a.published is None:
+        return "-"
+    return format_date(a.published, a.published_precision, a.published_offset)
+
+
 def _article_table(articles: list[Any], title: str) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -203,7 +213,7 @@ def _article_table(articles: list[Any], title: str) -> None:
     for a in articles:
         table.add_row(
             str(a.id),
-            a.published.strftime("%Y-%m-%d %H:%M") if a.published else "-",
+            _when(a),
             a.source or "-",
             _short(a.title, 70),
             _short(", ".join(a.authors or []), 30),
@@ -475,6 +485,8 @@ def show(
         return
     from rich.console import Console
 
+    from aggregator.normalize.dates import format_date
+
     console = Console()
     console.print(f"[bold]{a.title}[/bold]")
     if a.subtitle:
@@ -482,6 +494,11 @@ def show(
     for k, v in d.items():
         if k in ("title", "subtitle", "body"):
             continue
+        when = getattr(a, k) if k in ("published", "modified") else None
+        if when is not None:
+            # As finely as the page gave it ("2022-06-06"), then the stored instant.
+            shown = format_date(when, getattr(a, f"{k}_precision"), getattr(a, f"{k}_offset"))
+            v = f"{shown} ({v})"
         console.print(f"[dim]{k}:[/dim] {v}")
     console.print()
     console.print(a.body)
@@ -553,7 +570,7 @@ def _story_table(views: list[Any], title: str, *, details: bool = False) -> None
     if details:
         for v in views:
             for a in v.articles:
-                when = a.published.strftime("%Y-%m-%d %H:%M") if a.published else "-"
+                when = _when(a)
                 copy = f" (copy of {a.duplicate_of})" if a.duplicate_of else ""
                 console.print(f"  {when}  {a.source or '-'}: {a.title}{copy}")
                 console.print(f"      [dim]{a.canonical_url}[/dim]")
@@ -635,6 +652,8 @@ def feed(
                     a.site_name,
                     a.published,
                     a.duplicate_of is not None,
+                    a.published_precision,
+                    a.published_offset,
                 )
                 for a in v.articles
             ],

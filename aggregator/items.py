@@ -57,11 +57,26 @@ class ArticleItem:
     """The text the publication time was read from, exactly as on the page
     (``2022-06-06T12:00:00-04:00``, ``June 6, 2022``)."""
 
+    published_precision: str | None = None
+    """How finely the page states ``published``, as the parse of ``published_raw`` found:
+    ``"month"`` (``March 2019``, ``4 months ago``; the value is the month's first day),
+    ``"day"`` (``June 6, 2022``, ``2022-06-06``, ``2019年4月22日``, ``3 days ago``, a URL's
+    ``/2016/nov/29/``), ``"hour"`` (``3 hours ago``, ``3 pm``), ``"minute"`` (``14:03``,
+    ``2022-06-06T12:05-04:00``, ``5 minutes ago``) or ``"second"`` (a time with seconds,
+    ``2022-06-06T00:00:00Z`` included, as the page states them). A month- or day-precision
+    value's time of day (midnight where the page is) is no statement of the page's: it is
+    shown as ``2019-03`` / ``2022-06-06`` and scored as a date. None when ``published`` is
+    None or the precision is unknown (items stored before it was recorded)."""
+
     modified: datetime | None = None
     """Last update time, same format and rules as ``published``."""
 
     modified_raw: str | None = None
     """The text the update time was read from, as on the page."""
+
+    modified_precision: str | None = None
+    """How finely the page states ``modified``: same values and rules as
+    ``published_precision``."""
 
     body: str | None = None
     """The article text: its paragraphs, headings and list items as plain text, one block per

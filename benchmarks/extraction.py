@@ -776,7 +776,8 @@ def show_diff(query: str, corpora: dict[CorpusKey, list[Page]], console: Console
         table.add_row(
             "published",
             str(page.published),
-            f"{ours.get('published')} (raw: {ours.get('published_raw')})",
+            f"{ours.get('published')} ({ours.get('published_precision')}, "
+            f"raw: {ours.get('published_raw')})",
             f"day={scores['same_day']} minute={scores['same_minute']}",
         )
         console.print(table)

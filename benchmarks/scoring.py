@@ -23,9 +23,20 @@ Besides the averages, body scores count two kinds of failure over the pages whos
 text: *catastrophes*, pages whose own shingle F1 is below 0.5 (the wrong block, or a small
 part of the article), and *empty* bodies (no token predicted at all).
 
+Dates are scored as finely as the prediction states them. A prediction may carry
+``published_precision`` (``month``, ``day``, ``hour``, ``minute``, ``second``: ours does,
+through ``aggregator extract``; the peers give none, and a prediction without one is
+scored as the value it writes, as before). A prediction coarser than the metric is a miss,
+not left out: a day-precision date on a page whose gold has a time of day counts against
+"same minute" (we did not give the minute; leaving such pages out would let an extractor
+raise its same-minute figure by withholding times), and a month-precision one against
+"same day". A day-precision date is a calendar date, not an instant: "same day" compares
+its date as written (at its page's offset) with the gold's own date, without converting
+it to the gold's offset (see :func:`same_day`).
+
 Nothing here imports the extractor: the gate test and the benchmark feed predictions in as
-plain dicts (``title``, ``authors``, ``published``, ``body``), so peers are scored by the
-very same code as ours.
+plain dicts (``title``, ``authors``, ``published``, ``published_precision``, ``body``), so
+peers are scored by the very same code as ours.
 """
 
 from __future__ import annotations
@@ -299,18 +310,31 @@ def _aligned(expected: datetime, ours: datetime) -> tuple[datetime, datetime]:
     return expected.replace(tzinfo=None), ours.replace(tzinfo=None)
 
 
-def same_day(expected: datetime, ours: datetime | None) -> bool:
-    """Same calendar day (see :func:`_aligned` for how offsets are handled)."""
-    if ours is None:
+# Precisions too coarse for each metric: such a prediction did not give what is scored.
+_NO_DAY = frozenset({"month"})
+_NO_MINUTE = frozenset({"month", "day", "hour"})
+
+
+def same_day(expected: datetime, ours: datetime | None, precision: str | None = None) -> bool:
+    """Same calendar day (see :func:`_aligned` for how offsets are handled). ``precision``
+    is the prediction's (None: unknown, the value is taken as written): a month is no
+    day, a miss; a day is a calendar date, compared as written with the expected value's
+    date as written, never shifted into another offset (where its midnight would fall
+    on the day before)."""
+    if ours is None or precision in _NO_DAY:
         return False
+    if precision == "day":
+        return expected.date() == ours.date()
     e, o = _aligned(expected, ours)
     return e.date() == o.date()
 
 
-def same_minute(expected: datetime, ours: datetime | None) -> bool:
+def same_minute(expected: datetime, ours: datetime | None, precision: str | None = None) -> bool:
     """Same minute: both truncated to the minute (10:56:59 and 10:57:01 differ), compared
-    on one clock as in :func:`_aligned`."""
-    if ours is None:
+    on one clock as in :func:`_aligned`. A prediction whose ``precision`` is coarser than
+    the minute (month, day, hour) is a miss: it did not give the minute, whatever time of
+    day its value happens to hold."""
+    if ours is None or precision in _NO_MINUTE:
         return False
     e, o = _aligned(expected, ours)
     return e.replace(second=0, microsecond=0) == o.replace(second=0, microsecond=0)
@@ -426,7 +450,8 @@ def write_manifest(pages: Iterable[Page], path: Path) -> None:
 
 # -- scoring a system ------------------------------------------------------------------------
 
-Prediction = Mapping[str, Any]  # title, authors (list or None), published (ISO str), body
+# title, authors (list or None), published (ISO str), published_precision (optional), body
+Prediction = Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -475,9 +500,13 @@ def meta_page_scores(page: Page, pred: Prediction) -> dict[str, Any]:
         out["authors"] = {"tp": tp, "fp": fp, "fn": fn}
     expected = parse_datetime(page.published)
     ours = parse_datetime(pred.get("published"))
-    out["same_day"] = None if expected is None else same_day(expected, ours)
+    precision = pred.get("published_precision")
+    precision = precision if isinstance(precision, str) else None
+    out["same_day"] = None if expected is None else same_day(expected, ours, precision)
     out["same_minute"] = (
-        None if expected is None or not has_time(expected) else same_minute(expected, ours)
+        None
+        if expected is None or not has_time(expected)
+        else same_minute(expected, ours, precision)
     )
     return out
 
@@ -497,7 +526,8 @@ def score_meta(pages: Sequence[Page], preds: Mapping[str, Prediction]) -> MetaSc
     Title exact match: share of pages with an expected title. Authors: micro precision /
     recall / F1 (tp, fp, fn summed over pages whose expected authors is not null). Same day:
     share of pages with an expected date; same minute: share of those whose expected value
-    has a time (:func:`has_time`).
+    has a time (:func:`has_time`); a prediction too coarse for either is a miss there (see
+    the module docstring).
     """
     titles: list[bool] = []
     days: list[bool] = []
@@ -556,6 +586,7 @@ def page_report(page: Page, pred: Prediction) -> dict[str, Any]:
                 _authors_of(pred),
             ],
             "published": [page.published, pred.get("published")],
+            "published_precision": pred.get("published_precision"),
         }
     return row
 

@@ -7,7 +7,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -150,3 +150,46 @@ def test_injection_strings_in_every_filter(db: str, evil: str) -> None:
 def test_bad_window_is_a_clear_error(db: str) -> None:
     res = runner.invoke(app, ["latest", "--db", db, "--since", "last tuesday-ish"])
     assert res.exit_code == 2 and "cannot read" in res.output
+
+
+def test_dates_shown_as_finely_as_the_page_gave_them(backend_url: str) -> None:
+    """A day-precision date is shown as a date, a month as a month, never with a time of
+    day; the JSON carries the precision, and the date part is the page's date."""
+    from aggregator.items import ArticleItem
+    from tests.conftest import distinct_body
+
+    tokyo = timezone(timedelta(hours=9))
+    items = [
+        ArticleItem(url=f"https://x.example/{n}/", canonical_url=f"https://x.example/{n}/",
+                    source="x", title=title, body=distinct_body(n), published=when,
+                    published_precision=precision, fetched_at=NOW)
+        for n, (title, when, precision) in enumerate([
+            ("Dated by day", datetime(2022, 6, 6, tzinfo=tokyo), "day"),
+            ("Dated by month", datetime(2019, 3, 1, tzinfo=timezone.utc), "month"),
+            ("Dated to the minute", datetime(2022, 6, 7, 16, 5, tzinfo=timezone.utc), "minute"),
+        ])
+    ]  # fmt: skip
+    engine = make_engine(backend_url)
+    ArticleStore(engine).upsert(items, NOW)
+    engine.dispose()
+    wide = {"COLUMNS": "200"}
+    table = runner.invoke(app, ["latest", "--db", backend_url], env=wide).stdout
+    day_row = next(line for line in table.splitlines() if "Dated by day" in line)
+    month_row = next(line for line in table.splitlines() if "Dated by month" in line)
+    minute_row = next(line for line in table.splitlines() if "Dated to the minute" in line)
+    # The Tokyo date, not 2022-06-05 (its UTC date), and no "00:00" or "15:00".
+    assert "2022-06-06" in day_row and ":" not in day_row
+    assert "2019-03" in month_row and "2019-03-01" not in month_row and ":" not in month_row
+    assert "2022-06-07 16:05" in minute_row
+    rows = {r["title"]: r for r in jsonl(runner.invoke(app, ["latest", "--db", backend_url,
+                                                              "--json"]).stdout)}  # fmt: skip
+    assert rows["Dated by day"]["published_precision"] == "day"
+    assert rows["Dated by day"]["published"] == "2022-06-06T00:00:00+09:00"
+    assert rows["Dated by month"]["published_precision"] == "month"
+    assert rows["Dated to the minute"]["published"] == "2022-06-07T16:05:00+00:00"
+    shown = runner.invoke(app, ["show", "https://x.example/0/", "--db", backend_url], env=wide)
+    assert "published: 2022-06-06 (2022-06-06T00:00:00+09:00)" in shown.stdout
+    assert "published_precision: day" in shown.stdout
+    res = runner.invoke(app, ["export", "--db", backend_url, "--format", "csv"])
+    by_title = {r["title"]: r for r in csv.DictReader(io.StringIO(res.stdout))}
+    assert by_title["Dated by day"]["published_precision"] == "day"

@@ -245,3 +245,27 @@ def test_sqlite_text_that_is_not_utf8_is_read_and_fed_well_formed(tmp_path: Any)
     res = cli("export", "--format", "csv", "--db", url)
     assert res.returncode == 0, res.stderr
     assert "Before \ufffd" in res.stdout
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_day_precision_articles_keep_feeds_valid(fmt: str) -> None:
+    """Entry times are the story's own full timestamps whatever the articles' precision;
+    JSON Feed's extension gives a day-precision article its date at the page's offset,
+    with the precision beside it."""
+    from datetime import timedelta
+
+    tokyo = timezone(timedelta(hours=9))
+    day = FeedArticle("Dated by day", "https://x.example/a/", "x", "X",
+                      datetime(2022, 6, 6, tzinfo=tokyo).astimezone(timezone.utc), False,
+                      "day", 540)  # fmt: skip
+    timed = FeedArticle("Timed", "https://y.example/b/", "y", "Y", T0, False, "minute", 0)
+    story = FeedStory(1, "Dated by day", T0, T0, "tv", [day, timed])
+    doc = render([story], fmt, title="t", home="https://h.example/", feed_url="https://h.example/f")
+    (entry,) = parse_feed(doc, fmt)  # well-formed, feedparser without complaint
+    assert entry["title"] == "Dated by day"
+    if fmt == "jsonfeed":
+        item = json.loads(doc)["items"][0]
+        assert item["date_published"] == "2022-06-06T16:00:00Z"  # the story's first seen
+        a, b = item["_aggregator"]["articles"]
+        assert (a["published"], a["published_precision"]) == ("2022-06-06T00:00:00+09:00", "day")
+        assert (b["published"], b["published_precision"]) == ("2022-06-06T16:00:00Z", "minute")

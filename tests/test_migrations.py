@@ -583,6 +583,36 @@ def test_downgrade_to_nothing_and_back(backend_url: str) -> None:
     engine.dispose()
 
 
+def test_date_precision_revision_keeps_rows_and_reads_old_ones_as_unknown(
+    backend_url: str,
+) -> None:
+    """0007 adds the precision columns to a database with articles in it: every old row
+    intact, its precision NULL (unknown); downgrading drops the columns only."""
+    make_first_release_db(backend_url)
+    engine = make_engine(backend_url, create=False)
+    upgrade(engine, "0006")
+    before = dump(backend_url)
+    columns = {c["name"] for c in inspect(engine).get_columns("articles")}
+    assert "published_precision" not in columns and "modified_precision" not in columns
+    upgrade(engine, "0007")
+    assert current_revision(engine) == "0007"
+    assert dump(backend_url) == before
+    for a in Query(engine).iter_all():
+        assert (a.published_precision, a.modified_precision) == (None, None)
+    # New rows store theirs next to the old ones.
+    item = ArticleItem(url="https://x.example/new/", canonical_url="https://x.example/new/",
+                       source="x", title="Brand new", body="Brand new body " + BODY,
+                       published=T0, published_precision="day", fetched_at=T0)  # fmt: skip
+    ArticleStore(engine).upsert([item])
+    stored = Query(engine).get("https://x.example/new/")
+    assert stored is not None and stored.published_precision == "day"
+    assert downgrade(engine, "0006") == "0006"
+    columns = {c["name"] for c in inspect(engine).get_columns("articles")}
+    assert "published_precision" not in columns and "modified_precision" not in columns
+    assert dump(backend_url)["articles"][: len(ARTICLES)] == before["articles"]
+    engine.dispose()
+
+
 def test_revisions_constant_matches_the_scripts() -> None:
     from alembic.script import ScriptDirectory
 

@@ -30,6 +30,7 @@ from benchmarks.scoring import (
     load_corpus,
     load_ground_truth,
     load_meta,
+    meta_page_scores,
     normalize_author,
     normalize_text,
     page_body_scores,
@@ -577,3 +578,54 @@ def test_readability_fragment_to_text_keeps_blocks_apart() -> None:
     )
     assert _fragment_text(html) == "Head\n\none bold\n\ntwo three\n\nx\n\ny\n\ntail"
     assert _fragment_text("") == ""
+
+
+# -- date precision ----------------------------------------------------------------------------
+
+
+def test_a_prediction_coarser_than_the_metric_is_a_miss() -> None:
+    """A day-precision date on a page whose gold has a time is scored for the day and
+    counts against the minute (it gave no minute); a month counts against both."""
+    pages = [
+        _meta_page("timed", published="2024-04-25T09:36:00+02:00"),
+        _meta_page("midnight", published="2024-04-25T00:00:00"),
+    ]
+    day = {"published": "2024-04-25T00:00:00+02:00", "published_precision": "day"}
+    scores = score_meta(pages, {"timed": day, "midnight": day})
+    assert (scores.same_day, scores.day_pages) == (1.0, 2)
+    assert (scores.same_minute, scores.minute_pages) == (0.0, 1)  # counted, and missed
+    # Without a precision (a peer's prediction), the value is scored as written.
+    assert meta_page_scores(pages[0], {"published": "2024-04-25T09:36:30+02:00"}) == {
+        "title": False, "authors": None, "same_day": True, "same_minute": True,
+    }  # fmt: skip
+    timed_day = {"published": "2024-04-25T09:36:00+02:00", "published_precision": "day"}
+    assert meta_page_scores(pages[0], timed_day)["same_minute"] is False
+    hour = {"published": "2024-04-25T09:00:00+02:00", "published_precision": "hour"}
+    assert meta_page_scores(pages[0], hour) == {
+        "title": False, "authors": None, "same_day": True, "same_minute": False,
+    }  # fmt: skip
+    month = {"published": "2024-04-01T00:00:00+02:00", "published_precision": "month"}
+    assert meta_page_scores(pages[0], month)["same_day"] is False
+    assert meta_page_scores(pages[0], month)["same_minute"] is False
+    # Minute and second precision are scored as before.
+    second = {"published": "2024-04-25T07:36:10+00:00", "published_precision": "second"}
+    assert meta_page_scores(pages[0], second)["same_minute"] is True
+
+
+def test_a_day_precision_date_is_a_calendar_date_not_an_instant() -> None:
+    # The page's 2024-12-02 in Tokyo is 2024-12-01 15:00 UTC, and 10:00 on 2024-12-01 in
+    # New York, where the gold is: as an instant it would miss the day, as a date it holds.
+    expected = _dt("2024-12-02T22:30:00-05:00")
+    ours = _dt("2024-12-02T00:00:00+09:00")
+    assert not same_day(expected, ours)
+    assert same_day(expected, ours, "day")
+    assert not same_day(expected, _dt("2024-12-03T00:00:00+09:00"), "day")
+    assert not same_minute(expected, _dt("2024-12-02T22:30:00-05:00"), "day")
+    assert same_minute(expected, _dt("2024-12-02T22:30:00-05:00"), "minute")
+
+
+def test_page_report_carries_the_precision() -> None:
+    page = _meta_page("p", published="2024-04-25T09:36:00+02:00")
+    row = page_report(page, {"published": "2024-04-25", "published_precision": "day"})
+    assert row["values"]["published_precision"] == "day"
+    assert (row["same_day"], row["same_minute"]) == (True, False)

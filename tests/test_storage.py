@@ -319,3 +319,45 @@ def test_postgresql_url_without_driver_means_psycopg() -> None:
     assert db_url("postgresql://u@h/news") == "postgresql+psycopg://u@h/news"
     assert db_url("postgres://u@h/news") == "postgresql+psycopg://u@h/news"
     assert db_url("postgresql+psycopg2://u@h/news") == "postgresql+psycopg2://u@h/news"
+
+
+def test_date_precision_round_trips(engine: Engine) -> None:
+    """Each precision comes back as stored, on both backends; a day-precision date is
+    written in JSON at its page's offset, so that its date part is the page's date."""
+    tokyo = timezone(timedelta(hours=9))
+    store = ArticleStore(engine)
+    store.upsert(
+        [
+            # "2022-06-06" at a Tokyo outlet: midnight there, 15:00 UTC the day before.
+            item(1, published=datetime(2022, 6, 6, tzinfo=tokyo), published_precision="day",
+                 modified=T0, modified_precision="second"),
+            item(2, published=datetime(2019, 3, 1, tzinfo=timezone.utc),
+                 published_precision="month"),
+            item(3, published=T0 - timedelta(hours=3), published_precision="hour"),
+            item(4, published_precision=None),  # unknown, as rows stored before 0007
+            # A precision without its date is not stored (an item that skipped normalizing).
+            item(5, published=None, published_precision="day"),
+        ],
+        now=T0,
+    )  # fmt: skip
+    q = Query(engine)
+
+    def stored(n: int) -> tuple[str | None, str | None]:
+        a = q.get(f"https://www.dualshockers.com/story-{n}/")
+        assert a is not None
+        return a.published_precision, a.modified_precision
+
+    assert [stored(n) for n in range(1, 6)] == [
+        ("day", "second"), ("month", None), ("hour", None), (None, None), (None, None),
+    ]  # fmt: skip
+    a = q.get("https://www.dualshockers.com/story-1/")
+    assert a is not None
+    assert a.published == datetime(2022, 6, 5, 15, 0, tzinfo=timezone.utc)
+    d = article_dict(a)
+    assert d["published"] == "2022-06-06T00:00:00+09:00"  # the same instant, the page's date
+    assert d["published_precision"] == "day" and d["modified_precision"] == "second"
+    assert d["modified"] == T0.isoformat()  # a time of day: UTC as every other datetime
+    # An update carries the new precision (the page now gives the time).
+    store.upsert([item(1, published=datetime(2022, 6, 6, 9, 30, tzinfo=tokyo),
+                       published_precision="minute")], now=T0)  # fmt: skip
+    assert stored(1) == ("minute", None)

@@ -6,6 +6,14 @@ link is the earliest article. Built with the standard library's XML writer, so t
 and URLs are always escaped. Characters XML forbids are removed (``sanitize``): the
 normalizer keeps them out of what a crawl stores, and the feed removes them again because
 the database may hold text from elsewhere (another program, an older version).
+
+Dates: every Atom ``published``/``updated``, RSS ``pubDate`` and JSON Feed
+``date_published``/``date_modified`` is a story's first-seen or last-updated time, which
+the aggregator records itself to the microsecond, so each is a full timestamp as the
+formats require, whatever precision the outlets gave their articles. An article's own
+publication time appears only in JSON Feed's ``_aggregator`` extension, with its
+``published_precision``; a day- or month-precision one is written at its page's offset
+(``2022-06-06T00:00:00+09:00``) so that its date part is the page's date.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from html import escape
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from aggregator.normalize.dates import iso_date
 from aggregator.normalize.text import sanitize
 
 FORMATS = ("atom", "rss", "jsonfeed")
@@ -47,6 +56,10 @@ class FeedArticle:
     site_name: str | None
     published: datetime | None
     duplicate: bool = False
+    published_precision: str | None = None
+    """How finely the page gave ``published`` (see ``ArticleItem.published_precision``)."""
+    published_offset: int | None = None
+    """The page's UTC offset for ``published``, in minutes (its calendar date is read there)."""
 
 
 @dataclass
@@ -77,6 +90,17 @@ class FeedStory:
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def _article_time(a: FeedArticle) -> str | None:
+    """An article's publication time for the JSON Feed extension: RFC 3339 UTC; a month-
+    or day-precision date at its page's offset instead, so that its date part is the
+    page's date (the precision beside it says that the time of day is no statement)."""
+    if a.published is None:
+        return None
+    if a.published_precision in ("month", "day"):
+        return iso_date(a.published, a.published_precision, a.published_offset)
+    return _iso(a.published)
 
 
 def _summary_html(story: FeedStory) -> str:
@@ -190,7 +214,8 @@ def _jsonfeed(stories: Sequence[FeedStory], title: str, home: str, feed_url: str
                             "title": a.title,
                             "url": a.url,
                             "source": a.source,
-                            "published": _iso(a.published) if a.published else None,
+                            "published": _article_time(a),
+                            "published_precision": a.published_precision,
                             "duplicate": a.duplicate,
                         }
                         for a in s.articles

@@ -12,14 +12,20 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone
 from functools import cached_property
 from itertools import islice
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from aggregator.extract.body import drop_keep_tail, extract_body
 from aggregator.extract.page import HtmlElement, Page, check_complexity
 from aggregator.extract.subtree import SubtreeText, may_be_shorter, solid_length
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors, clean_organisations
-from aggregator.normalize.dates import date_from_url, date_problem, parse_date
+from aggregator.normalize.dates import (
+    date_from_url,
+    date_problem,
+    finer,
+    has_time_of_day,
+    parse_date_precision,
+)
 from aggregator.normalize.text import clean_body, clean_text
 from aggregator.normalize.titles import name_key, site_keys, strip_site_name
 from aggregator.normalize.urls import canonicalize_url, domain_of
@@ -29,7 +35,7 @@ MAX_AUTHORS = 20
 # Bylines are under 100 characters; an element with more than this many characters
 # other than whitespace cleans to longer (see SubtreeText.short_text) and is not read.
 _BYLINE_SOLID = 4 * 100 + 64
-# parse_date() refuses longer strings.
+# parse_date_precision() refuses longer strings.
 MAX_DATE = 200
 # Date candidates read per page and field: a page names its dates in a few places (the
 # corpora's pages need at most 10), and free text costs dateparser up to 20 ms (27 s for
@@ -583,7 +589,7 @@ class GenericExtractor:
             v = self.page.meta_first(key)
             if v:
                 yield v
-        # Texts as parse_date() will see them, and none it refuses as too long: nested
+        # Texts as parse_date_precision() will see them, and none it refuses as too long: nested
         # elements each cleaned their whole text.
         for el in self.tree.xpath("//*[@itemprop='datePublished']"):
             # <abbr title="2012-08-09T08:57:00-05:00">8:57 AM</abbr>: hAtom's machine date.
@@ -791,20 +797,22 @@ class GenericExtractor:
                 yield v
         yield from self._updated_dates()
 
-    def _parse_first(self, raws: Iterable[str]) -> tuple[datetime | None, str | None]:
+    def _parse_first(self, raws: Iterable[str]) -> FoundDate:
         """The first candidate that parses to a possible publication time (see
         :func:`~aggregator.normalize.dates.date_problem`: not before 1990 nor after the
         fetch), else the first that parses at all (normalization then leaves it empty and
-        says why, its raw text kept). A bare date is completed by a later
-        candidate of the same day that has the time (``<time datetime="2024-08-22">``
-        before a JSON-LD ``2024-08-22T12:00+02:00``). Only the first
+        says why, its raw text kept). A date without a time of day is completed by a later
+        candidate that states it more finely and agrees with it (``<time
+        datetime="2024-08-22">`` before a JSON-LD ``2024-08-22T12:00+02:00``; "March 2019"
+        before "2019-03-14"). The precision is the parse's own (see
+        :func:`~aggregator.normalize.dates.parse_date_precision`). Only the first
         :data:`MAX_DATE_CANDIDATES` different candidates are read."""
         lang = self._language
         langs = [lang] if lang else None
-        first: tuple[datetime, str] | None = None
+        first: FoundDate | None = None
         seen: set[str] = set()
         now = self.page.fetched_at or datetime.now(timezone.utc)
-        rejected: tuple[datetime, str] | None = None
+        rejected: FoundDate | None = None
         for raw in raws:
             raw = clean_text(raw) or ""
             if raw in seen:
@@ -812,36 +820,42 @@ class GenericExtractor:
             seen.add(raw)
             if len(seen) > MAX_DATE_CANDIDATES:
                 break
-            dt = parse_date(raw, now=self.page.fetched_at, languages=langs, tz=None)
-            if dt is None:
+            parsed = parse_date_precision(raw, now=self.page.fetched_at, languages=langs)
+            if parsed is None:
                 continue
-            if date_problem(dt, now) is not None:  # normalization would drop it
-                rejected = rejected or (dt, raw)  # said, if no later candidate holds
+            found = FoundDate(parsed.value, raw, parsed.precision)
+            if date_problem(parsed.value, now) is not None:  # normalization would drop it
+                rejected = rejected or found  # said, if no later candidate holds
                 continue
-            if first is None:
-                first = (dt, raw)
-                if _has_time(raw):
-                    return first
-            elif _has_time(raw) and dt.date() == first[0].date():
-                return dt, raw
-        return first or rejected or (None, None)
+            if first is not None and not (
+                finer(found.precision, first.precision) and _agrees(found, first)
+            ):
+                continue  # a later date that does not complete the first
+            first = found
+            if has_time_of_day(first.precision):
+                return first
+        return first or rejected or FoundDate(None, None, None)
 
-    def published(self) -> tuple[datetime | None, str | None]:
-        """(publication time, the raw text it came from)."""
-        dt, raw = self._parse_first(self.published_candidates())
+    def published(self) -> FoundDate:
+        """The publication time, the raw text it came from, and its precision. A date in
+        the URL (``/2016/nov/29/``) stands in when the page's own dates give none that is
+        possible; it is day precision, its raw text the ISO date. Failing that, a page
+        that prints only its update time ("Updated: January 11, 2008") is dated by it:
+        that is the latest it vouches for, better than no date to sort by."""
+        found = self._parse_first(self.published_candidates())
+        dt = found.value
         now = self.page.fetched_at or datetime.now(timezone.utc)
         if dt is None or date_problem(dt, now):
             url_dt = date_from_url(self.page.url)
             if url_dt is not None:
-                return url_dt, url_dt.date().isoformat()
-            # A page that prints only its update time ("Updated: January 11, 2008"):
-            # that is the latest it vouches for, better than no date to sort by.
-            upd, upd_raw = self._parse_first(self._updated_dates())
-            if upd is not None and not date_problem(upd, now):
-                return upd, upd_raw
-        return dt, raw
+                return FoundDate(url_dt, url_dt.date().isoformat(), "day")
+            updated = self._parse_first(self._updated_dates())
+            if updated.value is not None and not date_problem(updated.value, now):
+                return updated
+        return found
 
-    def modified(self) -> tuple[datetime | None, str | None]:
+    def modified(self) -> FoundDate:
+        """The update time, its raw text and its precision (see :meth:`_parse_first`)."""
         return self._parse_first(self.modified_candidates())
 
     def image(self) -> str | None:
@@ -987,8 +1001,8 @@ class GenericExtractor:
     def extract(self) -> ArticleItem:
         title = self._title
         subtitle = self.subtitle()
-        published, published_raw = self.published()
-        modified, modified_raw = self.modified()
+        published = self.published()
+        modified = self.modified()
         item = ArticleItem(
             url=self.page.url,
             canonical_url=self.canonical_url(),
@@ -997,10 +1011,12 @@ class GenericExtractor:
             title=title,
             subtitle=subtitle,
             authors=self.authors(),
-            published=published,
-            published_raw=published_raw,
-            modified=modified,
-            modified_raw=modified_raw,
+            published=published.value,
+            published_raw=published.raw,
+            published_precision=published.precision,
+            modified=modified.value,
+            modified_raw=modified.raw,
+            modified_precision=modified.precision,
             image=self.image(),
             tags=self.tags(),
             section=self.section(),
@@ -1021,15 +1037,26 @@ class GenericExtractor:
         return item
 
 
-_TIME_OF_DAY = re.compile(r"\d{1,2}[:.h]\d{2}|\d{1,2}\s*(?:am|pm)\b", re.IGNORECASE)
-# ISO 8601's date/time separator (not the T of "GMT" or "MST").
-_ISO_T = re.compile(r"\dT(?=\d)")
+class FoundDate(NamedTuple):
+    """A date the extractor settled on: the value, the page's text it was read from, and
+    how finely that text states it (all None when the page gives no date)."""
+
+    value: datetime | None
+    raw: str | None
+    precision: str | None
 
 
-def _has_time(raw: str) -> bool:
-    """True when a date string carries a time of day, not just a calendar date."""
-    iso = _ISO_T.search(raw)
-    return bool(_TIME_OF_DAY.search(raw[iso.end() :] if iso else raw[10:]))
+def _agrees(finer_date: FoundDate, coarse: FoundDate) -> bool:
+    """True when ``finer_date`` falls within the day or month ``coarse`` names, read as
+    each is written (a bare date has no zone to convert from)."""
+    a, b = finer_date.value, coarse.value
+    if a is None or b is None:
+        return False
+    if coarse.precision == "month":
+        return (a.year, a.month) == (b.year, b.month)
+    if coarse.precision == "day":
+        return a.date() == b.date()
+    return False  # a time of day is not completed by another
 
 
 _CLASS_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])")

@@ -10,7 +10,35 @@ import re
 from datetime import datetime, timedelta, timezone, tzinfo
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, NamedTuple, get_args
+
+# How finely a page states a date, coarsest first. "hour" exists for relative times the
+# page counts in hours ("3 hours ago") and clock times without minutes ("3 pm"); a year
+# alone is no date at all (see _dateparser). No finer than "second": fractions of a
+# second are kept in the value, but no page's statement is compared below the second.
+Precision = Literal["month", "day", "hour", "minute", "second"]
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
+
+
+def finer(a: str | None, b: str | None) -> bool:
+    """True when precision ``a`` is strictly finer than ``b`` (an unknown one is neither
+    finer nor coarser than any)."""
+    if a not in PRECISIONS or b not in PRECISIONS:
+        return False
+    return PRECISIONS.index(a) > PRECISIONS.index(b)
+
+
+def has_time_of_day(precision: str | None) -> bool:
+    """True for a precision that states a time of day (hour, minute, second)."""
+    return precision in ("hour", "minute", "second")
+
+
+class ParsedDate(NamedTuple):
+    """A date as read from a page: the value and how finely the page stated it."""
+
+    value: datetime
+    precision: Precision
+
 
 _ISO = re.compile(
     r"^\s*(\d{4})-?(\d{2})-?(\d{2})"
@@ -68,17 +96,26 @@ def _offset(text: str) -> tzinfo:
 
 def parse_iso(raw: str) -> datetime | None:
     """Parse ISO 8601 (and its common sloppy variants); aware if the string has a zone."""
+    parsed = parse_iso_precision(raw)
+    return parsed.value if parsed else None
+
+
+def parse_iso_precision(raw: str) -> ParsedDate | None:
+    """:func:`parse_iso` with the precision the string states: ``2022-06-06`` is "day",
+    ``2022-06-06T12:05`` "minute", with seconds (``T00:00:00Z`` too: the string states
+    them, midnight or not) or as a Unix epoch "second"."""
     m = _ISO.match(raw)
     if not m:
         e = _EPOCH.match(raw)
         if e:
-            return datetime.fromtimestamp(int(e.group(1)), tz=timezone.utc)
+            return ParsedDate(datetime.fromtimestamp(int(e.group(1)), tz=timezone.utc), "second")
         return None
     year, month, day, hour, minute, second, frac, zone = m.groups()
+    precision: Precision = "second" if second else "minute" if minute else "day"
     try:
         micro = int((frac or "0")[:6].ljust(6, "0"))
         tz = _offset(zone) if zone else None
-        return datetime(
+        value = datetime(
             int(year),
             int(month),
             int(day),
@@ -90,6 +127,7 @@ def parse_iso(raw: str) -> datetime | None:
         )
     except ValueError:
         return None
+    return ParsedDate(value, precision)
 
 
 @lru_cache(maxsize=64)
@@ -118,12 +156,34 @@ def parse_date(
     languages: list[str] | None = None,
     tz: str | None = None,
 ) -> datetime | None:
-    """Parse a date string as it appears on a page.
+    """Parse a date string as it appears on a page (see :func:`parse_date_precision`,
+    which also says how finely the page stated it)."""
+    parsed = parse_date_precision(raw, now=now, languages=languages, tz=tz)
+    return parsed.value if parsed else None
+
+
+def parse_date_precision(
+    raw: str | None,
+    *,
+    now: datetime | None = None,
+    languages: list[str] | None = None,
+    tz: str | None = None,
+) -> ParsedDate | None:
+    """Parse a date string as it appears on a page, with the precision it states.
 
     ISO 8601 takes a fast path; anything else ("June 6, 2022", "6. Juni 2022, 14:03 Uhr",
     "2 hours ago") goes through dateparser, relative dates counted back from ``now``
-    (the fetch time). The result is aware when the string names a zone or ``tz`` is given,
+    (the fetch time). The result is aware when the string names a zone, ``tz`` is given or
+    it is a time counted back from an aware ``now`` ("2 hours ago": an instant, UTC);
     naive otherwise; naive results are local times whose zone the caller decides.
+
+    Precision (:data:`Precision`) is what the string states, never more: ``2022-06-06``,
+    "June 6, 2022", "2019年4月22日", "3 days ago", "yesterday", "2 weeks ago" are "day"
+    (the day counted back to; the page's own rounding of "days ago" is not modelled);
+    "March 2019", "2019-03", "4 months ago" "month" (stored as its first day);
+    "3 hours ago", "3 pm", "15 Uhr" "hour"; "14:03", "3:05 pm", "5 minutes ago",
+    "1 hour 20 minutes ago", "just now" "minute"; a time with seconds (``T00:00:00Z``
+    included) or an epoch "second". A year alone is no date (None).
     """
     if not raw:
         return None
@@ -135,21 +195,32 @@ def parse_date(
         # "12:40 AM PT": a zone that is PST or PDT by season, which dateparser fixes at
         # one offset. Parsed naive, then placed in the zone itself.
         raw, tz = raw[: zone_word.start()].strip(), _DST_ZONES[zone_word.group(1).upper()]
-    dt = parse_iso(raw)
-    if dt is None and _RFC822.match(raw):
+    parsed = parse_iso_precision(raw)
+    if parsed is None and _RFC822.match(raw):
         try:
             dt = parsedate_to_datetime(raw)
         except (TypeError, ValueError, IndexError):
-            dt = None
-    if dt is None:
-        dt = _dateparser(raw, now, languages)
-    if dt is None:
+            pass
+        else:
+            parsed = ParsedDate(dt, "second" if _CLOCK_SECONDS.search(raw) else "minute")
+    if parsed is None:
+        parsed = _dateparser(raw, now, languages)
+    if parsed is None:
         return None
+    dt = parsed.value
     if dt.tzinfo is None and tz:
         zi = _zone(tz)
         if zi is not None:
-            dt = dt.replace(tzinfo=zi)
-    return dt
+            return ParsedDate(dt.replace(tzinfo=zi), parsed.precision)
+    return parsed
+
+
+# Clock times in free text: with seconds ("15:05:07"), with minutes ("14:03", "14.03",
+# "14h03", "10時30分", "3시 20분"; not the "06.06" of "06.06.2022"), or an hour alone
+# ("3 pm", "15 Uhr", "15h", "10時").
+_CLOCK_SECONDS = re.compile(r"\d{1,2}:\d{2}:\d{2}")
+_CLOCK_MINUTES = re.compile(r"(?<![\d.])\d{1,2}\s*[:.h時시]\s*\d{2}(?![\d.])", re.IGNORECASE)
+_CLOCK_HOUR = re.compile(r"\d{1,2}\s*(?:[ap]\.?m\b\.?|uhr\b|h\b|時|시)", re.IGNORECASE)
 
 
 # The base a relative date is counted from when the fetch time is unknown: a date that
@@ -159,7 +230,7 @@ _UNKNOWN_BASE = datetime(1000, 1, 1)
 _UNKNOWN_BASE_END = datetime(1100, 1, 1)
 
 
-def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> datetime | None:
+def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> ParsedDate | None:
     if not any(c.isdigit() for c in raw) and not _maybe_relative(raw):
         return None
     from dateparser.date import DateDataParser
@@ -171,6 +242,7 @@ def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> 
         "RETURN_TIME_AS_PERIOD": True,
         "RELATIVE_BASE": _UNKNOWN_BASE,
     }
+    base = _UNKNOWN_BASE
     if now is not None:
         try:
             base = now.astimezone(timezone.utc).replace(tzinfo=None) if now.tzinfo else now
@@ -194,9 +266,28 @@ def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> 
         return None  # counted from a fetch time nobody gave, not from the clock
     if period != "time":
         # "3 days ago", "yesterday": the day (or month) it names, without the time of
-        # day of the base it was counted from, which the page never gave.
-        result = result.replace(hour=0, minute=0, second=0, microsecond=0)
-    return result
+        # day of the base it was counted from, which the page never gave. A week ("2
+        # weeks ago") is the day it counts back to.
+        day = result.replace(hour=0, minute=0, second=0, microsecond=0)
+        return ParsedDate(day, "month" if period == "month" else "day")
+    if _CLOCK_SECONDS.search(raw):
+        return ParsedDate(result, "second")
+    if _CLOCK_MINUTES.search(raw):
+        return ParsedDate(result, "minute")
+    if _CLOCK_HOUR.search(raw):
+        return ParsedDate(result, "hour")
+    # No clock time written: a time counted back from the fetch ("3 hours ago", "vor 10
+    # Min.", "just now"), in any language. Whole hours back is what the page said to
+    # the hour; anything else was counted in minutes (or seconds: no page's "30 seconds
+    # ago" is meant finer than the minute). The base was the fetch time in UTC, so the
+    # result is a UTC instant, not a local wall clock for the caller to place in a zone.
+    back = base - result
+    precision: Precision = (
+        "hour" if back.total_seconds() > 0 and back.total_seconds() % 3600 == 0 else "minute"
+    )
+    if now is not None and now.tzinfo is not None:
+        result = result.replace(tzinfo=timezone.utc)
+    return ParsedDate(result, precision)
 
 
 _RELATIVE_WORDS = re.compile(
@@ -210,7 +301,8 @@ def _maybe_relative(raw: str) -> bool:
 
 
 def date_from_url(url: str) -> datetime | None:
-    """A calendar date embedded in an article URL (``/2022/06/06/slug``), naive, or None."""
+    """A calendar date embedded in an article URL (``/2022/06/06/slug``), naive, or None.
+    Its precision is "day": a URL never names the time of day."""
     m = _URL_DATE.search(url)
     named = _URL_DATE_NAMED.search(url)
     if named and (not m or named.start() < m.start()):
@@ -287,3 +379,37 @@ def parse_since(value: str | None, now: datetime) -> datetime | None:
             f"cannot read {value!r} as a date: use 2022-06-01, 2022-06-01T12:00Z or 12h/2d/1w"
         )
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+def on_page_clock(dt: datetime, offset_minutes: int | None) -> datetime:
+    """``dt`` on its page's clock: the same instant at the UTC offset stored with it
+    (``published_offset``); as it is when there is none."""
+    if offset_minutes is None:
+        return dt
+    try:
+        return dt.astimezone(timezone(timedelta(minutes=offset_minutes)))
+    except (ValueError, OverflowError):  # an offset no zone has, or out of range there
+        return dt
+
+
+def iso_date(dt: datetime, precision: str | None, offset_minutes: int | None = None) -> str:
+    """ISO 8601 for machine output (JSON): the instant itself, a month- or day-precision
+    date written at its page's offset so that its date part is the page's date (a day in
+    Tokyo is ``2022-06-06T00:00:00+09:00``, not ``2022-06-05T15:00:00+00:00``)."""
+    if precision in ("month", "day"):
+        dt = on_page_clock(dt, offset_minutes)
+    return dt.isoformat()
+
+
+def format_date(dt: datetime, precision: str | None, offset_minutes: int | None = None) -> str:
+    """A date for people, as finely as the page stated it: ``2019-03`` (month),
+    ``2022-06-06`` (day, the page's calendar date: read at its offset), ``2022-06-06 15h``
+    (hour), ``2022-06-06 15:05`` (minute, second, or unknown precision: stored before it
+    was recorded). Times of day are shown as ``dt`` is (UTC, as stored)."""
+    if precision == "month":
+        return on_page_clock(dt, offset_minutes).strftime("%Y-%m")
+    if precision == "day":
+        return on_page_clock(dt, offset_minutes).date().isoformat()
+    if precision == "hour":
+        return dt.strftime("%Y-%m-%d %Hh")
+    return dt.strftime("%Y-%m-%d %H:%M")

@@ -10,7 +10,7 @@ from typing import Any
 
 from aggregator.items import ArticleItem
 from aggregator.normalize.authors import clean_authors, clean_organisations
-from aggregator.normalize.dates import date_problem, ensure_aware
+from aggregator.normalize.dates import PRECISIONS, date_problem, ensure_aware
 from aggregator.normalize.text import clean_body, clean_text, sanitize, truncate
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url
@@ -51,7 +51,20 @@ def normalize_item(
     credited (see :attr:`ArticleItem.authors`). Dates: naive ones get ``tz``
     (unless ``keep_naive``); dates that do not exist in UTC, lie before 1990 or after
     ``now`` (default: fetch time, else the clock) are left empty, their raw text kept.
+    A date's precision (``published_precision``, ``modified_precision``) is kept as the
+    extractor found it, and emptied with the date (or when it is no known precision).
     URLs: canonical form, tracking parameters and fragment removed.
+
+    A month- or day-precision date is the start of its month or day where the page is:
+    midnight in ``tz`` (the extractor reads a bare date naive, as local; the month's
+    first day for a month). Storage keeps that instant in UTC with its offset
+    (``published_offset``), so the page's calendar date is read back exactly (the UTC
+    instant plus the offset) in any zone, and the row needs no rewriting. Noon UTC, the
+    other convention, would need no offset but names the page's date only in zones within
+    12 hours of UTC, and sorts the date by UTC noon rather than by the publisher's day.
+    Sorted by instant, a day-precision article comes at the start of its day (the
+    earliest instant the page allows), before that day's timed articles; "same day"
+    compares calendar dates, each where its page is.
 
     ``notes`` name what was discarded: ``<problem>_<field>_date`` (``future``,
     ``implausible``, ``impossible``) and ``truncated_<field>``.
@@ -94,15 +107,18 @@ def normalize_item(
     out.image = image if image and len(image) <= MAX_URL else None
     for name in ("published", "modified"):
         dt: datetime | None = getattr(out, name)
-        if dt is None:
-            continue
-        if not keep_naive:
-            dt = ensure_aware(dt, tz)
-        problem = date_problem(dt, now) if dt is not None else None
-        if problem:
-            notes.append(f"{problem}_{name}_date")
-            dt = None  # the raw text stays, so the rejected value can be inspected
-        setattr(out, name, dt)
+        if dt is not None:
+            if not keep_naive:
+                dt = ensure_aware(dt, tz)
+            problem = date_problem(dt, now) if dt is not None else None
+            if problem:
+                notes.append(f"{problem}_{name}_date")
+                dt = None  # the raw text stays, so the rejected value can be inspected
+            setattr(out, name, dt)
+        # A precision belongs to a date: none without one, and none but the known values.
+        precision = getattr(out, f"{name}_precision")
+        if dt is None or precision not in PRECISIONS:
+            setattr(out, f"{name}_precision", None)
     if out.fetched_at is not None and out.fetched_at.tzinfo is None:
         out.fetched_at = out.fetched_at.replace(tzinfo=timezone.utc)
     return Normalized(out, notes)

@@ -93,9 +93,14 @@ class Article(Base):
     published: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     published_offset: Mapped[int | None] = mapped_column(Integer)
     published_raw: Mapped[str | None] = mapped_column(String(200))
+    published_precision: Mapped[str | None] = mapped_column(String(8))
+    """How finely the page stated ``published`` (month, day, hour, minute, second; see
+    ``ArticleItem.published_precision``); NULL: no date, or stored before revision 0007."""
     modified: Mapped[datetime | None] = mapped_column(UTCDateTime)
     modified_offset: Mapped[int | None] = mapped_column(Integer)
     modified_raw: Mapped[str | None] = mapped_column(String(200))
+    modified_precision: Mapped[str | None] = mapped_column(String(8))
+    """How finely the page stated ``modified``, as ``published_precision``."""
     body: Mapped[str] = mapped_column(Text)
     body_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     image: Mapped[str | None] = mapped_column(String(2048))

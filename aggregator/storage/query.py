@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.expression import ColumnClause
 
+from aggregator.normalize.dates import iso_date
 from aggregator.storage.engine import session_factory
 from aggregator.storage.models import Article, Story
 
@@ -141,11 +142,19 @@ def _author_spellings(author: str) -> list[str]:
 
 
 def article_dict(a: Article) -> dict[str, Any]:
-    """Every stored field of an article, datetimes as ISO 8601 UTC."""
+    """Every stored field of an article, datetimes as ISO 8601 UTC; but a month- or
+    day-precision ``published`` / ``modified`` (see ``published_precision``) is written at
+    the page's own offset, so that its date part is the page's date (:func:`iso_date`)."""
     out: dict[str, Any] = {}
     for col in Article.__table__.columns:
         v = getattr(a, col.key)
         out[col.key] = v.isoformat() if isinstance(v, datetime) else v
+    for name in ("published", "modified"):
+        value = getattr(a, name)
+        if value is not None:
+            out[name] = iso_date(
+                value, getattr(a, f"{name}_precision"), getattr(a, f"{name}_offset")
+            )
     return out
 
 
@@ -304,7 +313,8 @@ class StoryView:
     articles: list[Article]
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field of the story, and each article's id, title, URL, source, time."""
+        """Every field of the story, and each article's id, title, URL, source, time and
+        that time's precision (written as :func:`article_dict` does)."""
         s = self.story
         return {
             "id": s.id,
@@ -321,7 +331,10 @@ class StoryView:
                     "canonical_url": a.canonical_url,
                     "source": a.source,
                     "site_name": a.site_name,
-                    "published": a.published.isoformat() if a.published else None,
+                    "published": iso_date(a.published, a.published_precision, a.published_offset)
+                    if a.published
+                    else None,
+                    "published_precision": a.published_precision,
                     "duplicate_of": a.duplicate_of,
                 }
                 for a in self.articles

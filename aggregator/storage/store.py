@@ -14,7 +14,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, Table, bindparam, select
 
 from aggregator.items import ArticleItem
-from aggregator.normalize.dates import utc_offset_minutes
+from aggregator.normalize.dates import PRECISIONS, utc_offset_minutes
 from aggregator.storage.engine import (
     StorageUnavailableError,
     error_line,
@@ -48,6 +48,12 @@ def _failure(exc: BaseException) -> str:
     return f"{type(getattr(exc, 'orig', None) or exc).__name__}: {error_line(exc)}"
 
 
+def _precision(value: datetime | None, precision: str | None) -> str | None:
+    """The precision to store with a date: none without the date, none but the known
+    values (an item that skipped normalization fits the column all the same)."""
+    return precision if value is not None and precision in PRECISIONS else None
+
+
 def _row(item: ArticleItem, now: datetime) -> dict[str, Any]:
     canonical = item.canonical_url or item.url
     return {
@@ -61,9 +67,11 @@ def _row(item: ArticleItem, now: datetime) -> dict[str, Any]:
         "published": item.published,
         "published_offset": utc_offset_minutes(item.published),
         "published_raw": (item.published_raw or "")[:200] or None,
+        "published_precision": _precision(item.published, item.published_precision),
         "modified": item.modified,
         "modified_offset": utc_offset_minutes(item.modified),
         "modified_raw": (item.modified_raw or "")[:200] or None,
+        "modified_precision": _precision(item.modified, item.modified_precision),
         "body": item.body or "",
         "body_hash": body_hash(item.body),
         "image": item.image,
