@@ -525,6 +525,23 @@ def test_a_page_of_named_comments_alone_keeps_them() -> None:
     assert "Reader 3 said" in (extract(html).body or "")
 
 
+def test_a_container_sharing_nothing_with_the_description_gives_way() -> None:
+    # A short post and a longer "about this site" box: the page's description (its
+    # lede) is only in the post.
+    about = "".join(
+        f"<p>I am the creator and writer of this blog, which offers commentary, opinion and "
+        f"analysis on politics and finance, with {i} thousand readers a day.</p>"
+        for i in range(6)
+    )
+    head = f"<meta name='description' content='{LEDE}'>"
+    html = (
+        f"<html><head><title>Cookies on the Show</title>{head}</head><body>"
+        f"<div class='main'><h1>Cookies on the Show</h1><div class='post'><p>{LEDE}</p></div></div>"
+        f"<div class='side'><div class='profile'>{about}</div><p>Archive</p></div></body></html>"
+    )
+    assert body_of(html) == [LEDE]
+
+
 def test_a_title_that_is_only_the_site_name_is_no_headline() -> None:
     # og:title and <title> name only the outlet: the headline is the next candidate
     # (JSON-LD headline, else the <h1>), whichever way the page names the site.

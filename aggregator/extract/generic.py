@@ -877,8 +877,19 @@ class GenericExtractor:
         """Article text; runs last because it prunes the shared tree."""
         headlines = {title} if title else set()
         headlines.update(c for c in self._stripped_title_candidates if c)
+        from aggregator.extract.embedded import jsonld_body
+
+        references = [
+            self.page.meta_first("og:description", "description", "twitter:description"),
+            _first_str(self.jsonld_value("description")),
+            jsonld_body(self.page.articles),
+        ]
         body = extract_body(
-            self.tree, headlines=headlines, authors=authors, container=self.body_container()
+            self.tree,
+            headlines=headlines,
+            authors=authors,
+            container=self.body_container(),
+            references=[r for r in references if r],
         )
         return self._embedded_body(body, headlines, authors)
 
