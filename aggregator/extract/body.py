@@ -1219,7 +1219,10 @@ class _Summaries:
 
     @staticmethod
     def _sets(texts: Iterable[str], least: int) -> list[set[str]]:
-        return [w for t in texts if t and len(w := set(_WORD.findall(t.casefold()))) >= least]
+        # The opening of a long articleBody names the article as well as all of it.
+        return [
+            w for t in texts if t and len(w := set(_WORD.findall(t[:1000].casefold()))) >= least
+        ]
 
     def unrelated(self, body: str) -> bool:
         """True when the page has a summary and ``body`` has under a fifth of the words

@@ -877,12 +877,10 @@ class GenericExtractor:
         """Article text; runs last because it prunes the shared tree."""
         headlines = {title} if title else set()
         headlines.update(c for c in self._stripped_title_candidates if c)
-        from aggregator.extract.embedded import jsonld_body
-
         references = [
             self.page.meta_first("og:description", "description", "twitter:description"),
             _first_str(self.jsonld_value("description")),
-            jsonld_body(self.page.articles),
+            self._jsonld_body,
         ]
         body = extract_body(
             self.tree,
@@ -893,6 +891,12 @@ class GenericExtractor:
         )
         return self._embedded_body(body, headlines, authors)
 
+    @cached_property
+    def _jsonld_body(self) -> str | None:
+        from aggregator.extract.embedded import jsonld_body
+
+        return jsonld_body(self.page.articles)
+
     def _embedded_body(
         self, body: str | None, headlines: set[str], authors: list[str]
     ) -> str | None:
@@ -900,10 +904,10 @@ class GenericExtractor:
         ``articleBody``, Arc/Fusion ``content_elements``, or HTML inside a script
         (client-rendered pages). The longer text wins; scripts are only searched when
         the DOM body is short, as parsing them costs time."""
-        from aggregator.extract.embedded import content_elements, jsonld_body, script_html
+        from aggregator.extract.embedded import content_elements, script_html
 
         dom = len(body or "")
-        candidates: list[str | None] = [clean_body(jsonld_body(self.page.articles))]
+        candidates: list[str | None] = [clean_body(self._jsonld_body)]
         fragments = []
         if '"content_elements"' in self.page.html:
             fragments.append(content_elements(self.page.html))
