@@ -481,6 +481,67 @@ def test_a_page_of_comments_alone_keeps_them() -> None:
     assert "Reader 3 said" in (extract(html).body or "")
 
 
+def test_a_run_of_comment_entries_inside_the_container_goes() -> None:
+    # The post's paragraphs and the comments share one container; each entry is named
+    # "commentbody" (not the word "comment"), and a long one reads as article text.
+    long_said = "".join(f"<p>{PARA} Reader {i} again.</p>" for i in range(7))
+    entries = (
+        f"<div class='commentbody by-one'>{long_said}<p class='posted'>Posted by: One</p></div>"
+        f"<div class='commentbody by-two'><p>{PARA} Two.</p><p class='posted'>Posted by: Two"
+        "</p></div>"
+    )
+    post = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(14))
+    assert body_of(page(f"<div class='content'>{post}{entries}</div>")) == [
+        f"{PARA} Part {i}." for i in range(14)
+    ]
+
+
+def test_a_comments_box_beside_the_post_is_not_merged() -> None:
+    said = "".join(f"<p><b>Reader {i}</b> said: {PARA}</p>" for i in range(3))
+    box = f"<div class='post-comments'>{said}</div>"
+    post = [LEDE, PARA, f"{PARA} Two.", f"{PARA} Three."]
+    html = page("<div class='entry'>" + "".join(f"<p>{p}</p>" for p in post) + f"</div>{box}")
+    assert body_of(html) == post
+
+
+def test_a_thread_of_long_comments_goes_as_a_whole() -> None:
+    # Every comment outscores the short post, and only the thread's outer boxes are named
+    # comments: the thread goes at once, not one comment per try.
+    said = "".join(f"<p>{PARA} More {j}.</p>" for j in range(3))
+    entries = "".join(
+        f"<li><div class='cw'><div class='body'>{said} Reader {i}.</div></div></li>"
+        for i in range(6)
+    )
+    thread = f"<section id='comments'><div class='wrap'><ul>{entries}</ul></div></section>"
+    assert body_of(blog_page(thread)) == [LEDE, PARA]
+
+
+def test_a_page_of_named_comments_alone_keeps_them() -> None:
+    thread = "".join(comment(i, " class='comment'") for i in range(4))
+    html = (
+        "<html><head><title>Comments</title></head><body>"
+        f"<div id='comments'><ol class='commentlist'>{thread}</ol></div></body></html>"
+    )
+    assert "Reader 3 said" in (extract(html).body or "")
+
+
+def test_a_container_sharing_nothing_with_the_description_gives_way() -> None:
+    # A short post and a longer "about this site" box: the page's description (its
+    # lede) is only in the post.
+    about = "".join(
+        f"<p>I am the creator and writer of this blog, which offers commentary, opinion and "
+        f"analysis on politics and finance, with {i} thousand readers a day.</p>"
+        for i in range(6)
+    )
+    head = f"<meta name='description' content='{LEDE}'>"
+    html = (
+        f"<html><head><title>Cookies on the Show</title>{head}</head><body>"
+        f"<div class='main'><h1>Cookies on the Show</h1><div class='post'><p>{LEDE}</p></div></div>"
+        f"<div class='side'><div class='profile'>{about}</div><p>Archive</p></div></body></html>"
+    )
+    assert body_of(html) == [LEDE]
+
+
 def test_a_title_that_is_only_the_site_name_is_no_headline() -> None:
     # og:title and <title> name only the outlet: the headline is the next candidate
     # (JSON-LD headline, else the <h1>), whichever way the page names the site.

@@ -386,9 +386,12 @@ def prune(root: HtmlElement) -> None:
     drop_all(doomed)
 
 
-def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None:
+def prune_furniture(
+    part: HtmlElement, stats: dict[HtmlElement, _Stats], *, comments: bool = True
+) -> None:
     """Inside a chosen container, remove blocks whose class/id names them as furniture
-    (share bars, related links, newsletter boxes, author bios, ads), forms and asides.
+    (share bars, related links, newsletter boxes, author bios, ads, readers' comments unless
+    ``comments`` is false), forms and asides.
 
     Only inside the container, and only blocks holding less than half of its text:
     class names lie in both directions ("ad-margins" or "paywall" around a whole
@@ -398,18 +401,46 @@ def prune_furniture(part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None
     doomed: list[HtmlElement] = []
     article_text = _ArticleText()
     cards = _Cards()
+    threads = _Threads()
     for el in part.iterdescendants():
         if not isinstance(el.tag, str):
             continue
         toks = _tokens(el)
         st = stats.get(el)
         size = st.text if st is not None else len(el.text_content())
-        if el.tag in ("form", "aside") or (toks and toks & _FURNITURE_TOKENS):
-            if size < 0.5 * total and not article_text.holds(el):
+        comment = bool(toks) and _comment_named(toks)
+        if comment and not comments:
+            continue  # the thread itself, kept as the text of a page with nothing else
+        if el.tag in ("form", "aside") or (toks and toks & _FURNITURE_TOKENS) or comment:
+            # A long comment reads as article text; one of a run of comments is none.
+            if size < 0.5 * total and (
+                not article_text.holds(el) or (comment and threads.in_run(el))
+            ):
                 doomed.append(el)
         elif el.tag in _CARD_TAGS and size < 1000 and cards.is_teaser(el, stats):
             doomed.append(el)
     drop_all(doomed)
+
+
+class _Threads:
+    """Comment entries that stand in a run: siblings of one tag, each named as a
+    comment. Each parent's children are read once."""
+
+    def __init__(self) -> None:
+        self._runs: dict[tuple[HtmlElement, str], int] = {}
+        self._seen: set[HtmlElement] = set()
+
+    def in_run(self, el: HtmlElement) -> bool:
+        parent = el.getparent()
+        if parent is None:
+            return False
+        if parent not in self._seen:
+            self._seen.add(parent)
+            for child in parent:
+                if isinstance(child.tag, str) and _comment_named(_tokens(child)):
+                    key = (parent, child.tag)
+                    self._runs[key] = self._runs.get(key, 0) + 1
+        return self._runs.get((parent, el.tag), 0) >= 2
 
 
 # The whole first text of a teaser card: a label, nothing else.
@@ -860,6 +891,9 @@ def _with_siblings(
         if sib is best:
             parts.append(sib)
             continue
+        toks = _tokens(sib)
+        if toks and _comment_named(toks):
+            continue  # the readers' comments below the post
         bonus = scores[best] * 0.2 if best_class and sib.get("class") == best_class else 0.0
         if scores.get(sib, 0.0) + bonus >= threshold:
             parts.append(sib)
@@ -1141,20 +1175,69 @@ def _is_dateline(text: str) -> bool:
     return len(rest) <= 3
 
 
-_COMMENT_TOKENS = frozenset({"comment", "comments", "commentlist", "commentslist"})
+# Words starting with "comment" that describe an article rather than name a thread: a post
+# that has comments ("commented", "commentable"), an opinion piece ("commentary").
+_COMMENT_STATES = ("commentary", "commentaries", "commented", "commentable", "commentator")
 
 
-def _is_comments(el: HtmlElement) -> bool:
-    """Whether ``el`` or its parent is named as the readers' comments ("comment_list",
-    "commentsDiv", ``id="comments"``)."""
-    return any(
-        e is not None and e.tag not in ("body", "html") and bool(_tokens(e) & _COMMENT_TOKENS)
-        for e in (el, el.getparent())
-    )
+def _comment_named(toks: set[str]) -> bool:
+    """Whether class/id tokens name a part of the readers' comments: "comment-body",
+    "commentlisting", "comment_entry", "commentaires" (the joined forms start with
+    "comment")."""
+    return any(t.startswith("comment") and not t.startswith(_COMMENT_STATES) for t in toks)
 
 
-# Containers tried in turn when the chosen one is the readers' comments (extract_body).
+def _thread(el: HtmlElement, headline: set[HtmlElement]) -> HtmlElement | None:
+    """The readers' comments ``el`` belongs to: its outermost ancestor (or itself) named
+    as comments ("comment_list", "commentsDiv", ``id="comments"``, "comment-body") that
+    does not hold the headline (``headline``: the first ``<h1>`` and its ancestors), as
+    wrappers named "comments-open" hold a whole page."""
+    found = None
+    for e in (el, *el.iterancestors()):
+        if e.tag in ("body", "html") or e in headline:
+            break
+        toks = _tokens(e)
+        if toks and _comment_named(toks):
+            found = e
+    return found
+
+
+# Containers tried in turn when the chosen one is the readers' comments or unrelated to
+# the page's summary of its article (extract_body).
 _CONTAINER_TRIES = 3
+_WORD = re.compile(r"\w{4,}")
+
+
+class _Summaries:
+    """The page's own summaries of its article (description, JSON-LD ``articleBody``)
+    and its headlines, as sets of their longer words."""
+
+    def __init__(self, summaries: Iterable[str], headlines: Iterable[str]) -> None:
+        # A summary of a few words is the site's tagline, not this article's.
+        self._summaries = self._sets(summaries, 8)
+        self._all = self._summaries + self._sets(headlines, 3)
+
+    @staticmethod
+    def _sets(texts: Iterable[str], least: int) -> list[set[str]]:
+        # The opening of a long articleBody names the article as well as all of it.
+        return [
+            w for t in texts if t and len(w := set(_WORD.findall(t[:1000].casefold()))) >= least
+        ]
+
+    def unrelated(self, body: str) -> bool:
+        """True when the page has a summary and ``body`` has under a fifth of the words
+        of each summary and headline: it is not this article (a dek written apart from
+        the text still shares its subject)."""
+        if not self._summaries:
+            return False
+        found = set(_WORD.findall(body.casefold()))
+        return all(len(words & found) * 5 < len(words) for words in self._all)
+
+    def holds(self, body: str) -> bool:
+        """True when ``body`` has half the words of a summary, which a sidebar matching
+        a site-wide description or the headline in a list of links seldom has."""
+        found = set(_WORD.findall(body.casefold()))
+        return any(len(words & found) * 2 >= len(words) for words in self._summaries)
 
 
 def extract_body(
@@ -1163,11 +1246,14 @@ def extract_body(
     headlines: Collection[str] = (),
     authors: Collection[str] = (),
     container: HtmlElement | None = None,
+    references: Collection[str] = (),
 ) -> str | None:
     """The article text of a page tree (modified in place: run it after metadata).
 
     ``headlines`` (title variants) and ``authors`` let the assembler recognise the
-    headline and byline when the container repeats them.
+    headline and byline when the container repeats them. ``references`` are the page's
+    own summaries of the article (its description, its JSON-LD ``articleBody``): a
+    container that shares nothing with them gives way to the next one that does.
     """
     prune(root)
     stats = _measure(root)
@@ -1175,19 +1261,36 @@ def extract_body(
         prune_furniture(container, stats)
         return assemble([container], headlines=headlines, authors=authors)
     comments: str | None = None
+    unrelated: str | None = None
+    summaries = _Summaries(references, headlines)
+    h1 = root.find(".//h1")
+    headline = set() if h1 is None else {h1, *h1.iterancestors()}
     for _ in range(_CONTAINER_TRIES):
         parts = find_container(root, stats)
         if not parts:
             break
+        threads = [] if root in parts else [_thread(part, headline) for part in parts]
+        is_thread = bool(threads) and all(t is not None for t in threads)
         for part in parts:
-            prune_furniture(part, stats)
+            prune_furniture(part, stats, comments=not is_thread)
         body = assemble(parts, headlines=headlines, authors=authors)
-        if root in parts or not all(_is_comments(part) for part in parts):
-            return body or comments
-        # The winner is the readers' comments by its name or its parent's (a long thread
-        # outscores a short post): it goes, and the rest of the page is scored again.
-        # Its text is kept for a page with nothing else. Only such pages measure twice.
-        comments = comments or body
-        drop_all(parts)
-        stats = _measure(root)
-    return comments
+        if is_thread:
+            # The winner is in the readers' comments (a long thread outscores a short
+            # post): the whole thread goes, and the rest of the page is scored again.
+            # Its text is kept for a page with nothing else.
+            comments = comments or body
+            drop_all(dict.fromkeys(t for t in threads if t is not None))
+        elif (
+            body
+            and root not in parts
+            and (summaries.unrelated(body) if unrelated is None else not summaries.holds(body))
+        ):
+            # A sidebar or a module that outscores a short post: it shares nothing with
+            # the page's own summary of its article or its headline. It gives way to the
+            # next container that holds the summary, else it stays the body.
+            unrelated = unrelated or body
+            drop_all(parts)
+        else:
+            return body or unrelated or comments
+        stats = _measure(root)  # only pages whose first winner failed measure twice
+    return unrelated or comments

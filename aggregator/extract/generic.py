@@ -964,10 +964,25 @@ class GenericExtractor:
         """Article text; runs last because it prunes the shared tree."""
         headlines = {title} if title else set()
         headlines.update(c for c in self._stripped_title_candidates if c)
+        references = [
+            self.page.meta_first("og:description", "description", "twitter:description"),
+            _first_str(self.jsonld_value("description")),
+            self._jsonld_body,
+        ]
         body = extract_body(
-            self.tree, headlines=headlines, authors=authors, container=self.body_container()
+            self.tree,
+            headlines=headlines,
+            authors=authors,
+            container=self.body_container(),
+            references=[r for r in references if r],
         )
         return self._embedded_body(body, headlines, authors)
+
+    @cached_property
+    def _jsonld_body(self) -> str | None:
+        from aggregator.extract.embedded import jsonld_body
+
+        return jsonld_body(self.page.articles)
 
     def _embedded_body(
         self, body: str | None, headlines: set[str], authors: list[str]
@@ -976,10 +991,10 @@ class GenericExtractor:
         ``articleBody``, Arc/Fusion ``content_elements``, or HTML inside a script
         (client-rendered pages). The longer text wins; scripts are only searched when
         the DOM body is short, as parsing them costs time."""
-        from aggregator.extract.embedded import content_elements, jsonld_body, script_html
+        from aggregator.extract.embedded import content_elements, script_html
 
         dom = len(body or "")
-        candidates: list[str | None] = [clean_body(jsonld_body(self.page.articles))]
+        candidates: list[str | None] = [clean_body(self._jsonld_body)]
         fragments = []
         if '"content_elements"' in self.page.html:
             fragments.append(content_elements(self.page.html))
