@@ -1276,10 +1276,10 @@ def extract_body(
         body = assemble(parts, headlines=headlines, authors=authors)
         if is_thread:
             # The winner is in the readers' comments (a long thread outscores a short
-            # post): the whole thread goes, and the rest of the page is scored again.
-            # Its text is kept for a page with nothing else.
+            # post): it goes, and the rest of the page is scored again. Its text is
+            # kept for a page with nothing else.
             comments = comments or body
-            drop_all(dict.fromkeys(t for t in threads if t is not None))
+            drop_all(parts)
         elif (
             body
             and root not in parts
