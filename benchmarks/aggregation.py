@@ -54,10 +54,11 @@ and are one true story (not one duplicate group). They are the only pairs here t
 :func:`aggregator.aggregate.stories.related` on different texts; they are reported apart.
 
 The whole set is inserted through the real :class:`aggregator.storage.ArticleStore`
-(batches of :data:`QUALITY_BATCH`) into a fresh SQLite file in a seeded random order, then
+indexing as it stores (:func:`aggregator.aggregate.index.indexed_store`, batches of
+:data:`QUALITY_BATCH`) into a fresh SQLite file in a seeded random order, then
 ``duplicate_of`` and ``story_id`` are read back. A second run inserts the same set in
 another random order into another file, and a third as a crawl does: stored with
-``ArticleStore(..., aggregate=False)``, then indexed by
+a plain ``ArticleStore(engine)``, then indexed by
 :func:`aggregator.aggregate.index.catch_up` (oldest first).
 
 Metrics
@@ -98,12 +99,12 @@ store pipeline does), the aggregation index updated in the same transaction. Aft
 ``--base`` (10k) articles are stored, the next ``--window`` (1000) are timed on each of
 the two write paths; the fill continues to ``--max`` (200k) and both are timed again:
 
-* **index inline** (``ArticleStore(engine)``): per article, the time of its upsert step
+* **index inline** (``indexed_store(engine)``): per article, the time of its upsert step
   inside the batch (lookups, INSERT, FTS triggers, aggregation index), mean and p95, and
   of that the aggregation index alone; per batch, the wall time of ``upsert`` (commit
   included) divided by 50;
-* **crawl path** (what ``pipelines/store.py`` does now): ``ArticleStore(engine,
-  aggregate=False)`` batches, then one :func:`aggregator.aggregate.index.catch_up`; the
+* **crawl path** (what ``pipelines/store.py`` does now): ``ArticleStore(engine)``
+  batches, then one :func:`aggregator.aggregate.index.catch_up`; the
   mean per article of each and of both.
 
 The target is the ratio of the means: 200k within 2x of 10k.
@@ -162,7 +163,7 @@ if str(PROJECT) not in sys.path:  # run as a script: make the project importable
 from sqlalchemy import Engine, event, func, select  # noqa: E402
 
 from aggregator.aggregate import neardup, stories  # noqa: E402
-from aggregator.aggregate.index import catch_up  # noqa: E402
+from aggregator.aggregate.index import catch_up, indexed_store  # noqa: E402
 from aggregator.aggregate.neardup import band_keys, shingles, signature, similarity  # noqa: E402
 from aggregator.aggregate.stories import STOPWORDS  # noqa: E402
 from aggregator.items import ArticleItem  # noqa: E402
@@ -762,12 +763,12 @@ def insert_eval_set(
 ) -> dict[str, Stored]:
     """Insert ``items`` in a seeded random order into a fresh SQLite file; read back.
     Indexed in the store's transaction, or with ``crawl_path`` as a crawl does: stored
-    with ``aggregate=False``, then indexed by ``catch_up`` (oldest first)."""
+    without an index, then indexed by ``catch_up`` (oldest first)."""
     order = list(items)
     random.Random(seed).shuffle(order)
     engine = make_engine(f"sqlite:///{path}")
     try:
-        store = ArticleStore(engine, {}, aggregate=not crawl_path)
+        store = ArticleStore(engine) if crawl_path else indexed_store(engine, {})
         outcomes: Counter[str] = Counter()
         for i in range(0, len(order), QUALITY_BATCH):
             for r in store.upsert([e.item for e in order[i : i + QUALITY_BATCH]]):
@@ -1374,7 +1375,7 @@ class Timer:
         self.index: list[float] = []
         self.statements: dict[str, tuple[Any, ...]] = {}
         index = store.index
-        assert index is not None, "the timed store must index (aggregate=True)"
+        assert index is not None, "the timed store must index (indexed_store)"
         self._pending = 0  # articles added since the last story refresh
 
         def timed(fn: Callable[..., Any], sink: list[float], *, count: bool = False) -> Any:
@@ -1525,8 +1526,8 @@ def run_scaling(
     )
     path = workdir / "scaling.db"
     engine = make_engine(f"sqlite:///{path}")
-    store = ArticleStore(engine, {})
-    raw_store = ArticleStore(engine, {}, aggregate=False)
+    store = indexed_store(engine, {})
+    raw_store = ArticleStore(engine)
     timer = Timer(store, engine)
     stream = Stream(vocab)
     stored = 0
@@ -1633,7 +1634,7 @@ def print_scaling(console: Console, r: Mapping[str, Any]) -> None:
         ("  of which aggregation index, mean", "index_mean_ms", ""),
         ("  of which aggregation index, p95", "index_p95_ms", ""),
         ("  batch wall / 50 (commit included)", "batch_mean_ms", ""),
-        ("crawl path: store (aggregate=False), mean", "store_ms", ""),
+        ("crawl path: store (no index), mean", "store_ms", ""),
         ("crawl path: catch_up, mean", "catch_up_ms", ""),
         ("crawl path: store + catch_up, mean", "total_ms", f"<= {growth}"),
     )
@@ -1693,7 +1694,7 @@ def run_hot(
         "after a joke about Jada, and the Academy said it would review the Oscars incident."
     )
     engine = make_engine(f"sqlite:///{workdir / 'hot.db'}")
-    store = ArticleStore(engine, {})
+    store = indexed_store(engine, {})
     timer = Timer(store, engine)
     items = []
     for i in range(n):

@@ -70,7 +70,7 @@ class StorePipeline(CrawlerPipeline):
         from aggregator.sources import source_categories
 
         self.categories = source_categories(self.crawler.settings.get("AGGREGATOR_SOURCES") or None)
-        self.store = ArticleStore(self.engine, aggregate=False)  # indexed at the end
+        self.store = ArticleStore(self.engine)  # indexed at the end (catch_up)
         self.runs = RunRecorder(self.engine)
         name = getattr(self.crawler.spider, "name", "?")
         self.runs.start(name)

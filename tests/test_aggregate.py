@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, select, text
 
-from aggregator.aggregate.index import catch_up
+from aggregator.aggregate.index import catch_up, indexed_store
 from aggregator.aggregate.neardup import shingles, similarity
 from aggregator.aggregate.stories import StoryKey, related
 from aggregator.items import ArticleItem
@@ -68,7 +68,7 @@ def syndicated(body: str) -> str:
 def test_exact_copy_on_another_outlet_is_linked_same_outlet_twin_is_not_stored(
     engine: Engine,
 ) -> None:
-    store = ArticleStore(engine, CATEGORIES)
+    store = indexed_store(engine, CATEGORIES)
     body = distinct_body(1)
     (first,) = store.upsert([art(1, "deadline", "Jury clears pop duo", body)])
     (copy,) = store.upsert([art(2, "variety", "Pop duo cleared by jury", body)])
@@ -92,7 +92,7 @@ def test_exact_copy_on_another_outlet_is_linked_same_outlet_twin_is_not_stored(
 
 
 def test_near_copy_with_edits_is_linked_topic_neighbour_is_not(engine: Engine) -> None:
-    store = ArticleStore(engine, CATEGORIES)
+    store = indexed_store(engine, CATEGORIES)
     original = distinct_body(7) + " " + distinct_body(8)
     store.upsert([art(1, "deadline", "Jury clears pop duo of copying a hymn", original)])
     results = store.upsert([
@@ -105,7 +105,7 @@ def test_near_copy_with_edits_is_linked_topic_neighbour_is_not(engine: Engine) -
 
 
 def test_related_reports_form_one_story_and_a_bridge_merges_stories(engine: Engine) -> None:
-    store = ArticleStore(engine, CATEGORIES)
+    store = indexed_store(engine, CATEGORIES)
     store.upsert([
         art(1, "dualshockers", "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
             AOUAD + distinct_body(11)),
@@ -145,7 +145,7 @@ def test_story_category_follows_the_articles_sections_over_outlet_defaults(
     # Outlet defaults alone would say film (variety, deadline) over games (dualshockers);
     # two pages labelled as TV outvote them, and a label naming nothing ("News") leaves
     # its outlet's default to vote.
-    store = ArticleStore(engine, CATEGORIES)
+    store = indexed_store(engine, CATEGORIES)
     store.upsert([
         art(1, "dualshockers", "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
             AOUAD + distinct_body(21), section="TV"),
@@ -220,9 +220,9 @@ def test_same_articles_in_any_order_give_the_same_stories(
     items = _corpus()
     shuffled = items[:]
     random.Random(7).shuffle(shuffled)
-    ArticleStore(engine, CATEGORIES).upsert(items)
+    indexed_store(engine, CATEGORIES).upsert(items)
     for i in range(0, len(shuffled), 3):  # and in several transactions
-        ArticleStore(other_engine, CATEGORIES).upsert(shuffled[i : i + 3])
+        indexed_store(other_engine, CATEGORIES).upsert(shuffled[i : i + 3])
     assert partition(engine) == partition(other_engine)
     sizes = sorted(len(s) for s in partition(engine))
     assert sizes == [1, 1, 1, 1, 4, 4, 4]
@@ -239,7 +239,7 @@ def test_undated_copies_have_the_same_original_in_either_order(
     a = art(1, "deadline", "Pop duo cleared", body, published=None)
     b = art(2, "variety", "Duo cleared", syndicated(body), published=None)
     for eng, order in ((engine, (a, b)), (other_engine, (b, a))):
-        store = ArticleStore(eng, CATEGORIES, aggregate=path == "inline")
+        store = indexed_store(eng, CATEGORIES) if path == "inline" else ArticleStore(eng)
         for item in order:
             store.upsert([item])
             if path == "crawl":
@@ -255,9 +255,9 @@ def test_story_rows_are_the_same_one_batch_or_one_by_one(
     # A batch refreshes its stories once, at its end (merges included); one article per
     # transaction refreshes after each. The stories' rows must not tell the two apart.
     items = _corpus()
-    ArticleStore(engine, CATEGORIES).upsert(items)
+    indexed_store(engine, CATEGORIES).upsert(items)
     for item in items:
-        ArticleStore(other_engine, CATEGORIES).upsert([item])
+        indexed_store(other_engine, CATEGORIES).upsert([item])
 
     def story_rows(eng: Engine) -> set[tuple[Any, ...]]:
         with eng.connect() as conn:
@@ -276,7 +276,7 @@ def test_story_rows_are_the_same_one_batch_or_one_by_one(
 
 
 def test_updated_article_refreshes_its_story(engine: Engine) -> None:
-    store = ArticleStore(engine, CATEGORIES)
+    store = indexed_store(engine, CATEGORIES)
     body = distinct_body(61)
     store.upsert([art(1, "variety", "Pop duo clered by jury", body)])
     (r,) = store.upsert([art(1, "variety", "Pop duo cleared by jury", body, hours=-1)])
@@ -289,8 +289,8 @@ def test_updated_article_refreshes_its_story(engine: Engine) -> None:
 
 def test_crawl_path_refreshes_stories_of_changed_articles_only(engine: Engine) -> None:
     body = distinct_body(62)
-    ArticleStore(engine, CATEGORIES).upsert([art(1, "variety", "Pop duo clered by jury", body)])
-    raw = ArticleStore(engine, CATEGORIES, aggregate=False)  # as a crawl stores
+    indexed_store(engine, CATEGORIES).upsert([art(1, "variety", "Pop duo clered by jury", body)])
+    raw = ArticleStore(engine)  # as a crawl stores
     (same,) = raw.upsert([art(1, "variety", "Pop duo clered by jury", body)])
     (fixed,) = raw.upsert([art(1, "variety", "Pop duo cleared by jury", body)])
     assert (same.outcome, same.story_stale) == ("updated", False)  # nothing to refresh
@@ -303,9 +303,9 @@ def test_crawl_path_refreshes_stories_of_changed_articles_only(engine: Engine) -
 
 def test_index_survives_a_restart(engine: Engine) -> None:
     body = distinct_body(21) + " " + distinct_body(22)
-    ArticleStore(engine, CATEGORIES).upsert([art(1, "deadline", "Pop duo cleared", body)])
+    indexed_store(engine, CATEGORIES).upsert([art(1, "deadline", "Pop duo cleared", body)])
     # A new process: a new store, nothing in memory.
-    (r,) = ArticleStore(engine, CATEGORIES).upsert(
+    (r,) = indexed_store(engine, CATEGORIES).upsert(
         [art(2, "variety", "Duo cleared", syndicated(body))]
     )
     assert r.outcome == "linked"
@@ -372,7 +372,7 @@ def test_story_predicate_is_symmetric() -> None:
 
 def test_the_earliest_copy_is_the_original_whatever_arrives_first(engine: Engine) -> None:
     body = distinct_body(31) + " " + distinct_body(32)
-    store = ArticleStore(engine, CATEGORIES)
+    store = indexed_store(engine, CATEGORIES)
     (copy,) = store.upsert([art(2, "people", "Copy", syndicated(body), hours=5)])
     (orig,) = store.upsert([art(1, "variety", "Original", body, hours=1)])
     assert (copy.outcome, orig.outcome) == ("new", "new")  # each was first when it came

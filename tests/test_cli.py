@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from aggregator.aggregate.index import indexed_store
 from aggregator.cli import app
 from aggregator.extract import extract_article
 from aggregator.extract.batch import read_page
 from aggregator.normalize.item import normalize_item
-from aggregator.storage import ArticleStore, make_engine
+from aggregator.storage import make_engine
 from tests.conftest import BACKENDS, FIXTURES, backend_database, jsonl
 
 runner = CliRunner()
@@ -37,7 +38,7 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
         items.append(normalize_item(raw, tz="America/New_York").item)
     with backend_database(request.param, tmp_path_factory.mktemp("cli")) as url:
         engine = make_engine(url)
-        ArticleStore(engine).upsert(items, NOW)
+        indexed_store(engine).upsert(items, NOW)
         engine.dispose()
         yield url
 
@@ -170,7 +171,7 @@ def test_dates_shown_as_finely_as_the_page_gave_them(backend_url: str) -> None:
         ])
     ]  # fmt: skip
     engine = make_engine(backend_url)
-    ArticleStore(engine).upsert(items, NOW)
+    indexed_store(engine).upsert(items, NOW)
     engine.dispose()
     wide = {"COLUMNS": "200"}
     table = runner.invoke(app, ["latest", "--db", backend_url], env=wide).stdout

@@ -27,10 +27,11 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
+from aggregator.aggregate.index import indexed_store
 from aggregator.cli import app
 from aggregator.items import ArticleItem
 from aggregator.mirror import MirrorServer
-from aggregator.storage import ArticleStore, make_engine
+from aggregator.storage import make_engine
 from tests.conftest import BIN, PROJECT, cli, distinct_body, jsonl
 
 runner = CliRunner()
@@ -53,7 +54,7 @@ def fill(url: str, articles: int = ARTICLES) -> None:
         )
         for n in range(articles)
     ]
-    ArticleStore(engine).upsert(items)
+    indexed_store(engine).upsert(items)
     engine.dispose()
 
 

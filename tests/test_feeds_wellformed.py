@@ -179,7 +179,7 @@ def test_feeds_of_a_database_holding_forbidden_characters_are_well_formed(
     engine: Engine, backend_url: str
 ) -> None:
     kinds = list(UNFIT)
-    ArticleStore(engine, aggregate=False).upsert([_article(n) for n in range(len(kinds))])
+    ArticleStore(engine).upsert([_article(n) for n in range(len(kinds))])
     held: list[str] = []
     for n, kind in enumerate(kinds):
         values = {
@@ -223,7 +223,7 @@ def test_sqlite_text_that_is_not_utf8_is_read_and_fed_well_formed(tmp_path: Any)
     from aggregator.storage import make_engine
 
     engine = make_engine(url)
-    ArticleStore(engine, aggregate=False).upsert([_article(1)])
+    ArticleStore(engine).upsert([_article(1)])
     with engine.begin() as conn:
         conn.execute(
             text(

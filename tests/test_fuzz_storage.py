@@ -116,7 +116,7 @@ def test_hostile_page_through_every_stage(
     page = hostile_page(title, section, author, date, paragraphs)
     url = f"https://hostile.example/news/{n}/"
     item = normalize_item(extract_article(page, url, FETCHED, source="hostile")).item
-    results = ArticleStore(engine, aggregate=False).upsert(
+    results = ArticleStore(engine).upsert(
         [neighbour(2 * n), item, neighbour(2 * n + 1)], now=FETCHED
     )
     # The page stores (as "duplicate" when its text is another example's); its neighbours too.

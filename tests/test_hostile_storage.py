@@ -24,7 +24,7 @@ import pytest
 from lxml import etree
 from sqlalchemy import Engine, create_engine, select, text, update
 
-from aggregator.aggregate.index import catch_up
+from aggregator.aggregate.index import catch_up, indexed_store
 from aggregator.items import ArticleItem
 from aggregator.mirror import MirrorServer
 from aggregator.storage.database import make_engine
@@ -250,7 +250,7 @@ def item(n: int, **fields: Any) -> ArticleItem:
 
 
 def test_store_isolates_an_item_the_driver_cannot_send(engine: Engine) -> None:
-    results = ArticleStore(engine).upsert(
+    results = indexed_store(engine).upsert(
         [item(1), item(2, title="Lone \ud800 surrogate"), item(3), item(4, body="x\udfff" * 99)],
         now=T0,
     )
@@ -270,7 +270,7 @@ def test_store_raises_when_the_database_refuses_writes(backend_url: str, tmp_pat
     if backend_url.startswith("sqlite"):
         readonly = create_engine(f"sqlite:///file:{tmp_path / 'news.db'}?mode=ro&uri=true")
         with pytest.raises(StorageUnavailableError) as failed:
-            ArticleStore(readonly, aggregate=False).upsert([item(1), item(2)], now=T0)
+            ArticleStore(readonly).upsert([item(1), item(2)], now=T0)
         assert failed.value.done == []
         readonly.dispose()
         return
@@ -278,7 +278,7 @@ def test_store_raises_when_the_database_refuses_writes(backend_url: str, tmp_pat
     for sqlstate in ("53100", "42501", "55P03", "XX001", "42P01"):
         add_trigger(backend_url, "articles", "true", sqlstate)
         with pytest.raises(StorageUnavailableError) as failed:
-            ArticleStore(engine, aggregate=False).upsert([item(1), item(2)], now=T0)
+            ArticleStore(engine).upsert([item(1), item(2)], now=T0)
         assert failed.value.done == [], sqlstate
         with engine.begin() as conn:
             conn.exec_driver_sql("DROP FUNCTION refuse() CASCADE")
@@ -288,7 +288,7 @@ def test_store_raises_when_the_database_refuses_writes(backend_url: str, tmp_pat
 def test_index_survives_any_stored_date(engine: Engine) -> None:
     """Dates the normalizer refuses can still be in a database (written by the Python API
     or an older version): indexing them never fails, and what comes after gets stories."""
-    store = ArticleStore(engine, aggregate=False)
+    store = ArticleStore(engine)
     year_one = datetime(1, 1, 1, tzinfo=timezone.utc)
     last = datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)
     store.upsert([item(1, published=year_one), item(2), item(3, published=last)], now=T0)
@@ -305,7 +305,7 @@ def test_times_no_program_of_ours_wrote_read_as_no_time(tmp_path: Path) -> None:
     listings read it as no time instead of failing every query that touches it."""
     url = f"sqlite:///{tmp_path / 'news.db'}"
     engine = make_engine(url)
-    ArticleStore(engine, aggregate=False).upsert([item(1), item(2), item(3)], now=T0)
+    ArticleStore(engine).upsert([item(1), item(2), item(3)], now=T0)
     with engine.begin() as conn:
         conn.exec_driver_sql("update articles set published = 'next tuesday' where id = 2")
     assert catch_up(engine) == 3
@@ -321,7 +321,7 @@ def test_index_gives_an_article_it_cannot_index_a_story_of_its_own(
     engine: Engine, backend_url: str
 ) -> None:
     add_trigger(backend_url, "story_terms", "new.term = 'poisoned'", "22023")
-    store = ArticleStore(engine, aggregate=False)
+    store = ArticleStore(engine)
     store.upsert([item(1), item(2, title="Poisoned headline for Dune Messiah"), item(3)], now=T0)
     failed: list[int] = []
     assert catch_up(engine, on_failure=lambda aid, _exc: failed.append(aid)) == 3

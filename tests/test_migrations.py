@@ -25,8 +25,9 @@ import pytest
 from sqlalchemy import Engine, Table, inspect, text
 from sqlalchemy.engine import make_url
 
+from aggregator.aggregate.index import indexed_store
 from aggregator.items import ArticleItem
-from aggregator.storage import ArticleStore, Query, make_engine
+from aggregator.storage import Query, make_engine
 from aggregator.storage.fetchstate import FetchStateStore
 from aggregator.storage.migrate import (
     HEAD,
@@ -400,7 +401,7 @@ def assert_writable(url: str) -> None:
     item = ArticleItem(url="https://x.example/new/", canonical_url="https://x.example/new/",
                        source="x", title="Brand new", body="Brand new body " + BODY,
                        fetched_at=T0)  # fmt: skip
-    (result,) = ArticleStore(engine).upsert([item])
+    (result,) = indexed_store(engine).upsert([item])
     assert (result.outcome, result.article_id) == ("new", len(ARTICLES) + 1)
     assert [a.title for a in Query(engine).search("brand new")] == ["Brand new"]
     engine.dispose()
@@ -603,7 +604,7 @@ def test_date_precision_revision_keeps_rows_and_reads_old_ones_as_unknown(
     item = ArticleItem(url="https://x.example/new/", canonical_url="https://x.example/new/",
                        source="x", title="Brand new", body="Brand new body " + BODY,
                        published=T0, published_precision="day", fetched_at=T0)  # fmt: skip
-    ArticleStore(engine).upsert([item])
+    indexed_store(engine).upsert([item])
     stored = Query(engine).get("https://x.example/new/")
     assert stored is not None and stored.published_precision == "day"
     assert downgrade(engine, "0006") == "0006"

@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 
+from aggregator.aggregate.index import indexed_store
 from aggregator.crawl.stats import run_figures
 from aggregator.items import ArticleItem
-from aggregator.storage import ArticleStore, Filters, Query, article_dict, make_engine
+from aggregator.storage import Filters, Query, article_dict, make_engine
 from aggregator.storage.engine import db_url, safe_url
 from aggregator.storage.fetchstate import FetchStateStore
 from aggregator.storage.runs import RunRecorder
@@ -49,7 +50,7 @@ def test_sqlite_uses_wal_and_busy_timeout(tmp_path: Path) -> None:
 
 
 def test_upsert_new_then_updated_keeps_first_seen(engine: Engine) -> None:
-    store = ArticleStore(engine)
+    store = indexed_store(engine)
     r1 = store.upsert([item(1), item(2)], now=T0)
     assert [r.outcome for r in r1] == ["new", "new"]
     later = T0 + timedelta(hours=5)
@@ -65,7 +66,7 @@ BODY_1 = distinct_body(1)
 
 
 def test_same_body_other_url_is_a_duplicate(engine: Engine) -> None:
-    store = ArticleStore(engine)
+    store = indexed_store(engine)
     store.upsert([item(1)], now=T0)
     copy = item(1, url="https://amp.dualshockers.com/story-1/amp/",
                 canonical_url="https://amp.dualshockers.com/story-1/amp/",
@@ -78,7 +79,7 @@ def test_same_body_other_url_is_a_duplicate(engine: Engine) -> None:
 def test_insert_racing_another_writer_updates_its_row(engine: Engine) -> None:
     """The dialect's INSERT ... ON CONFLICT (canonical_url) DO UPDATE: another process
     stored the URL between our lookup and our insert."""
-    store = ArticleStore(engine)
+    store = indexed_store(engine)
     (first,) = store.upsert([item(1)], now=T0)
     later = T0 + timedelta(hours=2)
     row = {"canonical_url": item(1).canonical_url, "url": item(1).url, "title": "Racing title",
@@ -95,7 +96,7 @@ def test_insert_racing_another_writer_updates_its_row(engine: Engine) -> None:
 
 def test_dates_stored_utc_with_original_offset(engine: Engine) -> None:
     est = timezone(timedelta(hours=-4))
-    ArticleStore(engine).upsert([item(1, published=datetime(2022, 6, 6, 12, 5, tzinfo=est))])
+    indexed_store(engine).upsert([item(1, published=datetime(2022, 6, 6, 12, 5, tzinfo=est))])
     a = Query(engine).get("https://www.dualshockers.com/story-1/")
     assert a is not None
     assert a.published == datetime(2022, 6, 6, 16, 5, tzinfo=timezone.utc)
@@ -112,15 +113,15 @@ def test_dates_stored_utc_with_original_offset(engine: Engine) -> None:
 
 
 def test_naive_datetime_refused(engine: Engine) -> None:
-    [result] = ArticleStore(engine).upsert([item(1, published=datetime(2022, 6, 6))])
+    [result] = indexed_store(engine).upsert([item(1, published=datetime(2022, 6, 6))])
     assert result.outcome == "failed" and result.article_id is None
     assert "naive datetime" in (result.error or "")
     assert count_articles(engine) == 0
 
 
 def test_search_ranks_title_and_filters(engine: Engine) -> None:
-    ArticleStore(engine).upsert([item(n) for n in range(1, 6)], now=T0)
-    ArticleStore(engine).upsert(
+    indexed_store(engine).upsert([item(n) for n in range(1, 6)], now=T0)
+    indexed_store(engine).upsert(
         [
             item(
                 9,
@@ -144,7 +145,7 @@ def test_search_ranks_title_and_filters(engine: Engine) -> None:
 
 
 def test_search_finds_unicode_words(engine: Engine) -> None:
-    ArticleStore(engine).upsert([
+    indexed_store(engine).upsert([
         item(1, title="Björk kündigt Welttournee an", body="Björk tourt. " + distinct_body(101)),
         item(2, title="『進撃の巨人』 最終章", body="進撃 の 巨人 " + distinct_body(102)),
         item(3, title="Ролевая игра года", body="Лучшая ролевая игра. " + distinct_body(103)),
@@ -157,7 +158,7 @@ def test_search_finds_unicode_words(engine: Engine) -> None:
 
 
 def test_search_ignores_accents_on_both_backends(engine: Engine) -> None:
-    ArticleStore(engine).upsert([
+    indexed_store(engine).upsert([
         item(1, title="Beyoncé announces Renaissance tour", body="Tour. " + distinct_body(111)),
         item(2, title="Pokémon Scarlet review", body="Gotta catch. " + distinct_body(112)),
         item(3, title="Zoë Kravitz directs", body="Pussy Island. " + distinct_body(113)),
@@ -191,7 +192,7 @@ def test_postgresql_fold_is_the_migrations(pg_url: str) -> None:
     )
     assert query.MARKS == rev.MARKS == "[\u0300-\u036f]"
     engine = make_engine(pg_url)
-    ArticleStore(engine).upsert([item(1, title="Beyoncé")])
+    indexed_store(engine).upsert([item(1, title="Beyoncé")])
     with engine.connect() as conn:
         assert query.pg_folds(conn)
         generated = conn.execute(
@@ -210,7 +211,7 @@ def test_postgresql_fold_is_the_migrations(pg_url: str) -> None:
 
 def test_author_filter_finds_non_ascii_names(engine: Engine) -> None:
     """Authors are JSON text, where "Zoë" is stored as "Zo\\u00eb"."""
-    ArticleStore(engine).upsert([
+    indexed_store(engine).upsert([
         item(1, authors=["Zoë Kravitz", "Łukasz Żółć"]),
         item(2, authors=["山田 太郎"]),
         item(3, authors=['Dwayne "The Rock" Johnson', "100%_Real"]),
@@ -237,7 +238,7 @@ def test_postgresql_search_uses_the_fulltext_index(pg_url: str) -> None:
     from aggregator.storage.query import PG_SEARCH_VECTOR, _register_pg_functions
 
     engine = make_engine(pg_url)
-    ArticleStore(engine).upsert([item(n) for n in range(1, 4)])
+    indexed_store(engine).upsert([item(n) for n in range(1, 4)])
     _register_pg_functions()
     words = func.plainto_tsquery(text("'simple'"), "zombie season")
     stmt = select(Article.id).where(PG_SEARCH_VECTOR.bool_op("@@")(words))
@@ -253,7 +254,7 @@ def test_postgresql_search_uses_the_fulltext_index(pg_url: str) -> None:
     "hostile", ['"', "'; DROP TABLE articles; --", "AND OR NOT", "*", "title:x", "NEAR(a b)", "%_"]
 )
 def test_search_syntax_cannot_be_injected(engine: Engine, hostile: str) -> None:
-    ArticleStore(engine).upsert([item(1)])
+    indexed_store(engine).upsert([item(1)])
     q = Query(engine)
     assert q.search(hostile) == []  # the text alone matches nothing, and raises nothing
     assert q.search(hostile, Filters(author=hostile, source=hostile)) == []
@@ -266,14 +267,14 @@ def test_search_syntax_cannot_be_injected(engine: Engine, hostile: str) -> None:
 def test_author_filter_never_matches_the_json_around_names(
     engine: Engine, punctuation: str
 ) -> None:
-    ArticleStore(engine).upsert([item(1, authors=["Shivam Gulati", "Ana Ruiz"])])
+    indexed_store(engine).upsert([item(1, authors=["Shivam Gulati", "Ana Ruiz"])])
     q = Query(engine)
     assert q.latest(Filters(author=punctuation)) == []
     assert [a.id for a in q.latest(Filters(author="gulati"))] == [1]
 
 
 def test_latest_stats_and_iteration(engine: Engine) -> None:
-    ArticleStore(engine).upsert([item(n) for n in range(1, 8)] + [item(20, subtitle="dek")])
+    indexed_store(engine).upsert([item(n) for n in range(1, 8)] + [item(20, subtitle="dek")])
     q = Query(engine)
     assert [a.title for a in q.latest(Filters(limit=2))] == ["Story 1 headline", "Story 2 headline"]
     (row,) = q.stats()
@@ -325,7 +326,7 @@ def test_date_precision_round_trips(engine: Engine) -> None:
     """Each precision comes back as stored, on both backends; a day-precision date is
     written in JSON at its page's offset, so that its date part is the page's date."""
     tokyo = timezone(timedelta(hours=9))
-    store = ArticleStore(engine)
+    store = indexed_store(engine)
     store.upsert(
         [
             # "2022-06-06" at a Tokyo outlet: midnight there, 15:00 UTC the day before.

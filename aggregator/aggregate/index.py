@@ -46,6 +46,7 @@ from aggregator.aggregate.stories import (
 from aggregator.normalize.category import vote
 from aggregator.storage.engine import error_line, storage_failure, write_lock
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
+from aggregator.storage.store import ArticleStore
 
 
 def _table(model: Any) -> Table:
@@ -185,6 +186,10 @@ class AggregateIndex:
 
     def __init__(self, categories: Mapping[str, str] | None = None) -> None:
         self.categories = dict(categories or {})
+
+    def lock(self, conn: Connection) -> None:
+        """See :func:`lock`: index writers take turns (stories merge across articles)."""
+        lock(conn)
 
     def add(
         self,
@@ -463,3 +468,10 @@ def catch_up(
         done += len(batch)
         if len(batch) < BATCH:
             return done
+
+
+def indexed_store(engine: Engine, categories: Mapping[str, str] | None = None) -> ArticleStore:
+    """A store that places each new article in its story as it stores it (reports
+    "linked" for near-copies): for imports and tests. Crawls store without an index and
+    run :func:`catch_up` once at the end, which costs less."""
+    return ArticleStore(engine, index=AggregateIndex(categories))

@@ -5,11 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, Engine, Table, bindparam, select
 
@@ -24,6 +24,43 @@ from aggregator.storage.engine import (
 from aggregator.storage.models import Article
 
 Outcome = Literal["new", "updated", "duplicate", "linked", "failed"]
+
+
+class Placement(Protocol):
+    """Where an index put a new article: its story, and the article it copies if any."""
+
+    @property
+    def story_id(self) -> int: ...
+
+    @property
+    def duplicate_of(self) -> int | None: ...
+
+
+class StoryIndex(Protocol):
+    """What the store asks of an index that places each new article in a story in the
+    same transaction (:class:`aggregator.aggregate.index.AggregateIndex` is one). Storage
+    defines the need; aggregation, a layer up, fulfils it."""
+
+    def lock(self, conn: Connection) -> None:
+        """Make ``conn``'s transaction the only index writer until it ends."""
+
+    def add(
+        self,
+        conn: Connection,
+        article_id: int,
+        *,
+        title: str,
+        body: str | None,
+        published: datetime | None,
+        url: str,
+        seen: datetime | None = None,
+    ) -> Placement:
+        """Index a stored article and place it in a story."""
+
+    def refresh_stories(self, conn: Connection, story_ids: Iterable[int]) -> None:
+        """Recompute the rows of the stories changed in this transaction."""
+
+
 _WORDS = re.compile(r"\w+", re.UNICODE)
 # Bodies shorter than this many words are not hashed: short stubs ("Watch the trailer")
 # collide across unrelated articles.
@@ -104,19 +141,11 @@ class ArticleStore:
     ``benchmarks/crawl.py``).
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        categories: Mapping[str, str] | None = None,
-        *,
-        aggregate: bool = True,
-    ) -> None:
-        from aggregator.aggregate.index import AggregateIndex
-
+    def __init__(self, engine: Engine, *, index: StoryIndex | None = None) -> None:
         self.engine = engine
-        # Crawls pass aggregate=False and index at the end (aggregate.index.catch_up):
+        # Crawls store without an index and index at the end (aggregate.index.catch_up):
         # the index costs more than the storing itself.
-        self.index = AggregateIndex(categories) if aggregate else None
+        self.index = index
         table: Table = Article.__table__  # type: ignore[assignment]
         self._table = table
         # The columns a story's row is computed from that an update can change (see
@@ -212,9 +241,7 @@ class ArticleStore:
         results: list[StoreResult] = []
         with self.engine.connect() as conn:
             if self.index is not None:
-                from aggregator.aggregate.index import lock
-
-                lock(conn)  # index writers take turns (stories merge across articles)
+                self.index.lock(conn)  # index writers take turns (stories merge across articles)
             touched: set[int] = set()  # stories to refresh once, at the end
             for row in rows:
                 results.append(self._upsert_one(conn, row, now, touched))
