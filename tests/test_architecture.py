@@ -1,0 +1,173 @@
+"""The module graph runs one way: no import from a lower layer to a higher one, no circles.
+
+Layers, bottom up (the project's design): items -> normalize -> the source registry ->
+extract / storage (side by side, neither imports the other) -> aggregate -> the crawl
+wing (aggregator/crawl, discovery, the mirror, spiders, pipelines) -> the CLI. Every
+import counts, at module level or inside a function, under TYPE_CHECKING too: a lazy
+import that runs back up is still an arrow back up.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+PACKAGES = ("aggregator", "spiders", "pipelines")
+
+# (layer, module prefixes); a module belongs to the first entry one of whose prefixes
+# it equals or starts with followed by a dot.
+LAYERS: list[tuple[int, tuple[str, ...]]] = [
+    (0, ("aggregator.items",)),
+    (1, ("aggregator.normalize",)),
+    (2, ("aggregator.sources",)),
+    (3, ("aggregator.extract",)),
+    (3, ("aggregator.storage",)),
+    (4, ("aggregator.aggregate",)),
+    (5, ("aggregator.crawl", "aggregator.discovery", "aggregator.mirror")),
+    (5, ("spiders", "pipelines")),
+    (6, ("aggregator.cli",)),
+]
+# Side by side on one layer, neither importing the other.
+SIBLINGS = [("aggregator.extract", "aggregator.storage")]
+# The package's own face: imports nothing of the project.
+EXEMPT = {"aggregator"}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PROJECT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _modules() -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for package in PACKAGES:
+        for path in sorted((PROJECT / package).rglob("*.py")):
+            if "migrations" in path.parts:
+                continue  # Alembic's scripts: loaded by Alembic, not imported
+            out[_module_name(path)] = path
+    return out
+
+
+def _imports(name: str, path: Path, known: set[str]) -> Iterator[str]:
+    """Project modules that ``name`` imports (the longest known prefix of each target)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(tree):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                base_parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*base_parts, *([base] if base else [])])
+            targets = [f"{base}.{a.name}" for a in node.names] + [base]
+        for target in targets:
+            while target and target not in known:
+                target = target.rpartition(".")[0]
+            if target and target != name:
+                yield target
+
+
+def _layer(module: str) -> tuple[int, str]:
+    for layer, prefixes in LAYERS:
+        for prefix in prefixes:
+            if module == prefix or module.startswith(prefix + "."):
+                return layer, prefix
+    raise AssertionError(f"{module} is on no layer: add it to LAYERS in {__file__}")
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    known = set(modules)
+    return {name: set(_imports(name, path, known)) for name, path in modules.items()}
+
+
+def test_every_module_has_a_layer() -> None:
+    for module in _modules():
+        if module not in EXEMPT:
+            _layer(module)
+
+
+def test_no_import_runs_back_up() -> None:
+    up: list[str] = []
+    for module, targets in _graph().items():
+        if module in EXEMPT:
+            continue
+        layer, group = _layer(module)
+        for target in targets:
+            if target in EXEMPT:
+                continue
+            target_layer, target_group = _layer(target)
+            if target_layer > layer:
+                up.append(f"{module} (layer {layer}) imports {target} (layer {target_layer})")
+            elif (group, target_group) in SIBLINGS or (target_group, group) in SIBLINGS:
+                up.append(f"{module} imports its sibling layer's {target}")
+    assert not up, "imports that run back up:\n" + "\n".join(sorted(up))
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan, iteratively)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    circles: list[list[str]] = []
+    counter = 0
+    for root, targets in graph.items():
+        if root in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(root, iter(sorted(targets)))]
+        index[root] = low[root] = counter
+        counter += 1
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, children = work[-1]
+            child = next(children, None)
+            if child is not None:
+                if child not in index:
+                    index[child] = low[child] = counter
+                    counter += 1
+                    stack.append(child)
+                    on_stack.add(child)
+                    work.append((child, iter(sorted(graph.get(child, ())))))
+                elif child in on_stack:
+                    low[node] = min(low[node], index[child])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[node])
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    circles.append(sorted(component))
+    return circles
+
+
+def test_no_import_circles() -> None:
+    circles = _circles(_graph())
+    assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+def test_the_check_sees_an_arrow_back_up(tmp_path: Path) -> None:
+    # The checker itself: storage importing aggregate is reported.
+    fake = tmp_path / "store.py"
+    fake.write_text("from aggregator.aggregate.index import AggregateIndex\n", encoding="utf-8")
+    known = {"aggregator.aggregate.index", "aggregator.storage.store"}
+    (target,) = set(_imports("aggregator.storage.store", fake, known))
+    assert _layer(target)[0] > _layer("aggregator.storage.store")[0]
+    # ... and a circle is found, however long.
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _circles(graph) == [["a", "b", "c"]]
