@@ -571,3 +571,46 @@ def test_a_sidebar_naming_one_person_alone_is_the_credit_of_last_resort() -> Non
     # Beside a byline of the article's own, the sidebar's name is not added to it.
     own = "<span class='author-name'>John Roe</span>"
     assert extract(review_page(own, sidebar)).authors == ["John Roe"]
+
+
+# An about-me profile in a blog's side column: more prose than a short post.
+PROFILE = " ".join(
+    [
+        "I am the writer of this blog, a former newspaper editor who now covers film, "
+        "television and the business of streaming for several magazines and websites."
+    ]
+    * 6
+)
+
+
+def sidebar_page(post: str, side: str) -> str:
+    return (
+        "<html lang='en'><head><title>A Headline About the Story</title></head><body>"
+        f"<div id='main'><div class='post'><h3>A Headline About the Story</h3>{post}</div></div>"
+        f"{side}</body></html>"
+    )
+
+
+def test_a_profile_in_the_side_column_is_not_the_body() -> None:
+    post = f"<div class='post-text'><p>{PARA}</p><p>{PARA} Second.</p></div>"
+    months = "".join(f"<li><a href='/{m}/'>Month {m}</a></li>" for m in range(9))
+    archive = f"<ul>{months}</ul>"
+    for side in (
+        f"<div id='sidebar'><div class='widget Profile'><p>{PROFILE}</p></div>{archive}</div>",
+        f"<aside><div class='profile'><p>{PROFILE}</p></div>{archive}</aside>",
+    ):
+        assert body_of(sidebar_page(post, side)) == [PARA, PARA + " Second."], side
+
+
+def test_a_short_body_named_by_its_markup_beats_a_side_column() -> None:
+    # The post's text sits directly in the named body, so the profile's paragraph
+    # scores higher even after the side column's discount; the markup names the body.
+    post = f"<div class='post-body entry-content'>{PARA}<br>{PARA} Second.</div>"
+    side = f"<div class='sidebar'><div><div><p>{PROFILE}</p><p>{PROFILE}</p></div></div></div>"
+    assert body_of(sidebar_page(post, side)) == [f"{PARA}\n{PARA} Second."]
+
+
+def test_a_post_of_one_credited_paragraph_is_kept() -> None:
+    # A caption's "©" credit drops a short block beside the article, not the article.
+    post = f"<div class='post-text'><p>{PARA} Artwork and photos © Jane Doe</p></div>"
+    assert body_of(sidebar_page(post, "")) == [f"{PARA} Artwork and photos © Jane Doe"]

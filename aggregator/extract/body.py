@@ -678,7 +678,9 @@ def _own_text(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> int:
     return st.text - st.links
 
 
-def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElement, float]:
+def _score(
+    root: HtmlElement, stats: dict[HtmlElement, _Stats], sidebars: _SidebarDepth
+) -> dict[HtmlElement, float]:
     """Content scores: every text block credits its unlinked characters to its parent,
     half to its grandparent and a third to its great-grandparent (wrappers with a single
     child are looked through), so the element that directly holds most of the prose
@@ -696,6 +698,8 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
         # Prose has sentence punctuation; menus, tag lists and teasers have little.
         if own < 400 and not punctuated(el):
             own *= 0.3
+        # Text in the side column counts for less, for the column and for what holds it.
+        own *= _SIDEBAR_FACTOR ** sidebars(el)
         depth = 0
         for anc in el.iterancestors():
             st = stats.get(anc)
@@ -710,6 +714,33 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
         st = stats[el]
         scores[el] = sc * (1 - st.links / max(st.text, 1)) * _class_factor(el)
     return scores
+
+
+# Names of the page's side column: an about-me profile, a blogroll or a text widget in it
+# can hold more prose than a short post, but is never the article. Not "widget": some
+# templates name the article's own text blocks so.
+_SIDEBAR_TOKENS = frozenset({"sidebar", "sidebars", "aside", "widgetarea"})
+# Per side-column region around a block. A region around the whole page (a "has-sidebar"
+# layout wrapper) scales every block alike and leaves the ranking as it was.
+_SIDEBAR_FACTOR = 0.3
+
+
+class _SidebarDepth:
+    """How many elements at or above an element are an ``<aside>`` or named as a side
+    column, each chain of ancestors read once."""
+
+    def __init__(self) -> None:
+        self._depth: dict[HtmlElement, int] = {}
+
+    def __call__(self, el: HtmlElement) -> int:
+        depth = self._depth.get(el)
+        if depth is None:
+            parent = el.getparent()
+            depth = 0 if parent is None else self(parent)
+            if el.tag == "aside" or not _SIDEBAR_TOKENS.isdisjoint(_tokens(el)):
+                depth += 1
+            self._depth[el] = depth
+        return depth
 
 
 # Sentence punctuation, in _score's test for prose.
@@ -745,10 +776,14 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
     of teasers gives way to the headline's own article. Siblings and same-class
     fragments of the body are merged in.
     """
-    scores = _score(root, stats)
+    sidebars = _SidebarDepth()
+    scores = _score(root, stats, sidebars)
     best = max(scores, key=scores.__getitem__) if scores else None
     hint = _hinted(root, stats)
-    if hint is not None and (best is None or _prefer_hint(hint, best, stats)):
+    # The markup's body also wins over a winner deeper in the side column than itself.
+    if hint is not None and (
+        best is None or _prefer_hint(hint, best, stats) or sidebars(best) > sidebars(hint)
+    ):
         return _with_fragments(root, [hint], stats)
     if best is None:
         return []
@@ -1050,6 +1085,9 @@ def assemble(
     skip = {_norm(h) for h in headlines if h}
     names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
+    # Blocks with a copyright credit: captions beside an article, but the article
+    # itself when the container holds nothing else (a post of one paragraph and a credit).
+    credited: list[str] = []
     blocks = [b for part in parts for b in _blocks(part)]
     # Share of link-heavy items per list: a link list is furniture, a linked item in a
     # list of prose items is content.
@@ -1075,6 +1113,7 @@ def assemble(
         if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)):
             continue
         if n < 300 and _CREDIT_LINE.search(text):
+            credited.append(text)
             continue
         if n < 100 and names and _is_byline(text, names):
             continue  # the byline repeated inside the container
@@ -1087,7 +1126,7 @@ def assemble(
         if skip and _norm(text) in skip:
             continue
         out.append(text)
-    return clean_body("\n\n".join(out))
+    return clean_body("\n\n".join(out or credited))
 
 
 _DATE_IN_TEXT = re.compile(
