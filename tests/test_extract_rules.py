@@ -614,3 +614,10 @@ def test_a_post_of_one_credited_paragraph_is_kept() -> None:
     # A caption's "©" credit drops a short block beside the article, not the article.
     post = f"<div class='post-text'><p>{PARA} Artwork and photos © Jane Doe</p></div>"
     assert body_of(sidebar_page(post, "")) == [f"{PARA} Artwork and photos © Jane Doe"]
+
+
+def test_an_unclosed_title_does_not_swallow_the_article() -> None:
+    html = page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace(" | Example News</title>", "\n")
+    item = extract(html)
+    assert (item.body or "").split("\n\n") == [PARA, PARA + " Second."]
+    assert item.title == "A Headline About the Story"

@@ -124,13 +124,46 @@ def decode_html(data: bytes, content_type: str | None = None) -> str:
 
 
 def parse_tree(html: str) -> HtmlElement:
-    """Parse HTML text into an lxml tree; never raises on malformed markup."""
+    """Parse HTML text into an lxml tree; never raises on malformed markup.
+
+    A ``<title>`` never closed swallows the rest of the document as its text (so a
+    browser shows an empty page). When that text holds markup and the page has no body
+    besides, the title is closed where its markup starts and the page parsed again: the
+    article is in the page, only a lost ``</title>`` hides it.
+    """
+    root = _parse(html)
+    if _title_swallowed_page(root):
+        start = _TITLE_OPEN.search(html)
+        if start is not None:
+            cut = html.find("<", start.end())
+            if cut > 0:
+                root = _parse(f"{html[:cut]}</title>{html[cut:]}")
+    return root
+
+
+def _parse(html: str) -> HtmlElement:
     data = html.encode("utf-8", "replace")
     try:
-        root = lxml_html.document_fromstring(data, parser=_PARSER)
+        return lxml_html.document_fromstring(data, parser=_PARSER)
     except (etree.ParserError, ValueError):
-        root = lxml_html.document_fromstring(b"<html><body></body></html>", parser=_PARSER)
-    return root
+        return lxml_html.document_fromstring(b"<html><body></body></html>", parser=_PARSER)
+
+
+_TITLE_OPEN = re.compile(r"<title\b[^>]*>", re.IGNORECASE)
+# A tag in a title's text: what a title that swallowed its page holds.
+_TAG_IN_TEXT = re.compile(r"<(?:[a-zA-Z]+[\s>/]|/[a-zA-Z]+\s*>)")
+# Titles are short; one this long with tags in it is the rest of the page.
+_SWALLOWED = 500
+
+
+def _title_swallowed_page(root: HtmlElement) -> bool:
+    """Whether the page has no body and its ``<title>`` holds the page's markup as text."""
+    body = root.find("body")
+    if body is not None and (len(body) or (body.text or "").strip()):
+        return False
+    title = root.find(".//title")
+    text = "" if title is None else title.text or ""
+    return len(text) > _SWALLOWED and bool(_TAG_IN_TEXT.search(text))
 
 
 class TooComplexError(ValueError):
