@@ -621,3 +621,29 @@ def test_an_unclosed_title_does_not_swallow_the_article() -> None:
     item = extract(html)
     assert (item.body or "").split("\n\n") == [PARA, PARA + " Second."]
     assert item.title == "A Headline About the Story"
+
+
+def table_page(cell: str) -> str:
+    """An old table layout: navigation and the story in cells of nested tables."""
+    nav = "<table><tr><td><a href='/'>Home</a> <a href='/world/'>World</a></td></tr></table>"
+    return (
+        "<html><head><title>A Headline About the Story</title></head><body>"
+        f"<table><tr><td>{nav}</td></tr><tr><td><h1>A Headline About the Story</h1>"
+        f"{cell}</td></tr></table></body></html>"
+    )
+
+
+def test_a_story_in_a_span_of_a_layout_cell_is_the_body() -> None:
+    # The cell holds tables, so it is a container, and the span its paragraph.
+    html = table_page(f"<span class='text'>{PARA}<br><br>{PARA} Second.</span>")
+    assert body_of(html) == [PARA, PARA + " Second."]
+    # A span holding the paragraphs is their container.
+    html = table_page(f"<span class='x'>{PARA}<p></p>{PARA} Second.<p></p></span>")
+    assert body_of(html) == [PARA, PARA + " Second."]
+
+
+def test_an_unknown_tag_in_the_head_does_not_take_the_page_with_it() -> None:
+    # libxml2 keeps all that follows an unknown element in <head>; a browser ends the
+    # head there and shows the rest as the body.
+    html = table_page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace("</head>", "<mbox>")
+    assert body_of(html) == [PARA, PARA + " Second."]

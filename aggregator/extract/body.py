@@ -687,13 +687,14 @@ def _score(
     wins; then scaled by 1 - link density and by class names."""
     scores: dict[HtmlElement, float] = {}
     punctuated = _Punctuated()
+    inline = _InlineSpan()
     for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
         if el not in stats:
             continue
         own: float = _own_text(el, stats)
         if own < 25:
             continue
-        if el.tag == "span" and (el.getparent() is None or el.getparent().tag in _PARAGRAPH_TAGS):
+        if el.tag == "span" and inline(el):
             continue  # a span counts only when it stands in for a paragraph
         # Prose has sentence punctuation; menus, tag lists and teasers have little.
         if own < 400 and not punctuated(el):
@@ -741,6 +742,32 @@ class _SidebarDepth:
                 depth += 1
             self._depth[el] = depth
         return depth
+
+
+class _InlineSpan:
+    """Whether a ``<span>`` is inline text of a paragraph rather than a paragraph or a
+    container of its own: it is, inside a paragraph-like element (``<p>``, ``<td>``,
+    ``<li>``...) that holds no blocks, unless it holds blocks itself. A table cell laid
+    out with nested tables and the story in a span is a container, not a paragraph."""
+
+    def __init__(self) -> None:
+        self._blocks: dict[HtmlElement, bool] = {}
+
+    def __call__(self, span: HtmlElement) -> bool:
+        parent = span.getparent()
+        if parent is None:
+            return True
+        if parent.tag not in _PARAGRAPH_TAGS:
+            return False
+        return not self._has_blocks(parent) and not self._has_blocks(span)
+
+    def _has_blocks(self, el: HtmlElement) -> bool:
+        found = self._blocks.get(el)
+        if found is None:
+            found = self._blocks[el] = any(
+                isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in el
+            )
+        return found
 
 
 # Sentence punctuation, in _score's test for prose.

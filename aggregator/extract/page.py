@@ -138,7 +138,36 @@ def parse_tree(html: str) -> HtmlElement:
             cut = html.find("<", start.end())
             if cut > 0:
                 root = _parse(f"{html[:cut]}</title>{html[cut:]}")
+    _body_out_of_head(root)
     return root
+
+
+# What a document's <head> may hold; any other element ends the head in a browser's
+# parser (HTML's "in head" insertion mode), and it and all that follows are the body.
+_HEAD_TAGS = frozenset(
+    {"base", "basefont", "bgsound", "link", "meta", "title", "noscript", "noframes", "style",
+     "script", "template"}
+)  # fmt: skip
+
+
+def _body_out_of_head(root: HtmlElement) -> None:
+    """Move into the body what libxml2 left in the ``<head>`` after an element that
+    does not belong there (an unknown tag, a ``<table>`` before ``<body>``), as a
+    browser does: else the page's whole content is lost with the head."""
+    body = root.find("body")
+    if body is not None and (len(body) or (body.text or "").strip()):
+        return
+    head = root.find("head")
+    if head is None:
+        return
+    stray = next((c for c in head if not isinstance(c.tag, str) or c.tag not in _HEAD_TAGS), None)
+    if stray is None:
+        return
+    if body is None:
+        body = etree.SubElement(root, "body")
+    moved = [stray, *stray.itersiblings()]
+    for el in moved:
+        body.append(el)
 
 
 def _parse(html: str) -> HtmlElement:
