@@ -647,3 +647,20 @@ def test_an_unknown_tag_in_the_head_does_not_take_the_page_with_it() -> None:
     # head there and shows the rest as the body.
     html = table_page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace("</head>", "<mbox>")
     assert body_of(html) == [PARA, PARA + " Second."]
+
+
+def test_a_body_of_equal_sections_is_kept_whole() -> None:
+    # The first section outscores each of the others, nested one level deeper, but
+    # holds a small part of the text; their parent scores nearly as high.
+    first = f"<div class='copy'><p>{PARA}</p><p>{PARA} Again.</p><p>{PARA} More.</p></div>"
+    rest = "".join(
+        f"<div class='box'><div><h2>Part {i}</h2><p>{PARA} Part {i}.</p></div><div></div></div>"
+        for i in range(3)
+    )
+    html = (
+        "<html><head><title>A Headline About the Story</title></head><body>"
+        f"<main>{first}{rest}</main></body></html>"
+    )
+    body = body_of(html)
+    assert body[:3] == [PARA, PARA + " Again.", PARA + " More."]
+    assert body[-1] == f"{PARA} Part 2."

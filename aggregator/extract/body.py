@@ -814,6 +814,7 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
         return _with_fragments(root, [hint], stats)
     if best is None:
         return []
+    best = _whole_container(best, scores, stats)
     earlier = _earlier_story(root, best, scores)
     if earlier is not None:
         best = earlier
@@ -824,6 +825,30 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
         # The story alone: its siblings are the teasers.
         return [max(inside, key=scores.__getitem__) if inside else main]
     return _with_fragments(root, _with_siblings(best, scores, stats), stats)
+
+
+def _whole_container(
+    best: HtmlElement, scores: dict[HtmlElement, float], stats: dict[HtmlElement, _Stats]
+) -> HtmlElement:
+    """An ancestor scored nearly as high that holds several times the winner's text, with
+    few links: the winner is one section of a body split into sections of equal weight.
+    Not one around a comment thread: there the extra text is the readers', not the
+    article's."""
+    b = stats[best]
+    for depth, anc in enumerate(best.iterancestors()):
+        if depth >= 3 or anc.tag in ("body", "html"):
+            break
+        st = stats.get(anc)
+        if st is None or anc not in scores:
+            continue
+        if (
+            scores[anc] >= 0.75 * scores[best]
+            and st.text >= 2 * b.text
+            and st.links < 0.12 * st.text
+            and not any(_tokens(e) & _COMMENT_TOKENS for e in anc.iterdescendants())
+        ):
+            return anc
+    return best
 
 
 def _prefer_hint(hint: HtmlElement, best: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
