@@ -726,6 +726,15 @@ _SIDEBAR_TOKENS = frozenset({"sidebar", "sidebars", "aside", "widgetarea"})
 _SIDEBAR_FACTOR = 0.3
 
 
+def _names_sidebar(el: HtmlElement) -> bool:
+    """Whether class or id name a side column (a substring test first: splitting every
+    element's names into tokens costs more than the scoring it serves)."""
+    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
+    if "side" not in raw and "widgetarea" not in raw:
+        return False
+    return not _SIDEBAR_TOKENS.isdisjoint(_tokens(el))
+
+
 class _SidebarDepth:
     """How many elements at or above an element are an ``<aside>`` or named as a side
     column, each chain of ancestors read once."""
@@ -738,7 +747,7 @@ class _SidebarDepth:
         if depth is None:
             parent = el.getparent()
             depth = 0 if parent is None else self(parent)
-            if el.tag == "aside" or not _SIDEBAR_TOKENS.isdisjoint(_tokens(el)):
+            if el.tag == "aside" or _names_sidebar(el):
                 depth += 1
             self._depth[el] = depth
         return depth
