@@ -250,6 +250,11 @@ MALFORMED: dict[str, tuple[str, str | None]] = {
         f"<h1>Unclosed tags headline<p>{TEXT}<p>{TEXT}<div><span><b><i>",
         "Unclosed",
     ),
+    "unclosed title": (
+        "<html><head><title>Unclosed title page\n<meta charset='utf-8'></head><body>"
+        f"<h1>Unclosed title headline</h1><article><p>{TEXT}</p><p>{TEXT}</p></article>",
+        "Unclosed",
+    ),
     "cut mid-tag": (
         "<html><head><title>Cut page</title></head><body><h1>Cut page headline</h1>"
         f'<article><p>{TEXT}</p><p class="x',
@@ -316,18 +321,21 @@ def test_crawl_keeps_malformed_pages_that_still_read_as_articles(crawls: dict[st
     garbage = stored[PAGES + "malformed-garbage/"]
     assert garbage["title"] == "Garbage bytes: Zoë Kravitz interview"  # UTF-8 survives
     assert "Zoë Kravitz interview: paragraph 1" in garbage["body"]
+    # An unclosed <title> swallows the page in a browser; its article text is still
+    # there, so the title is closed at its first tag: the headline, not the document.
+    swallowed = stored[PAGES + "malformed-unclosed-title/"]
+    assert swallowed["title"].startswith("Unclosed title: the title swallows all")
+    assert "the review of the Lorde concert goes on" in swallowed["body"]
+    assert "<p>" not in swallowed["title"] + swallowed["body"]
 
 
 def test_crawl_drops_malformed_pages_with_nothing_to_read(crawls: dict[str, Crawl]) -> None:
     crawl = crawls["hostile_pages"]
     stored = crawl.articles()
-    # 4 KB of random bytes served as text/html: no title. An unclosed <title> swallows
-    # the page, as it does in a browser: no body.
+    # 4 KB of random bytes served as text/html: no title.
     assert PAGES + "malformed-binary/" not in stored
-    assert PAGES + "malformed-unclosed-title/" not in stored
     assert "Dropped: missing_title: " + PAGES + "malformed-binary/" in crawl.stderr
-    assert "Dropped: missing_body: " + PAGES + "malformed-unclosed-title/" in crawl.stderr
-    assert crawl.dropped["missing_title"] >= 1 and crawl.dropped["missing_body"] >= 1
+    assert crawl.dropped["missing_title"] >= 1
 
 
 def test_garbage_bytes_leave_no_control_characters_in_stored_text(
@@ -498,8 +506,8 @@ def test_page_without_a_title_or_body_is_dropped_without_a_date_is_stored(
     assert undated["title"] == "No date: an undated story about Lizzo"
     assert undated["published"] is None and undated["published_raw"] is None
     assert f"No published date found: {PAGES}no-date/" in crawl.stderr
-    # binary page + no-title; unclosed <title> + no-body
-    assert crawl.dropped["missing_title"] == 2 and crawl.dropped["missing_body"] == 2
+    # binary page + no-title; no-body
+    assert crawl.dropped["missing_title"] == 2 and crawl.dropped["missing_body"] == 1
     assert crawl.stat("aggregator/normalized/missing_published_date") == 2  # + date-impossible
 
 

@@ -127,13 +127,75 @@ def decode_html(data: bytes, content_type: str | None = None) -> str:
 
 
 def parse_tree(html: str) -> HtmlElement:
-    """Parse HTML text into an lxml tree; never raises on malformed markup."""
+    """Parse HTML text into an lxml tree; never raises on malformed markup.
+
+    A ``<title>`` never closed swallows the rest of the document as its text (so a
+    browser shows an empty page). When that text holds markup and the page has no body
+    besides, the title is closed where its markup starts and the page parsed again: the
+    article is in the page, only a lost ``</title>`` hides it.
+    """
+    root = _parse(html)
+    if _title_swallowed_page(root):
+        start = _TITLE_OPEN.search(html)
+        if start is not None:
+            cut = html.find("<", start.end())
+            if cut > 0:
+                root = _parse(f"{html[:cut]}</title>{html[cut:]}")
+    _body_out_of_head(root)
+    return root
+
+
+# What a document's <head> may hold; any other element ends the head in a browser's
+# parser (HTML's "in head" insertion mode), and it and all that follows are the body.
+_HEAD_TAGS = frozenset(
+    {"base", "basefont", "bgsound", "link", "meta", "title", "noscript", "noframes", "style",
+     "script", "template"}
+)  # fmt: skip
+
+
+def _body_out_of_head(root: HtmlElement) -> None:
+    """Move into the body what libxml2 left in the ``<head>`` after an element that
+    does not belong there (an unknown tag, a ``<table>`` before ``<body>``), as a
+    browser does: else the page's whole content is lost with the head."""
+    body = root.find("body")
+    if body is not None and (len(body) or (body.text or "").strip()):
+        return
+    head = root.find("head")
+    if head is None:
+        return
+    stray = next((c for c in head if not isinstance(c.tag, str) or c.tag not in _HEAD_TAGS), None)
+    if stray is None:
+        return
+    if body is None:
+        body = etree.SubElement(root, "body")
+    moved = [stray, *stray.itersiblings()]
+    for el in moved:
+        body.append(el)
+
+
+def _parse(html: str) -> HtmlElement:
     data = html.encode("utf-8", "replace")
     try:
-        root = lxml_html.document_fromstring(data, parser=_PARSER)
+        return lxml_html.document_fromstring(data, parser=_PARSER)
     except (etree.ParserError, ValueError):
-        root = lxml_html.document_fromstring(b"<html><body></body></html>", parser=_PARSER)
-    return root
+        return lxml_html.document_fromstring(b"<html><body></body></html>", parser=_PARSER)
+
+
+_TITLE_OPEN = re.compile(r"<title\b[^>]*>", re.IGNORECASE)
+# A tag in a title's text: what a title that swallowed its page holds.
+_TAG_IN_TEXT = re.compile(r"<(?:[a-zA-Z]+[\s>/]|/[a-zA-Z]+\s*>)")
+# Titles are short; one this long with tags in it is the rest of the page.
+_SWALLOWED = 500
+
+
+def _title_swallowed_page(root: HtmlElement) -> bool:
+    """Whether the page has no body and its ``<title>`` holds the page's markup as text."""
+    body = root.find("body")
+    if body is not None and (len(body) or (body.text or "").strip()):
+        return False
+    title = root.find(".//title")
+    text = "" if title is None else title.text or ""
+    return len(text) > _SWALLOWED and bool(_TAG_IN_TEXT.search(text))
 
 
 class TooComplexError(ValueError):
