@@ -724,31 +724,6 @@ def sidebar_page(post: str, side: str) -> str:
     )
 
 
-def test_a_profile_in_the_side_column_is_not_the_body() -> None:
-    post = f"<div class='post-text'><p>{PARA}</p><p>{PARA} Second.</p></div>"
-    months = "".join(f"<li><a href='/{m}/'>Month {m}</a></li>" for m in range(9))
-    archive = f"<ul>{months}</ul>"
-    for side in (
-        f"<div id='sidebar'><div class='widget Profile'><p>{PROFILE}</p></div>{archive}</div>",
-        f"<aside><div class='profile'><p>{PROFILE}</p></div>{archive}</aside>",
-    ):
-        assert body_of(sidebar_page(post, side)) == [PARA, PARA + " Second."], side
-
-
-def test_a_short_body_named_by_its_markup_beats_a_side_column() -> None:
-    # The post's text sits directly in the named body, so the profile's paragraph
-    # scores higher even after the side column's discount; the markup names the body.
-    post = f"<div class='post-body entry-content'>{PARA}<br>{PARA} Second.</div>"
-    side = f"<div class='sidebar'><div><div><p>{PROFILE}</p><p>{PROFILE}</p></div></div></div>"
-    assert body_of(sidebar_page(post, side)) == [f"{PARA}\n{PARA} Second."]
-
-
-def test_a_post_of_one_credited_paragraph_is_kept() -> None:
-    # A caption's "©" credit drops a short block beside the article, not the article.
-    post = f"<div class='post-text'><p>{PARA} Artwork and photos © Jane Doe</p></div>"
-    assert body_of(sidebar_page(post, "")) == [f"{PARA} Artwork and photos © Jane Doe"]
-
-
 def test_an_unclosed_title_does_not_swallow_the_article() -> None:
     html = page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace(" | Example News</title>", "\n")
     item = extract(html)
@@ -766,34 +741,8 @@ def table_page(cell: str) -> str:
     )
 
 
-def test_a_story_in_a_span_of_a_layout_cell_is_the_body() -> None:
-    # The cell holds tables, so it is a container, and the span its paragraph.
-    html = table_page(f"<span class='text'>{PARA}<br><br>{PARA} Second.</span>")
-    assert body_of(html) == [PARA, PARA + " Second."]
-    # A span holding the paragraphs is their container.
-    html = table_page(f"<span class='x'>{PARA}<p></p>{PARA} Second.<p></p></span>")
-    assert body_of(html) == [PARA, PARA + " Second."]
-
-
 def test_an_unknown_tag_in_the_head_does_not_take_the_page_with_it() -> None:
     # libxml2 keeps all that follows an unknown element in <head>; a browser ends the
     # head there and shows the rest as the body.
     html = table_page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace("</head>", "<mbox>")
     assert body_of(html) == [PARA, PARA + " Second."]
-
-
-def test_a_body_of_equal_sections_is_kept_whole() -> None:
-    # The first section outscores each of the others, nested one level deeper, but
-    # holds a small part of the text; their parent scores nearly as high.
-    first = f"<div class='copy'><p>{PARA}</p><p>{PARA} Again.</p><p>{PARA} More.</p></div>"
-    rest = "".join(
-        f"<div class='box'><div><h2>Part {i}</h2><p>{PARA} Part {i}.</p></div><div></div></div>"
-        for i in range(3)
-    )
-    html = (
-        "<html><head><title>A Headline About the Story</title></head><body>"
-        f"<main>{first}{rest}</main></body></html>"
-    )
-    body = body_of(html)
-    assert body[:3] == [PARA, PARA + " Again.", PARA + " More."]
-    assert body[-1] == f"{PARA} Part 2."

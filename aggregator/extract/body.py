@@ -709,29 +709,24 @@ def _own_text(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> int:
     return st.text - st.links
 
 
-def _score(
-    root: HtmlElement, stats: dict[HtmlElement, _Stats], sidebars: _SidebarDepth
-) -> dict[HtmlElement, float]:
+def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElement, float]:
     """Content scores: every text block credits its unlinked characters to its parent,
     half to its grandparent and a third to its great-grandparent (wrappers with a single
     child are looked through), so the element that directly holds most of the prose
     wins; then scaled by 1 - link density and by class names."""
     scores: dict[HtmlElement, float] = {}
     punctuated = _Punctuated()
-    inline = _InlineSpan()
     for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
         if el not in stats:
             continue
         own: float = _own_text(el, stats)
         if own < 25:
             continue
-        if el.tag == "span" and inline(el):
+        if el.tag == "span" and (el.getparent() is None or el.getparent().tag in _PARAGRAPH_TAGS):
             continue  # a span counts only when it stands in for a paragraph
         # Prose has sentence punctuation; menus, tag lists and teasers have little.
         if own < 400 and not punctuated(el):
             own *= 0.3
-        # Text in the side column counts for less, for the column and for what holds it.
-        own *= _SIDEBAR_FACTOR ** sidebars(el)
         depth = 0
         for anc in el.iterancestors():
             st = stats.get(anc)
@@ -746,68 +741,6 @@ def _score(
         st = stats[el]
         scores[el] = sc * (1 - st.links / max(st.text, 1)) * _class_factor(el)
     return scores
-
-
-# Names of the page's side column: an about-me profile, a blogroll or a text widget in it
-# can hold more prose than a short post, but is never the article. Not "widget": some
-# templates name the article's own text blocks so.
-_SIDEBAR_TOKENS = frozenset({"sidebar", "sidebars", "aside", "widgetarea"})
-# Per side-column region around a block. A region around the whole page (a "has-sidebar"
-# layout wrapper) scales every block alike and leaves the ranking as it was.
-_SIDEBAR_FACTOR = 0.3
-
-
-def _names_sidebar(el: HtmlElement) -> bool:
-    """Whether class or id name a side column (a substring test first: splitting every
-    element's names into tokens costs more than the scoring it serves)."""
-    raw = f"{el.get('class') or ''} {el.get('id') or ''}".lower()
-    if "side" not in raw and "widgetarea" not in raw:
-        return False
-    return not _SIDEBAR_TOKENS.isdisjoint(_tokens(el))
-
-
-class _SidebarDepth:
-    """How many elements at or above an element are an ``<aside>`` or named as a side
-    column, each chain of ancestors read once."""
-
-    def __init__(self) -> None:
-        self._depth: dict[HtmlElement, int] = {}
-
-    def __call__(self, el: HtmlElement) -> int:
-        depth = self._depth.get(el)
-        if depth is None:
-            parent = el.getparent()
-            depth = 0 if parent is None else self(parent)
-            if el.tag == "aside" or _names_sidebar(el):
-                depth += 1
-            self._depth[el] = depth
-        return depth
-
-
-class _InlineSpan:
-    """Whether a ``<span>`` is inline text of a paragraph rather than a paragraph or a
-    container of its own: it is, inside a paragraph-like element (``<p>``, ``<td>``,
-    ``<li>``...) that holds no blocks, unless it holds blocks itself. A table cell laid
-    out with nested tables and the story in a span is a container, not a paragraph."""
-
-    def __init__(self) -> None:
-        self._blocks: dict[HtmlElement, bool] = {}
-
-    def __call__(self, span: HtmlElement) -> bool:
-        parent = span.getparent()
-        if parent is None:
-            return True
-        if parent.tag not in _PARAGRAPH_TAGS:
-            return False
-        return not self._has_blocks(parent) and not self._has_blocks(span)
-
-    def _has_blocks(self, el: HtmlElement) -> bool:
-        found = self._blocks.get(el)
-        if found is None:
-            found = self._blocks[el] = any(
-                isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in el
-            )
-        return found
 
 
 # Sentence punctuation, in _score's test for prose.
@@ -843,18 +776,13 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
     of teasers gives way to the headline's own article. Siblings and same-class
     fragments of the body are merged in.
     """
-    sidebars = _SidebarDepth()
-    scores = _score(root, stats, sidebars)
+    scores = _score(root, stats)
     best = max(scores, key=scores.__getitem__) if scores else None
     hint = _hinted(root, stats)
-    # The markup's body also wins over a winner deeper in the side column than itself.
-    if hint is not None and (
-        best is None or _prefer_hint(hint, best, stats) or sidebars(best) > sidebars(hint)
-    ):
+    if hint is not None and (best is None or _prefer_hint(hint, best, stats)):
         return _with_fragments(root, [hint], stats)
     if best is None:
         return []
-    best = _whole_container(best, scores, stats)
     earlier = _earlier_story(root, best, scores)
     if earlier is not None:
         best = earlier
@@ -865,30 +793,6 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
         # The story alone: its siblings are the teasers.
         return [max(inside, key=scores.__getitem__) if inside else main]
     return _with_fragments(root, _with_siblings(best, scores, stats), stats)
-
-
-def _whole_container(
-    best: HtmlElement, scores: dict[HtmlElement, float], stats: dict[HtmlElement, _Stats]
-) -> HtmlElement:
-    """An ancestor scored nearly as high that holds several times the winner's text, with
-    few links: the winner is one section of a body split into sections of equal weight.
-    Not one around a comment thread: there the extra text is the readers', not the
-    article's."""
-    b = stats[best]
-    for depth, anc in enumerate(best.iterancestors()):
-        if depth >= 3 or anc.tag in ("body", "html"):
-            break
-        st = stats.get(anc)
-        if st is None or anc not in scores:
-            continue
-        if (
-            scores[anc] >= 0.75 * scores[best]
-            and st.text >= 2 * b.text
-            and st.links < 0.12 * st.text
-            and not any(_comment_named(_tokens(e)) for e in anc.iterdescendants())
-        ):
-            return anc
-    return best
 
 
 def _prefer_hint(hint: HtmlElement, best: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
@@ -1180,9 +1084,6 @@ def assemble(
     skip = {_norm(h) for h in headlines if h}
     names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
-    # Blocks with a copyright credit: captions beside an article, but the article
-    # itself when the container holds nothing else (a post of one paragraph and a credit).
-    credited: list[str] = []
     blocks = [b for part in parts for b in _blocks(part)]
     # Share of link-heavy items per list: a link list is furniture, a linked item in a
     # list of prose items is content.
@@ -1208,7 +1109,6 @@ def assemble(
         if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)):
             continue
         if n < 300 and _CREDIT_LINE.search(text):
-            credited.append(text)
             continue
         if n < 100 and names and _is_byline(text, names):
             continue  # the byline repeated inside the container
@@ -1221,7 +1121,7 @@ def assemble(
         if skip and _norm(text) in skip:
             continue
         out.append(text)
-    return clean_body("\n\n".join(out or credited))
+    return clean_body("\n\n".join(out))
 
 
 _DATE_IN_TEXT = re.compile(
