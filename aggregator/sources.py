@@ -55,6 +55,20 @@ class Source:
             return False
         return bool(self._regex.search(url)) if self._regex else True
 
+    def to_dict(self) -> dict[str, Any]:
+        """The registry entry as JSON: name, title, category, language, domains and the
+        discovery URLs (feeds, sitemaps, listings)."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "category": self.category,
+            "language": self.language,
+            "domains": list(self.domains),
+            "feeds": list(self.feeds),
+            "sitemaps": list(self.sitemaps),
+            "listings": list(self.listings),
+        }
+
     def owns(self, url: str) -> bool:
         """True when ``url``'s host is one of the outlet's domains or a subdomain of one."""
         host = domain_of(url)

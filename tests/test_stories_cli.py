@@ -115,3 +115,45 @@ def _json_feed_entries(text: str) -> list[dict[str, Any]]:
         assert item["url"].startswith("https://")
     items: list[dict[str, Any]] = doc["items"]
     return items
+
+
+def test_read_commands_never_index(tmp_path: Path) -> None:
+    # Articles stored as a crawl stores them, before its end indexes them: stories, feed
+    # and show story:N read what is there, warn, and leave the database as it was.
+    from datetime import datetime, timezone
+
+    from aggregator.items import ArticleItem
+    from aggregator.storage import ArticleStore, make_engine
+
+    path = tmp_path / "news.db"
+    engine = make_engine(f"sqlite:///{path}")
+    when = datetime(2022, 6, 6, 12, tzinfo=timezone.utc)
+    ArticleStore(engine).upsert(
+        [
+            ArticleItem(
+                url=f"https://variety.com/2022/tv/news/story-{n}/",
+                canonical_url=f"https://variety.com/2022/tv/news/story-{n}/",
+                source="variety",
+                title=f"Story number {n} about a series",
+                body=f"Paragraph {n} of an article about a television series. " * 20,
+                published=when,
+            )
+            for n in range(3)
+        ],
+        when,
+    )
+    engine.dispose()
+    before = path.read_bytes()
+    for args in (["stories"], ["feed"], ["show", "story:1"]):
+        res = runner.invoke(app, [*args, "--db", str(path)])
+        assert res.exit_code in (0, 1), res.output  # show story:1: no such story yet
+        assert "some articles are in no story yet (3)" in res.output
+        assert path.read_bytes() == before, args
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT count(*) FROM stories").fetchone() == (0,)
+    res = runner.invoke(app, ["db", "reindex", "--db", str(path)])
+    assert res.exit_code == 0 and "indexed 3 article(s)" in res.output
+    res = runner.invoke(app, ["stories", "--db", str(path), "--json"])
+    assert len(jsonl(res.stdout)) == 3 and "no story yet" not in res.output

@@ -19,16 +19,19 @@ publication time appears only in JSON Feed's ``_aggregator`` extension, with its
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree as ET
 
 from aggregator.normalize.dates import iso_date
 from aggregator.normalize.text import sanitize
+
+if TYPE_CHECKING:
+    from aggregator.storage.query import StoryView
 
 FORMATS = ("atom", "rss", "jsonfeed")
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -86,6 +89,34 @@ class FeedStory:
     @property
     def link(self) -> str:
         return self.articles[0].url if self.articles else ""
+
+
+def feed_stories(views: Iterable[StoryView]) -> list[FeedStory]:
+    """Feed entries of stored stories, newest update first (a feed reader's order)."""
+    ordered = sorted(views, key=lambda v: (v.story.updated, v.story.id), reverse=True)
+    return [
+        FeedStory(
+            id=v.story.id,
+            headline=v.story.headline,
+            first_seen=v.story.first_seen,
+            updated=v.story.updated,
+            category=v.story.category,
+            articles=[
+                FeedArticle(
+                    a.title,
+                    a.canonical_url,
+                    a.source,
+                    a.site_name,
+                    a.published,
+                    a.duplicate_of is not None,
+                    a.published_precision,
+                    a.published_offset,
+                )
+                for a in v.articles
+            ],
+        )
+        for v in ordered
+    ]
 
 
 def _iso(dt: datetime) -> str:

@@ -141,6 +141,32 @@ class CrawlRun(Base):
     errors: Mapped[int] = mapped_column(Integer, default=0)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
+    def to_dict(self) -> dict[str, Any]:
+        """Every field, times as ISO 8601 text (what ``aggregator runs --json`` prints)."""
+        return {
+            "id": self.id,
+            "source": self.source,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "status": self.status,
+            "pages": self.pages,
+            "new": self.new,
+            "updated": self.updated,
+            "dropped": self.dropped,
+            "errors": self.errors,
+            "details": self.details,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """The run in brief, as a source's last run: start, status, new, updated, errors."""
+        return {
+            "started_at": self.started_at.isoformat(),
+            "status": self.status,
+            "new": self.new,
+            "updated": self.updated,
+            "errors": self.errors,
+        }
+
 
 class FetchState(Base):
     """What the crawler last saw at a URL: when, with which status and validators.

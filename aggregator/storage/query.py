@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -378,6 +378,13 @@ class StoryQuery:
                 StoryView(story, self._articles(s, [story_id]).get(story_id, [])) if story else None
             )
 
+    def unindexed(self) -> int:
+        """How many stored articles are in no story yet (stored but not indexed: a crawl
+        that stopped before its end, or a database written by an older version)."""
+        with self.sessions() as s:
+            stmt = select(func.count()).select_from(Article).where(Article.story_id.is_(None))
+            return int(s.execute(stmt).scalar_one())
+
     @staticmethod
     def _articles(session: Any, story_ids: list[int]) -> dict[int, list[Article]]:
         """The stories' articles, earliest first, in one query (not one per story)."""
@@ -400,3 +407,17 @@ def _iso(value: Any) -> str | None:
     if isinstance(value, str):
         return value
     return value.isoformat()  # type: ignore[no-any-return]
+
+
+def group_by_story(articles: Iterable[Article]) -> list[tuple[int | None, list[Article]]]:
+    """Articles grouped by their story, in the order each story's first article comes
+    (best match first for search results); an article in no story is a group alone."""
+    groups: dict[int | str, list[Article]] = {}
+    for a in articles:
+        groups.setdefault(a.story_id if a.story_id is not None else f"article-{a.id}", []).append(a)
+    return [(k if isinstance(k, int) else None, group) for k, group in groups.items()]
+
+
+def story_group_dict(story_id: int | None, articles: Iterable[Article]) -> dict[str, Any]:
+    """One group of :func:`group_by_story` as JSON: the story id and its articles."""
+    return {"story_id": story_id, "articles": [article_dict(a) for a in articles]}

@@ -1,0 +1,11 @@
+"""The ``aggregator`` command: crawl, query, export, extract, demo.
+
+Every listing command prints a readable table, or JSON Lines with ``--json`` (one object
+per line, every field), through one output layer (:mod:`aggregator.cli.output`). The
+commands register on :data:`app` when their modules are imported here.
+"""
+
+from aggregator.cli import crawling, extracting, queries, registry, schema  # noqa: F401
+from aggregator.cli.app import app, main
+
+__all__ = ["app", "main"]

@@ -1,0 +1,215 @@
+"""Crawling commands: ``crawl`` (the registry's outlets) and ``demo`` (the bundled site)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from aggregator.cli.app import DbOpt, SinceOpt, UntilOpt, app, fail
+from aggregator.cli.database import open_engine, raw_db
+from aggregator.cli.output import Column, print_articles, print_table
+
+RESULT_COLUMNS = (
+    Column("source", lambda r: r.source),
+    Column("result", lambda r: r.status),
+    Column("pages", lambda r: str(r.stat("response_received_count")), "right"),
+    Column("new", lambda r: str(r.articles_new), "right"),
+    Column("updated", lambda r: str(r.articles_updated), "right"),
+    Column("skipped", lambda r: str(r.stat("aggregator/skipped/fresh")), "right"),
+    Column("dropped", lambda r: str(r.dropped), "right"),
+    Column("errors", lambda r: str(r.errors), "right"),
+)
+
+
+def print_results(results: list[Any]) -> None:
+    """The crawl's per-source results, on stderr (standard output stays for data)."""
+    print_table(results, RESULT_COLUMNS, title="Crawl results", stderr=True)
+
+
+@app.command()
+def crawl(
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Source names (see `aggregator sources`).")
+    ] = None,
+    all_sources: Annotated[
+        bool, typer.Option("--all", help="Crawl every registered source.")
+    ] = False,
+    db: DbOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    refresh: Annotated[
+        bool, typer.Option("--refresh", help="Fetch articles again even if fetched recently.")
+    ] = False,
+    revisit: Annotated[
+        str | None,
+        typer.Option("--revisit", help="Refetch articles last fetched longer ago (default 7d)."),
+    ] = None,
+    sources_file: Annotated[
+        Path | None, typer.Option("--sources", help="Use this source registry file.")
+    ] = None,
+    log_file: Annotated[
+        Path | None, typer.Option("--log-file", help="Write the crawl log (INFO) here.")
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option(
+            "--log-level",
+            help="DEBUG, INFO, WARNING, ERROR (default: INFO to a "
+            "--log-file, WARNING to the terminal).",
+        ),
+    ] = None,
+    lock_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--lock-file",
+            help="One lock file for the whole run (default: a lock per source, kept in "
+            "<database>.locks/ beside a SQLite file).",
+        ),
+    ] = None,
+    setting: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-s", help="Extra Scrapy setting NAME=VALUE (repeatable)."),
+    ] = None,
+) -> None:
+    """Crawl sources into the database, all of them in one process.
+
+    Exit status: 0 when every source finished, 1 when a source failed (nothing could be
+    fetched) or stopped early, 2 on a usage error, 75 when another crawl holds a source's
+    lock, 130 when interrupted (Ctrl-C; what was scraped is committed).
+    """
+    import os
+    import sys
+
+    from aggregator.sources import SourceError, load_sources
+    from aggregator.storage.engine import db_url, storage_disabled
+
+    if sources_file is not None:
+        os.environ["AGGREGATOR_SOURCES"] = str(sources_file)
+    try:
+        registry = load_sources(str(sources_file) if sources_file else None)
+    except SourceError as exc:
+        raise fail(str(exc)) from exc
+    names = list(registry) if all_sources else list(sources or [])
+    if not names:
+        raise fail("name at least one source, or use --all (see `aggregator sources`)")
+    unknown = [n for n in names if n not in registry]
+    if unknown:
+        raise fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+    interactive = sys.stderr.isatty() and log_file is None
+    level = log_level or ("INFO" if log_file else "WARNING")
+    overrides: dict[str, Any] = {
+        "LOG_LEVEL": level.upper(),
+        "AGGREGATOR_DB_URL": "none" if storage_disabled(raw_db(db)) else db_url(db),
+        "AGGREGATOR_PROGRESS": interactive,
+        "AGGREGATOR_REFRESH": refresh,
+    }
+    if revisit:
+        overrides["AGGREGATOR_REVISIT"] = revisit
+    if sources_file:
+        overrides["AGGREGATOR_SOURCES"] = str(sources_file)
+    if log_file:
+        overrides["LOG_FILE"] = str(log_file)
+    for item in setting or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise fail(f"--set takes NAME=VALUE, not {item!r}")
+        overrides[key.strip()] = value
+    spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
+    results = run_locked(names, overrides, spider_args, lock_file)
+    print_results(results)
+    raise typer.Exit(exit_status(results))
+
+
+def exit_status(results: list[Any]) -> int:
+    """0 all finished; 130 interrupted (Ctrl-C: what was scraped is committed); 1 a
+    source failed or stopped early (a person should look)."""
+    if any(r.finish_reason == "shutdown" for r in results):
+        return 130
+    return 0 if all(r.status == "finished" for r in results) else 1
+
+
+def run_locked(
+    names: list[str],
+    overrides: dict[str, Any],
+    spider_args: dict[str, Any] | None = None,
+    lock_file: Path | None = None,
+) -> list[Any]:
+    """Run the crawls holding the database's crawl lock; exit 75 if another run holds it."""
+    from aggregator.crawl import run_crawls
+    from aggregator.crawl.lock import (
+        EXIT_LOCKED,
+        CrawlLock,
+        LockedError,
+        PgSourceLocks,
+        SourceLocks,
+        source_locks,
+    )
+    from aggregator.storage.engine import storage_disabled
+
+    url = overrides["AGGREGATOR_DB_URL"]
+    # Without storage there is nothing shared to protect, unless a lock file is named.
+    engine = None if storage_disabled(url) else open_engine(url, write=True)  # now, not mid-crawl
+    lock: CrawlLock | SourceLocks | PgSourceLocks | None = (
+        CrawlLock(lock_file) if lock_file else source_locks(url, names) if engine else None
+    )
+    try:
+        if lock is not None:
+            lock.acquire()
+    except LockedError as exc:
+        typer.echo(f"aggregator: {exc}", err=True)
+        if engine is not None:
+            from aggregator.storage.runs import RunRecorder
+
+            RunRecorder(engine).refused(names, str(exc))
+        raise typer.Exit(EXIT_LOCKED) from None
+    finally:
+        if engine is not None:
+            engine.dispose()  # the crawl's pipelines open their own
+    try:
+        return run_crawls(names, overrides=overrides, spider_args=spider_args)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+@app.command()
+def demo(db: DbOpt = None) -> None:
+    """Crawl the bundled fixture site (offline) through the real spiders and pipelines."""
+    from aggregator.mirror import MirrorServer
+    from aggregator.sources import load_sources
+    from aggregator.storage import Filters, Query
+    from aggregator.storage.engine import db_url, safe_url, storage_disabled
+
+    if storage_disabled(raw_db(db)):
+        raise fail("the demo stores what it crawls: name a database, not none")
+    try:
+        server = MirrorServer()
+    except FileNotFoundError as exc:
+        raise fail(str(exc)) from exc
+    with server:
+        hosts = set(server.hosts())
+        names = [
+            s.name
+            for s in load_sources().values()
+            if any(h == d or h.endswith("." + d) for h in hosts for d in s.domains)
+        ]
+        url = db_url(db)
+        typer.echo(
+            f"Demo: serving {len(hosts)} site(s) on 127.0.0.1:{server.port}; "
+            f"crawling {', '.join(names)} into {safe_url(url)}",
+            err=True,
+        )
+        overrides = {
+            "AGGREGATOR_HOST_MAP": server.host_map(),
+            "AGGREGATOR_DB_URL": url,
+            "AUTOTHROTTLE_ENABLED": False,
+            "DOWNLOAD_DELAY": 0,
+            "LOG_LEVEL": "WARNING",
+        }
+        results = run_locked(names, overrides)
+    print_results(results)
+    rows = Query(open_engine(url)).latest(Filters(limit=20))
+    print_articles(rows, f"Collected articles (newest 20) in {safe_url(url)}")
+    raise typer.Exit(exit_status(results))

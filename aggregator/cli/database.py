@@ -1,0 +1,98 @@
+"""Opening the database for a command: one clear line and exit 2 when it cannot be."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from typing import Any
+
+from aggregator.cli.app import fail
+
+
+def raw_db(db: str | None) -> str | None:
+    """The database as the user gave it (``--db``, else ``AGGREGATOR_DB_URL``), before
+    :func:`~aggregator.storage.engine.db_url` reads it: ``none`` turns storage off."""
+    from aggregator.storage.engine import ENV_DB_URL
+
+    return db if db is not None else os.environ.get(ENV_DB_URL)
+
+
+def open_engine(db: str | None, *, write: bool = False) -> Any:
+    """The engine of ``db``, or one clear line and exit 2; with ``write`` (commands that
+    store), also when the database takes no writes."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aggregator.storage import make_engine, safe_url
+    from aggregator.storage.engine import (
+        StorageError,
+        db_url,
+        failure_reason,
+        require_writable,
+        storage_disabled,
+    )
+
+    if storage_disabled(raw_db(db)):
+        raise fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
+    url = db_url(db)
+    try:
+        engine = make_engine(url)
+    except (SQLAlchemyError, OSError, StorageError, ValueError) as exc:
+        # The driver's own first line says what is wrong (no password: drivers never echo
+        # it); SQLAlchemy's wrapper would add the statement and a documentation link.
+        raise fail(f"cannot open database {safe_url(url)}: {failure_reason(exc, url)}") from exc
+    if write:
+        try:
+            require_writable(engine)
+        except (SQLAlchemyError, StorageError) as exc:
+            engine.dispose()
+            reason = failure_reason(exc, url)
+            raise fail(f"cannot write to database {safe_url(url)}: {reason}") from exc
+    return engine
+
+
+def schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
+    """An engine that leaves the schema alone, and the URL to show (password masked)."""
+    from aggregator.storage.engine import (
+        StorageError,
+        connect,
+        db_url,
+        safe_url,
+        sqlite_file,
+        storage_disabled,
+    )
+
+    if storage_disabled(raw_db(db)):
+        raise fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
+    url = db_url(db)
+    shown = safe_url(url)
+    try:
+        path = sqlite_file(url)
+        if must_exist and path is not None and not path.exists():
+            raise fail(f"no database at {path}", 1)
+        return connect(url), shown
+    except (StorageError, ValueError, ImportError) as exc:
+        raise fail(f"cannot open database {shown}: {exc}") from exc
+
+
+def filters(
+    source: str | None, author: str | None, since: str | None, until: str | None, limit: int | None
+) -> Any:
+    """The query filters of the listing options; a bad ``--since``/``--until`` is exit 2."""
+    from aggregator.normalize.dates import parse_since
+    from aggregator.storage import Filters
+
+    now = datetime.now(timezone.utc)
+    try:
+        return Filters(source, author, parse_since(since, now), parse_since(until, now), limit)
+    except ValueError as exc:
+        raise fail(str(exc)) from exc
+
+
+def since_option(since: str | None) -> datetime | None:
+    """``--since`` as a time; a bad one is exit 2."""
+    from aggregator.normalize.dates import parse_since
+
+    try:
+        return parse_since(since, datetime.now(timezone.utc))
+    except ValueError as exc:
+        raise fail(str(exc)) from exc

@@ -1,0 +1,185 @@
+"""The CLI's one output layer: rows as a table for people or JSON Lines for programs.
+
+Commands hand over their rows (domain objects or dicts), the columns a person sees, and
+how each row becomes a dict for programs (``to_dict``: every field, the same dict the
+Python API gives); :func:`output_rows` does the rest, as sqlite-utils' ``output_rows``
+does for its many commands. :func:`output_file` is where ``export`` and ``feed`` write.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TextIO
+
+from aggregator.cli.app import fail
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: its header, the text of a row's cell, its alignment."""
+
+    header: str
+    cell: Callable[[Any], str]
+    justify: Literal["left", "right"] = "left"
+
+
+def print_jsonl(rows: Iterable[dict[str, Any]], fh: TextIO | None = None) -> None:
+    """One JSON object per line (non-JSON values, such as datetimes, as their text)."""
+    out = fh or sys.stdout
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+
+
+def print_table(
+    rows: Iterable[Any], columns: Sequence[Column], *, title: str, stderr: bool = False
+) -> None:
+    """A table for people (on stderr with ``stderr``: a summary beside the real output)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in columns:
+        table.add_column(col.header, justify=col.justify)
+    for row in rows:
+        table.add_row(*(col.cell(row) for col in columns))
+    Console(stderr=stderr).print(table)
+
+
+def output_rows(
+    rows: Sequence[Any],
+    columns: Sequence[Column],
+    *,
+    title: str,
+    as_json: bool,
+    to_dict: Callable[[Any], dict[str, Any]] = dict,
+) -> None:
+    """``rows`` as JSON Lines (``to_dict`` of each) with ``as_json``, else as a table."""
+    if as_json:
+        print_jsonl(to_dict(row) for row in rows)
+    else:
+        print_table(rows, columns, title=title)
+
+
+def short(value: Any, n: int) -> str:
+    """``value`` as text, cut to ``n`` characters with an ellipsis."""
+    s = "" if value is None else str(value)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def when(a: Any) -> str:
+    """A stored article's publication date as finely as its page gave it (``2022-06-06``
+    for a date without a time; see ``normalize.dates.format_date``), or "-"."""
+    from aggregator.normalize.dates import format_date
+
+    if a.published is None:
+        return "-"
+    return format_date(a.published, a.published_precision, a.published_offset)
+
+
+ARTICLE_COLUMNS = (
+    Column("id", lambda a: str(a.id), "right"),
+    Column("published", when),
+    Column("source", lambda a: a.source or "-"),
+    Column("title", lambda a: short(a.title, 70)),
+    Column("authors", lambda a: short(", ".join(a.authors or []), 30)),
+)
+
+STORY_COLUMNS = (
+    Column("story", lambda v: f"story:{v.story.id}"),
+    Column("outlets", lambda v: str(v.story.outlet_count), "right"),
+    Column("articles", lambda v: str(v.story.article_count), "right"),
+    Column("first seen", lambda v: v.story.first_seen.strftime("%Y-%m-%d %H:%M")),
+    Column("category", lambda v: v.story.category or "-"),
+    Column("headline", lambda v: short(v.story.headline, 60)),
+)
+
+
+def print_articles(articles: Sequence[Any], title: str) -> None:
+    """Stored articles as a table (the JSON form is ``storage.article_dict``)."""
+    print_table(articles, ARTICLE_COLUMNS, title=title)
+
+
+def print_stories(views: Sequence[Any], title: str, *, details: bool = False) -> None:
+    """Stories as a table; with ``details``, each story's articles under it."""
+    from rich.console import Console
+
+    print_table(views, STORY_COLUMNS, title=title)
+    if details:
+        console = Console()
+        for v in views:
+            for a in v.articles:
+                copy = f" (copy of {a.duplicate_of})" if a.duplicate_of else ""
+                console.print(f"  {when(a)}  {a.source or '-'}: {a.title}{copy}")
+                console.print(f"      [dim]{a.canonical_url}[/dim]")
+
+
+@contextmanager
+def output_file(out: Path | None) -> Iterator[TextIO]:
+    """Where ``export`` and ``feed`` write: standard output, or the file ``out``, written
+    whole or not at all. A regular file is written beside itself under a hidden name and
+    renamed over ``out`` once complete, so a failure (a full disk) leaves ``out`` as it was,
+    never cut short and looking complete, and a reader (a web server publishing the feed)
+    never sees half of it. A device or a pipe (/dev/stdout, a FIFO) is written in place,
+    as is a file whose directory we may not write, which a failure then leaves empty.
+    Errors are one line and exit 2."""
+    if out is None:
+        yield sys.stdout  # a failure to write it is main()'s
+        return
+    try:
+        existing: os.stat_result | None = os.stat(out)
+    except OSError:
+        existing = None
+    if existing is not None and stat.S_ISDIR(existing.st_mode):
+        raise fail(f"cannot write {out}: it is a directory; give a file name")
+    # A device or a pipe (/dev/stdout, /dev/fd/3 of a process substitution) is opened by
+    # the name given: resolved, it names a /proc entry that cannot be opened.
+    in_place = existing is not None and not stat.S_ISREG(existing.st_mode)
+    target = out if in_place else Path(os.path.realpath(out))  # a symlink stays a link
+    existed = existing is not None
+    if existed and not os.access(target, os.W_OK):  # renaming over it would succeed
+        raise fail(f"cannot write {out}: permission denied")
+    temp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        fh: TextIO
+        if in_place:
+            fh = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        else:
+            try:
+                fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            except PermissionError:
+                if not (existed and os.access(target, os.W_OK)):
+                    raise
+                in_place = True
+                fh = open(target, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            else:
+                if existed:  # the new file keeps the old one's permissions
+                    os.chmod(temp, target.stat().st_mode & 0o7777)
+                fh = os.fdopen(fd, "w", encoding="utf-8", newline="")
+    except OSError as exc:
+        missing = isinstance(exc, FileNotFoundError) and not target.parent.is_dir()
+        reason = f"directory {target.parent} does not exist" if missing else exc.strerror
+        raise fail(f"cannot write {out}: {reason}") from None
+    try:
+        with fh:
+            yield fh
+        if not in_place:
+            os.replace(temp, target)
+    except BaseException as exc:
+        if not in_place:
+            temp.unlink(missing_ok=True)
+        elif target.is_file():
+            os.truncate(target, 0)
+        if not isinstance(exc, OSError):
+            raise
+        if not in_place:
+            kept = f"{out} was left as it was" if existed else "nothing was written"
+        else:
+            kept = f"{out} was left empty" if target.is_file() else "the output is incomplete"
+        raise fail(f"cannot write {out}: {exc.strerror or exc}; {kept}") from None

@@ -1,0 +1,303 @@
+"""Read commands: search, latest, show, stories, feed, stats, export. They never write:
+stories are indexed at the end of each crawl and by ``aggregator db reindex``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from aggregator.cli.app import (
+    MAX_INT32,
+    MAX_ROWS,
+    AuthorOpt,
+    DbOpt,
+    JsonOpt,
+    LimitOpt,
+    SinceOpt,
+    SourceOpt,
+    UntilOpt,
+    app,
+    fail,
+)
+from aggregator.cli.database import filters, open_engine, since_option
+from aggregator.cli.output import (
+    Column,
+    output_file,
+    output_rows,
+    print_articles,
+    print_jsonl,
+    print_stories,
+)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find in title or body (all required).")],
+    source: SourceOpt = None,
+    author: AuthorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 20,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+    by_story: Annotated[
+        bool, typer.Option("--by-story", help="One line per story, its matching articles under it.")
+    ] = False,
+) -> None:
+    """Full-text search over titles and bodies, best matches first."""
+    from aggregator.storage import Query, article_dict
+    from aggregator.storage.query import group_by_story, story_group_dict
+
+    rows = Query(open_engine(db)).search(query, filters(source, author, since, until, limit))
+    if not by_story:
+        if as_json:
+            print_jsonl(article_dict(a) for a in rows)
+        else:
+            print_articles(rows, f"{len(rows)} result(s) for {query!r}")
+        return
+    groups = group_by_story(rows)  # best match first: a story ranks by its best article
+    if as_json:
+        print_jsonl(story_group_dict(story_id, group) for story_id, group in groups)
+        return
+    from rich.console import Console
+
+    console = Console()
+    for story_id, group in groups:
+        label = f"story:{story_id}" if story_id is not None else "no story"
+        console.print(f"[bold]{group[0].title}[/bold] [dim]({label}, {len(group)} match)[/dim]")
+        for a in group:
+            console.print(f"   {a.source or '-'}: {a.title}  [dim]{a.canonical_url}[/dim]")
+
+
+@app.command()
+def latest(
+    source: SourceOpt = None,
+    author: AuthorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    limit: LimitOpt = 20,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The most recently published articles."""
+    from aggregator.storage import Query, article_dict
+
+    rows = Query(open_engine(db)).latest(filters(source, author, since, until, limit))
+    if as_json:
+        print_jsonl(article_dict(a) for a in rows)
+    else:
+        print_articles(rows, "Latest articles")
+
+
+@app.command()
+def show(
+    key: Annotated[str, typer.Argument(help="Article id or URL, or story:ID for a story.")],
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One article with every field, or a story (story:ID) with its articles."""
+    from aggregator.storage import Query, article_dict
+
+    if key.startswith("story:"):
+        _show_story(key.removeprefix("story:"), db, as_json)
+        return
+    a = Query(open_engine(db)).get(key)
+    if a is None:
+        raise fail(f"no article with id or URL {key!r}", 1)
+    d = article_dict(a)
+    if as_json:
+        print_jsonl([d])
+        return
+    from rich.console import Console
+
+    from aggregator.normalize.dates import format_date
+
+    console = Console()
+    console.print(f"[bold]{a.title}[/bold]")
+    if a.subtitle:
+        console.print(f"[italic]{a.subtitle}[/italic]")
+    for k, v in d.items():
+        if k in ("title", "subtitle", "body"):
+            continue
+        when = getattr(a, k) if k in ("published", "modified") else None
+        if when is not None:
+            # As finely as the page gave it ("2022-06-06"), then the stored instant.
+            shown = format_date(when, getattr(a, f"{k}_precision"), getattr(a, f"{k}_offset"))
+            v = f"{shown} ({v})"
+        console.print(f"[dim]{k}:[/dim] {v}")
+    console.print()
+    console.print(a.body)
+
+
+def _show_story(ident: str, db: str | None, as_json: bool) -> None:
+    from aggregator.storage.query import StoryQuery
+
+    if not (ident.isascii() and ident.isdigit()):  # "²".isdigit() too; int() refuses it
+        raise fail(f"story ids are numbers: story:12, not story:{ident}")
+    story_id = int(ident)
+    engine = _stories_engine(db)
+    # Beyond the id column's range (INTEGER on PostgreSQL, 64 bits on SQLite) there is no
+    # story, and the database would refuse the number.
+    top = MAX_INT32 if engine.dialect.name == "postgresql" else MAX_ROWS
+    view = StoryQuery(engine).story(story_id) if story_id <= top else None
+    if view is None:
+        raise fail(f"no story {ident}", 1)
+    if as_json:
+        print_jsonl([view.to_dict()])
+        return
+    print_stories([view], f"story:{view.story.id}", details=True)
+
+
+def _stories_engine(db: str | None) -> Any:
+    """The engine, and a warning when some stored articles are in no story yet: this
+    command only reads, and indexing them is ``aggregator db reindex``'s (a crawl does it
+    at its end)."""
+    from aggregator.storage.query import StoryQuery
+
+    engine = open_engine(db)
+    missing = StoryQuery(engine).unindexed()
+    if missing:
+        typer.echo(
+            f"aggregator: warning: some articles are in no story yet ({missing}); "
+            "`aggregator db reindex` indexes them",
+            err=True,
+        )
+    return engine
+
+
+@app.command()
+def stories(
+    since: SinceOpt = None,
+    category: Annotated[
+        str | None, typer.Option("--category", help="film, tv, music, games, celebrity...")
+    ] = None,
+    min_sources: Annotated[
+        int,
+        typer.Option(
+            "--min-sources", min=1, max=MAX_INT32, help="Only stories from N or more outlets."
+        ),
+    ] = 1,
+    limit: LimitOpt = 20,
+    db: DbOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Stories (one event, every outlet that reported it), most outlets and newest first."""
+    from aggregator.storage.query import StoryQuery
+
+    since_dt = since_option(since)
+    views = StoryQuery(_stories_engine(db)).stories(
+        since=since_dt, category=category, min_sources=min_sources, limit=limit
+    )
+    if as_json:
+        print_jsonl(v.to_dict() for v in views)
+    else:
+        print_stories(views, f"{len(views)} stor{'y' if len(views) == 1 else 'ies'}")
+
+
+@app.command()
+def feed(
+    fmt: Annotated[str, typer.Option("--format", help="atom, rss or jsonfeed.")] = "atom",
+    since: SinceOpt = None,
+    category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
+    min_sources: Annotated[int, typer.Option("--min-sources", min=1, max=MAX_INT32)] = 1,
+    limit: LimitOpt = 50,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="Where the feed will be published.")
+    ] = "https://example.invalid/entertainment-news",
+    db: DbOpt = None,
+) -> None:
+    """A feed of stories (one entry per story, linking every outlet's article)."""
+    from aggregator.aggregate.feeds import FORMATS, feed_stories, render
+    from aggregator.storage.query import StoryQuery
+
+    if fmt not in FORMATS:
+        raise fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    since_dt = since_option(since)
+    views = StoryQuery(_stories_engine(db)).stories(
+        since=since_dt, category=category, min_sources=min_sources, limit=limit
+    )
+    entries = feed_stories(views)
+    ext = {"atom": "atom.xml", "rss": "rss.xml", "jsonfeed": "feed.json"}[fmt]
+    text = render(
+        entries,
+        fmt,
+        title="Entertainment news: stories",
+        home=base_url,
+        feed_url=f"{base_url.rstrip('/')}/{ext}",
+    )
+    if out:
+        with output_file(out) as fh:
+            fh.write(text)
+        typer.echo(
+            f"wrote {len(entries)} stor{'y' if len(entries) == 1 else 'ies'} to {out}",
+            err=True,
+        )
+    else:
+        with output_file(None) as fh:
+            fh.write(text + "\n")
+
+
+STATS_COLUMNS = (
+    Column("source", lambda r: str(r["source"])),
+    Column("articles", lambda r: str(r["articles"])),
+    Column("newest", lambda r: str(r["newest"] or "-")[:16]),
+    Column("oldest", lambda r: str(r["oldest"] or "-")[:16]),
+    Column(
+        "missing (share of articles)",
+        lambda r: ", ".join(f"{k} {v:.0%}" for k, v in r["missing"].items() if v) or "none",
+    ),
+)
+
+
+@app.command()
+def stats(db: DbOpt = None, as_json: JsonOpt = False) -> None:
+    """Per source: article count, newest and oldest, missing-field rates."""
+    from aggregator.storage import Query
+
+    rows = Query(open_engine(db)).stats()
+    output_rows(rows, STATS_COLUMNS, title="Articles per source", as_json=as_json)
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="jsonl or csv.")] = "jsonl",
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="File to write (default: stdout).")
+    ] = None,
+    source: SourceOpt = None,
+    author: AuthorOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Export articles (every field) as JSON Lines or CSV."""
+    import csv
+
+    from aggregator.storage import Query, article_dict
+    from aggregator.storage.models import Article
+
+    if fmt not in ("jsonl", "csv"):
+        raise fail(f"--format must be jsonl or csv, not {fmt!r}")
+    q = Query(open_engine(db))
+    rows = q.iter_all(filters(source, author, since, until, None))
+    n = 0
+    with output_file(out) as fh:
+        if fmt == "jsonl":
+            for a in rows:
+                fh.write(json.dumps(article_dict(a), ensure_ascii=False) + "\n")
+                n += 1
+        else:
+            columns = [c.key for c in Article.__table__.columns]
+            writer = csv.DictWriter(fh, fieldnames=columns)
+            writer.writeheader()
+            for a in rows:
+                d = article_dict(a)
+                d["authors"] = "; ".join(d["authors"] or [])
+                d["tags"] = "; ".join(d["tags"] or [])
+                writer.writerow(d)
+                n += 1
+    typer.echo(f"exported {n} article(s)", err=True)
