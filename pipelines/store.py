@@ -20,10 +20,10 @@ from aggregator.storage.engine import (
     StorageUnavailableError,
     error_line,
     safe_url,
-    storage_disabled,
 )
 from aggregator.storage.runs import RunRecorder
 from aggregator.storage.store import ArticleStore
+from aggregator.storage.url import storage_disabled
 from pipelines.base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.store")

@@ -20,8 +20,8 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from aggregator.normalize.dates import parse_since
 from aggregator.storage.database import shared_engine
-from aggregator.storage.engine import storage_disabled
 from aggregator.storage.fetchstate import FetchStateStore, Seen
+from aggregator.storage.url import storage_disabled
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

@@ -83,7 +83,7 @@ def crawl(
     import sys
 
     from aggregator.sources import SourceError, load_sources
-    from aggregator.storage.engine import db_url, storage_disabled
+    from aggregator.storage.url import resolve, storage_disabled
 
     if sources_file is not None:
         os.environ["AGGREGATOR_SOURCES"] = str(sources_file)
@@ -101,7 +101,7 @@ def crawl(
     level = log_level or ("INFO" if log_file else "WARNING")
     overrides: dict[str, Any] = {
         "LOG_LEVEL": level.upper(),
-        "AGGREGATOR_DB_URL": "none" if storage_disabled(raw_db(db)) else db_url(db),
+        "AGGREGATOR_DB_URL": "none" if storage_disabled(raw_db(db)) else resolve(db),
         "AGGREGATOR_PROGRESS": interactive,
         "AGGREGATOR_REFRESH": refresh,
     }
@@ -146,7 +146,7 @@ def run_locked(
         SourceLocks,
         source_locks,
     )
-    from aggregator.storage.engine import storage_disabled
+    from aggregator.storage.url import storage_disabled
 
     url = overrides["AGGREGATOR_DB_URL"]
     # Without storage there is nothing shared to protect, unless a lock file is named.
@@ -180,7 +180,8 @@ def demo(db: DbOpt = None) -> None:
     from aggregator.mirror import MirrorServer
     from aggregator.sources import load_sources
     from aggregator.storage import Filters, Query
-    from aggregator.storage.engine import db_url, safe_url, storage_disabled
+    from aggregator.storage.engine import safe_url
+    from aggregator.storage.url import resolve, storage_disabled
 
     if storage_disabled(raw_db(db)):
         raise fail("the demo stores what it crawls: name a database, not none")
@@ -195,7 +196,7 @@ def demo(db: DbOpt = None) -> None:
             for s in load_sources().values()
             if any(h == d or h.endswith("." + d) for h in hosts for d in s.domains)
         ]
-        url = db_url(db)
+        url = resolve(db)
         typer.echo(
             f"Demo: serving {len(hosts)} site(s) on 127.0.0.1:{server.port}; "
             f"crawling {', '.join(names)} into {safe_url(url)}",

@@ -12,7 +12,7 @@ from aggregator.cli.app import fail
 def raw_db(db: str | None) -> str | None:
     """The database as the user gave it (``--db``, else ``AGGREGATOR_DB_URL``), before
     :func:`~aggregator.storage.engine.db_url` reads it: ``none`` turns storage off."""
-    from aggregator.storage.engine import ENV_DB_URL
+    from aggregator.storage.url import ENV_DB_URL
 
     return db if db is not None else os.environ.get(ENV_DB_URL)
 
@@ -22,18 +22,18 @@ def open_engine(db: str | None, *, write: bool = False) -> Any:
     store), also when the database takes no writes."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from aggregator.storage import make_engine, safe_url
+    from aggregator.storage import make_engine
     from aggregator.storage.engine import (
         StorageError,
-        db_url,
         failure_reason,
         require_writable,
-        storage_disabled,
+        safe_url,
     )
+    from aggregator.storage.url import resolve, storage_disabled
 
     if storage_disabled(raw_db(db)):
         raise fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
-    url = db_url(db)
+    url = resolve(db)
     try:
         engine = make_engine(url)
     except (SQLAlchemyError, OSError, StorageError, ValueError) as exc:
@@ -52,25 +52,22 @@ def open_engine(db: str | None, *, write: bool = False) -> Any:
 
 def schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
     """An engine that leaves the schema alone, and the URL to show (password masked)."""
-    from aggregator.storage.engine import (
-        StorageError,
-        connect,
-        db_url,
-        safe_url,
-        sqlite_file,
-        storage_disabled,
-    )
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aggregator.storage.engine import StorageError, connect, safe_url
+    from aggregator.storage.url import DatabaseURL, resolve, storage_disabled
 
     if storage_disabled(raw_db(db)):
         raise fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
-    url = db_url(db)
+    url = resolve(db)
     shown = safe_url(url)
     try:
-        path = sqlite_file(url)
+        database = DatabaseURL.of(url)
+        path = database.sqlite_path
         if must_exist and path is not None and not path.exists():
             raise fail(f"no database at {path}", 1)
-        return connect(url), shown
-    except (StorageError, ValueError, ImportError) as exc:
+        return connect(database), shown
+    except (StorageError, SQLAlchemyError, ValueError, ImportError) as exc:
         raise fail(f"cannot open database {shown}: {exc}") from exc
 
 

@@ -22,8 +22,9 @@ from types import TracebackType
 from typing import IO, TypeVar
 
 from sqlalchemy import Connection, create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
+
+from aggregator.storage.url import DatabaseURL
 
 # Exit status of a run refused because another holds the lock (sysexits' EX_TEMPFAIL:
 # "try again later"; cron wrappers and monitoring can tell it from a failure).
@@ -34,14 +35,16 @@ class LockedError(RuntimeError):
     """Another crawl holds the lock."""
 
 
-def lock_dir(db_url: str) -> Path:
-    """``<database file>.locks/`` for SQLite; a directory in the temp dir named after the
-    URL (password excluded) for in-memory or other non-file databases (PostgreSQL uses
+def lock_dir(db_url: str | DatabaseURL) -> Path:
+    """``<database file>.locks/`` for SQLite (the URI form ``file:news.db?mode=...``
+    names its file too); a directory in the temp dir named after the URL (password
+    excluded) for in-memory or other non-file databases (PostgreSQL uses
     :class:`PgSourceLocks` instead)."""
-    url = make_url(db_url)
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
-        return Path(str(url.database)).expanduser().resolve().with_suffix(".locks")
-    key = hashlib.sha1(url.render_as_string(hide_password=True).encode()).hexdigest()[:16]
+    database = DatabaseURL.of(db_url)
+    path = database.sqlite_path
+    if path is not None:
+        return path.resolve().with_suffix(".locks")
+    key = hashlib.sha1(database.shown.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / f"aggregator-{key}.locks"
 
 
@@ -191,6 +194,6 @@ class PgSourceLocks(_Lock):
 
 def source_locks(db_url: str, sources: list[str]) -> SourceLocks | PgSourceLocks:
     """The crawl locks of ``sources`` on the database at ``db_url``."""
-    if make_url(db_url).get_backend_name() == "postgresql":
+    if DatabaseURL.of(db_url).backend == "postgresql":
         return PgSourceLocks(db_url, sources)
     return SourceLocks(db_url, sources)

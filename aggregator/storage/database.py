@@ -11,22 +11,23 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
-from aggregator.storage.engine import connect, db_url, schema_failure
+from aggregator.storage.engine import connect, schema_failure
 from aggregator.storage.migrate import ensure_schema
+from aggregator.storage.url import DatabaseURL
 
 
-def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
+def make_engine(url: str | DatabaseURL | None = None, *, create: bool = True) -> Engine:
     """An engine for ``url`` (see :func:`~aggregator.storage.engine.db_url`); with
     ``create``, the schema is created or upgraded to the current revision (a table check
     and one read when it is already current; concurrent starts are serialized by a lock,
     see :func:`aggregator.storage.migrate.ensure_schema`)."""
-    url = db_url(url)
-    engine = connect(url)
+    database = DatabaseURL.of(url)
+    engine = connect(database)
     if create:
         try:
             ensure_schema(engine)
         except DBAPIError as exc:
-            failure = schema_failure(exc, url)
+            failure = schema_failure(exc, database.text)
             if failure is None:
                 raise
             raise failure from exc
@@ -36,10 +37,10 @@ def make_engine(url: str | None = None, *, create: bool = True) -> Engine:
 _SHARED: dict[str, Engine] = {}
 
 
-def shared_engine(url: str | None = None) -> Engine:
+def shared_engine(url: str | DatabaseURL | None = None) -> Engine:
     """One engine per database URL for the whole process (pipelines and middlewares of
     every crawler in a run share its connection pool)."""
-    key = db_url(url)
+    key = DatabaseURL.of(url).text
     engine = _SHARED.get(key)
     if engine is None:
         engine = _SHARED[key] = make_engine(key)

@@ -10,20 +10,16 @@ import sqlite3
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_DB_URL = "sqlite:///aggregator.db"
-ENV_DB_URL = "AGGREGATOR_DB_URL"
+from aggregator.storage.url import DatabaseURL, resolve
+
 # How long a SQLite writer waits for another writer's lock before giving up (ms).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-# URL schemes without a driver name mean the driver the `postgres` extra installs
-# (SQLAlchemy's default for them, psycopg2, is not a dependency).
-_PG_SCHEMES = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg"}
 
 
 class StorageError(RuntimeError):
@@ -97,51 +93,38 @@ def transient_failure(exc: BaseException) -> bool:
 
 
 def db_url(url: str | None = None) -> str:
-    """The database URL: the argument, else ``AGGREGATOR_DB_URL``, else ``./aggregator.db``.
-
-    A bare file path (``data/news.db``) is taken as a SQLite file; ``postgresql://`` and
-    ``postgres://`` mean ``postgresql+psycopg://``."""
-    url = url or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
-    if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser()}"
-    scheme, sep, rest = url.partition("://")
-    return f"{_PG_SCHEMES.get(scheme, scheme)}{sep}{rest}"
+    """The database URL text (see :func:`aggregator.storage.url.resolve`)."""
+    return resolve(url)
 
 
-def safe_url(url: str) -> str:
+def safe_url(url: str | DatabaseURL) -> str:
     """The URL with any password masked, for logs and messages."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        return DatabaseURL.of(url).shown
     except Exception:
         return "<unparseable database URL>"
 
 
-def sqlite_file(url: str | URL) -> Path | None:
-    """The file of a SQLite database URL; None for an in-memory one or another backend.
+def _database(url: str | URL | DatabaseURL) -> DatabaseURL:
+    """``url`` as a :class:`DatabaseURL` (an engine's ``URL`` object too)."""
+    if isinstance(url, URL):
+        return DatabaseURL.of(url.render_as_string(hide_password=False))
+    return DatabaseURL.of(url)
 
-    SQLite's URI form, ``sqlite:///file:data/news.db?mode=ro&uri=true``, names
-    ``data/news.db``."""
+
+def sqlite_file(url: str | URL | DatabaseURL) -> Path | None:
+    """The file of a SQLite database URL (see :attr:`DatabaseURL.sqlite_path`); None for
+    an in-memory one, another backend, or a URL SQLAlchemy cannot read (messages about
+    such a URL go through here too)."""
     try:
-        parsed = make_url(url)
-    except Exception:  # messages about a URL SQLAlchemy cannot read go through here too
+        return _database(url).sqlite_path
+    except Exception:
         return None
-    if parsed.get_backend_name() != "sqlite":
-        return None
-    database = parsed.database or ""
-    query = {k: str(v).lower() for k, v in parsed.query.items()}
-    if query.get("uri") in ("true", "1") and database.startswith("file:"):
-        if query.get("mode") == "memory":
-            return None
-        database = unquote(urlsplit(database).path)
-    if database in ("", ":memory:"):
-        return None
-    return Path(database).expanduser()
 
 
 def _read_only_url(url: str | URL) -> bool:
     """Whether a SQLite URL itself asks for read-only access (``mode=ro``, ``immutable``)."""
-    query = {k: str(v).lower() for k, v in make_url(url).query.items()}
-    return query.get("mode") == "ro" or query.get("immutable") in ("1", "true")
+    return _database(url).read_only
 
 
 # SQLite result codes (the low byte of the extended code): the database is read-only, or
@@ -282,23 +265,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def connect(url: str | None = None) -> Engine:
+def connect(url: str | DatabaseURL | None = None) -> Engine:
     """An engine for ``url`` (see :func:`db_url`), the schema as it is.
 
     SQLite gets WAL (readers never block the writer), a busy timeout so concurrent
     writers wait instead of failing, and ``synchronous=NORMAL`` (durable at checkpoints,
     safe against application crashes). A SQLite file's directory is created.
     """
-    url = db_url(url)
-    parsed = make_url(url)
+    database = DatabaseURL.of(url)
     kwargs: dict[str, Any] = {}
-    if parsed.get_backend_name() == "sqlite":
-        path = sqlite_file(parsed)
+    if database.backend == "sqlite":
+        path = database.sqlite_path
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     try:
-        engine = create_engine(url, **kwargs)
+        engine = create_engine(database.text, **kwargs)
     except ImportError as exc:  # the URL names a driver that is not installed
         hint = ""
         if exc.name == "psycopg":
@@ -320,11 +302,6 @@ def schema_failure(exc: BaseException, url: str | URL | None) -> StorageError | 
         # A current schema is only read: this one had to be created or upgraded.
         reason = f"this version must create or upgrade its schema, which writes, but {reason}"
     return StorageError(reason)
-
-
-def storage_disabled(url: str | None) -> bool:
-    """True for the values that turn storage off (``none``, ``off``, empty)."""
-    return url is not None and str(url).strip().lower() in ("", "none", "off", "false", "0")
 
 
 def write_lock(conn: Connection, pg_key: int) -> None:
