@@ -746,3 +746,20 @@ def test_an_unknown_tag_in_the_head_does_not_take_the_page_with_it() -> None:
     # head there and shows the rest as the body.
     html = table_page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace("</head>", "<mbox>")
     assert body_of(html) == [PARA, PARA + " Second."]
+
+
+def test_module_after_the_body_scoring_under_half_of_it_is_not_merged() -> None:
+    # A sibling after the body with another class and a third of its prose: a "recent
+    # posts" module. The same block before the body (a lead) is merged.
+    other = (
+        "A teaser from another post on the site, with a sentence of its own that runs on "
+        "about the weather, the garden and the neighbours, and then some more of it."
+    )
+    body = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(6))
+    module = f"<div class='recent'><p>{other}</p><p>{other} Two.</p><p>{other} Three.</p></div>"
+    html = page(f"<div class='wrap'><div class='entry'>{body}</div>{module}</div>")
+    text = body_of(html)
+    assert text[-1] == PARA + " Part 5."
+    assert not any(other in t for t in text)
+    before = page(f"<div class='wrap'>{module}<div class='entry'>{body}</div></div>")
+    assert body_of(before)[0] == other

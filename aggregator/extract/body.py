@@ -876,6 +876,9 @@ def _main_article(
     return None
 
 
+_AFTER_SHARE = 0.5
+
+
 def _with_siblings(
     best: HtmlElement, scores: dict[HtmlElement, float], stats: dict[HtmlElement, _Stats]
 ) -> list[HtmlElement]:
@@ -883,19 +886,27 @@ def _with_siblings(
     if parent is None:
         return [best]
     threshold = max(10.0, scores[best] * 0.2)
+    # After the body, a block of another class scoring under half of it is a module
+    # (recent posts, job ads, a form), not the body's continuation.
+    threshold_after = max(10.0, scores[best] * _AFTER_SHARE)
     best_class = best.get("class")
     parts: list[HtmlElement] = []
+    after = False
     for sib in parent:
         if not isinstance(sib.tag, str):
             continue
         if sib is best:
             parts.append(sib)
+            after = True
             continue
         toks = _tokens(sib)
         if toks and _comment_named(toks):
             continue  # the readers' comments below the post
-        bonus = scores[best] * 0.2 if best_class and sib.get("class") == best_class else 0.0
-        if scores.get(sib, 0.0) + bonus >= threshold:
+        if best_class and sib.get("class") == best_class:
+            needed = threshold - scores[best] * 0.2
+        else:
+            needed = threshold_after if after else threshold
+        if scores.get(sib, 0.0) >= needed:
             parts.append(sib)
             continue
         st = stats.get(sib)
