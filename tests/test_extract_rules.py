@@ -763,3 +763,23 @@ def test_module_after_the_body_scoring_under_half_of_it_is_not_merged() -> None:
     assert not any(other in t for t in text)
     before = page(f"<div class='wrap'>{module}<div class='entry'>{body}</div></div>")
     assert body_of(before)[0] == other
+
+
+def test_comment_counts_prompts_and_the_comment_form_are_not_the_body() -> None:
+    html = (
+        "<html><head><title>A Headline</title></head><body><div class='post'><h1>A Headline</h1>"
+        f"<div class='entry'><p>{PARA}</p></div>"
+        "<p class='postmetadata'>There are 27 comments. Add yours.</p>"
+        "<p>Posted by Jane Doe | Permalink | 6 Comments | Trackback</p>"
+        "<div id='respond'><h3>Leave a Reply</h3><p>You must be logged in to post a comment.</p>"
+        "<p>You may use these HTML tags and attributes: &lt;a href=''&gt; &lt;b&gt;</p>"
+        "</div></div></body></html>"
+    )
+    assert body_of(html) == [PARA]
+    # A sentence that speaks of comments, and a dateline with a count, are the article's.
+    kept = (
+        "Leave a comment specifying which plan you have and why you chose it.",
+        "August 9, 2012 · 13 Comments",
+    )
+    for line in kept:
+        assert line in body_of(page(f"<div class='content'><p>{PARA}</p><p>{line}</p></div>"))

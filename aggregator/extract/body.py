@@ -279,6 +279,37 @@ _ADVERT = re.compile(
 # A caption with its copyright credit: "A cyclist rides ... © Reuters / David Mercado".
 _CREDIT_LINE = re.compile(r"©")
 _BYLINE = re.compile(r"^\s*(?:by|von|par|por)\s+\S", re.IGNORECASE)
+# The readers' comments announced in the article's last lines: a count ("16 Comments",
+# "0 Comments"), a prompt ("Post a comment", "Leave a reply", "Add yours"), a closed
+# thread, the comment form's notes ("You may use these HTML tags...").
+_COMMENT_PROMPT = re.compile(
+    r"(?:there\s+(?:are|is)\s+)?\d+\s+(?:comments?|responses?|replies|reply)"
+    r"|(?:post|leave|add|write)\s+a\s+"
+    r"(?:comment|reply|response)|add\s+yours|comments?\s+(?:are\s+)?closed"
+    r"|you\s+must\s+be\s+logged\s+in\s+to\s+post\s+a\s+comment"
+    r"|you\s+may\s+use\s+these\s+html\s+tags.*"
+    r"|your\s+email\s+address\s+will\s+not\s+be\s+published.*",
+    re.IGNORECASE,
+)
+# What a post's meta line holds beside its comment count ("Posted by Jane Doe |
+# Permalink | 6 Comments | Trackback"): a date beside a count is a dateline, kept.
+_POST_META = re.compile(
+    r"(?:posted|filed)\s+(?:by|in|under)\b.*|permalink|trackbacks?|share|email|print",
+    re.IGNORECASE,
+)
+_META_SEPARATOR = re.compile(r"\s*[|·•]\s*|(?<=[.!?])\s+")
+
+
+def _is_comment_prompt(text: str) -> bool:
+    """Whether a short line only announces the readers' comments: each part (split at
+    ``|``, ``·``, ``•`` and sentence ends) is a comment count or prompt, or the post's
+    meta around one (who posted it, permalink, trackback), and one part at least is the
+    former."""
+    if len(text) > 160:
+        return False
+    parts = [p.strip(" .:!") for p in _META_SEPARATOR.split(text.strip()) if p.strip(" .:!")]
+    prompts = [p for p in parts if _COMMENT_PROMPT.fullmatch(p)]
+    return bool(prompts) and all(p in prompts or _POST_META.fullmatch(p) for p in parts)
 
 
 # Cookie-consent and privacy dialogs of the common consent platforms (OneTrust,
@@ -1117,7 +1148,7 @@ def assemble(
             and (b.link_chars or n < 40 or text.endswith("?"))
         ):
             continue
-        if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)):
+        if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)) or _is_comment_prompt(text):
             continue
         if n < 300 and _CREDIT_LINE.search(text):
             continue
