@@ -783,3 +783,15 @@ def test_comment_counts_prompts_and_the_comment_form_are_not_the_body() -> None:
     )
     for line in kept:
         assert line in body_of(page(f"<div class='content'><p>{PARA}</p><p>{line}</p></div>"))
+
+
+def test_a_dek_is_never_the_whole_article() -> None:
+    # The article's opening, set as a summary heading, taken for the dek and nothing left
+    # for the body: the body is that text, and there is no dek.
+    html = (
+        "<html><head><title>A Headline</title></head><body><article><h1>A Headline</h1>"
+        f"<h2 class='summary'>{PARA} {PARA}</h2><p>Short.</p></article></body></html>"
+    )
+    item = extract_article(html, NO_DATE_URL, extractor=GenericExtractor)
+    assert item.subtitle is None
+    assert item.body is not None and item.body.startswith(PARA)

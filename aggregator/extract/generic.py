@@ -1045,6 +1045,10 @@ class GenericExtractor:
             # The description is the lede (pages without a dek fill og:description with
             # the first paragraph): not a dek.
             item.subtitle = None
+        if item.subtitle and not item.body:
+            # A dek is never the whole article: with nothing left for the body, the
+            # "dek" was the article's opening (or all of it).
+            item.body, item.subtitle = item.subtitle, None
         if not item.authors and item.body:
             item.authors, item.body = _leading_byline(item.body, title, self._site_names)
         if not item.authors:
