@@ -39,7 +39,8 @@ that apply to that path only, on top of the host's:
     such as ``/sitemaps/*`` is endless.
 
 For example ``{"paths": {"/news/gone/": {"status": 410}, "/news/huge/": {"size": 20000000}}}``.
-The bundled site (``fixtures/site``) uses none of this; ``fixtures/hostile`` does.
+The bundled site (``fixtures/site``; ``aggregator/demo_site`` in an installed wheel) uses
+none of this; ``fixtures/hostile`` (not installed) does.
 """
 
 from __future__ import annotations
@@ -81,11 +82,16 @@ _SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
 
 
 def default_site_root() -> Path:
-    """The bundled fixture site: ``AGGREGATOR_FIXTURES``/site, else ``fixtures/site`` beside
-    the package (a source checkout)."""
+    """The bundled fixture site: ``AGGREGATOR_FIXTURES``/site; else the copy an installed
+    wheel carries (``aggregator/demo_site``, mapped from ``fixtures/site`` by
+    ``pyproject.toml``); else ``fixtures/site`` beside the package (a source checkout, or an
+    editable install of one)."""
     env = os.environ.get("AGGREGATOR_FIXTURES")
-    base = Path(env) if env else Path(__file__).resolve().parent.parent / "fixtures"
-    return base / "site"
+    if env:
+        return Path(env) / "site"
+    package = Path(__file__).resolve().parent
+    installed = package / "demo_site"
+    return installed if installed.is_dir() else package.parent / "fixtures" / "site"
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -277,8 +283,9 @@ class MirrorServer(ThreadingHTTPServer):
         self.root = (root or default_site_root()).resolve()
         if not self.root.is_dir():
             raise FileNotFoundError(
-                f"fixture site not found at {self.root}; run from a source checkout or set "
-                "AGGREGATOR_FIXTURES to the fixtures/ directory"
+                f"fixture site not found at {self.root} (an installed wheel carries it as "
+                "aggregator/demo_site, a source checkout as fixtures/site); set "
+                "AGGREGATOR_FIXTURES to a directory holding site/"
             )
         super().__init__(("127.0.0.1", port), _Handler)
         self.requests: list[tuple[str, str]] = []

@@ -74,7 +74,7 @@ def child_callback(sitemap: Path) -> dict[str, Any]:
 
     from aggregator.crawl import project_settings
     from aggregator.sources import load_sources
-    from spiders.news import spider_for
+    from aggregator.spiders.news import spider_for
 
     with tempfile.TemporaryDirectory() as tmp:
         registry = Path(tmp) / "sources.toml"

@@ -10,7 +10,8 @@ from typing import Any
 
 from aggregator.items import ArticleItem
 from aggregator.storage.store import body_hash
-from pipelines.base import CrawlerPipeline
+
+from .base import CrawlerPipeline
 
 
 class DedupPipeline(CrawlerPipeline):

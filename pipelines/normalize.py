@@ -7,7 +7,8 @@ from typing import Any
 
 from aggregator.items import ArticleItem
 from aggregator.normalize.item import normalize_item
-from pipelines.base import CrawlerPipeline
+
+from .base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.pipelines")
 _WHY = {

@@ -24,7 +24,8 @@ from aggregator.storage.engine import (
 from aggregator.storage.runs import RunRecorder
 from aggregator.storage.store import ArticleStore
 from aggregator.storage.url import storage_disabled
-from pipelines.base import CrawlerPipeline
+
+from .base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.store")
 

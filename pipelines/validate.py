@@ -6,7 +6,8 @@ from typing import Any
 
 from aggregator.items import ArticleItem
 from aggregator.normalize.item import MAX_URL
-from pipelines.base import CrawlerPipeline
+
+from .base import CrawlerPipeline
 
 # A body shorter than this is a stub (video page, gallery, paywall teaser), not an article.
 MIN_BODY_CHARS = 80

@@ -1,1 +1,2 @@
-"""Spiders: crawling only. One :class:`~spiders.news.NewsSpider` per registered source."""
+"""Spiders: crawling only. One :class:`~aggregator.spiders.news.NewsSpider` per registered source
+(``spiders/`` installs as ``aggregator.spiders``, see pyproject.toml)."""

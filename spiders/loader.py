@@ -6,7 +6,8 @@ from scrapy.settings import BaseSettings
 from scrapy.spiderloader import SpiderLoader
 
 from aggregator.sources import load_sources
-from spiders.news import spider_for
+
+from .news import spider_for
 
 
 class SourceSpiderLoader(SpiderLoader):

@@ -10,11 +10,23 @@ import that runs back up is still an arrow back up.
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
 PROJECT = Path(__file__).resolve().parent.parent
-PACKAGES = ("aggregator", "spiders", "pipelines")
+# Source directory -> the package name it is imported (and installed) under: spiders/ and
+# pipelines/ sit at the top of the checkout but are aggregator.spiders and
+# aggregator.pipelines (pyproject's [tool.setuptools.package-dir]).
+PACKAGES = {"aggregator": "aggregator", "spiders": "aggregator.spiders",
+            "pipelines": "aggregator.pipelines"}  # fmt: skip
+# Names that exist only because the checkout's root is on sys.path: never imported.
+CHECKOUT_ONLY = ("spiders", "pipelines")
 
 # (layer, module prefixes); a module belongs to the first entry one of whose prefixes
 # it equals or starts with followed by a dot.
@@ -26,7 +38,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (3, ("aggregator.storage",)),
     (4, ("aggregator.aggregate",)),
     (5, ("aggregator.crawl", "aggregator.discovery", "aggregator.mirror")),
-    (5, ("spiders", "pipelines")),
+    (5, ("aggregator.spiders", "aggregator.pipelines")),
     (6, ("aggregator.cli",)),
 ]
 # Side by side on one layer, neither importing the other.
@@ -36,16 +48,16 @@ EXEMPT = {"aggregator"}
 
 
 def _module_name(path: Path) -> str:
-    parts = list(path.relative_to(PROJECT).with_suffix("").parts)
-    if parts[-1] == "__init__":
+    directory, *parts = path.relative_to(PROJECT).with_suffix("").parts
+    if parts and parts[-1] == "__init__":
         parts.pop()
-    return ".".join(parts)
+    return ".".join([PACKAGES[directory], *parts])
 
 
 def _modules() -> dict[str, Path]:
     out: dict[str, Path] = {}
-    for package in PACKAGES:
-        for path in sorted((PROJECT / package).rglob("*.py")):
+    for directory in PACKAGES:
+        for path in sorted((PROJECT / directory).rglob("*.py")):
             if "migrations" in path.parts:
                 continue  # Alembic's scripts: loaded by Alembic, not imported
             out[_module_name(path)] = path
@@ -159,6 +171,44 @@ def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_no_import_circles() -> None:
     circles = _circles(_graph())
     assert not circles, "import circles:\n" + "\n".join(" <-> ".join(c) for c in circles)
+
+
+def test_packages_map_as_pyproject_says() -> None:
+    # The names this check uses are the ones setuptools installs (and the editable install
+    # maps): a directory mapped elsewhere in pyproject would make the layers above fiction.
+    config = tomllib.loads((PROJECT / "pyproject.toml").read_text(encoding="utf-8"))
+    package_dir = config["tool"]["setuptools"]["package-dir"]
+    mapped = {directory: name for name, directory in package_dir.items()}
+    for directory, name in PACKAGES.items():
+        assert mapped.get(directory, directory) == name, directory
+
+
+def test_no_import_by_checkout_only_names() -> None:
+    # `spiders` and `pipelines` import from a checkout (its root is on sys.path under pytest
+    # and scrapy) but not from an installed wheel, and a module imported under two names is
+    # two modules: everything says aggregator.spiders / aggregator.pipelines (or imports
+    # relatively inside them), Scrapy's dotted settings too.
+    bad: list[str] = []
+    for directory in (*PACKAGES, "tests", "benchmarks"):
+        for path in sorted((PROJECT / directory).rglob("*.py")):
+            tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+            for node in ast.walk(tree):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    names = [node.module or ""]
+                elif (
+                    isinstance(node, ast.Constant)
+                    and isinstance(node.value, str)
+                    and path.name == "settings.py"  # dotted paths Scrapy loads
+                ):
+                    names = [node.value]
+                for name in names:
+                    if name.split(".")[0] in CHECKOUT_ONLY:
+                        line = getattr(node, "lineno", "?")
+                        bad.append(f"{path.relative_to(PROJECT)}:{line}: {name}")
+    assert not bad, "imports by checkout-only names:\n" + "\n".join(bad)
 
 
 def test_the_check_sees_an_arrow_back_up(tmp_path: Path) -> None:

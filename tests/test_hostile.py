@@ -34,7 +34,7 @@ from scrapy.http import HtmlResponse
 from aggregator.crawl import settings as project
 from aggregator.extract import MAX_ELEMENTS, decode_html, extract_article
 from aggregator.mirror import MirrorServer, generated_page
-from spiders.news import page_text
+from aggregator.spiders.news import page_text
 from tests.conftest import BIN, FIXTURES, PROJECT, cli, stats_dump
 
 pytestmark = pytest.mark.e2e

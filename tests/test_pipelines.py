@@ -14,12 +14,12 @@ from scrapy.utils.test import get_crawler
 
 from aggregator.crawl import project_settings
 from aggregator.items import ArticleItem
+from aggregator.pipelines.dedup import DedupPipeline
+from aggregator.pipelines.normalize import NormalizePipeline
+from aggregator.pipelines.store import StorePipeline
+from aggregator.pipelines.validate import ValidatePipeline
 from aggregator.sources import load_sources
-from pipelines.dedup import DedupPipeline
-from pipelines.normalize import NormalizePipeline
-from pipelines.store import StorePipeline
-from pipelines.validate import ValidatePipeline
-from spiders.news import spider_for
+from aggregator.spiders.news import spider_for
 from tests.conftest import distinct_body
 
 NOW = datetime(2022, 6, 6, 20, 0, tzinfo=timezone.utc)

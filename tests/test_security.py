@@ -81,7 +81,7 @@ def test_discovery_never_yields_other_schemes() -> None:
 
 
 def test_every_source_confines_its_spider_to_its_domains() -> None:
-    from spiders.news import spider_for
+    from aggregator.spiders.news import spider_for
 
     for src in load_sources().values():
         spider = spider_for(src)()

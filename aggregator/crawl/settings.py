@@ -15,9 +15,9 @@ BOT_NAME = "entertainment-news-aggregator"
 
 # Spiders are generated from the source registry (one per outlet) by this loader;
 # hand-written spiders in SPIDER_MODULES are listed too.
-SPIDER_LOADER_CLASS = "spiders.loader.SourceSpiderLoader"
-SPIDER_MODULES = ["spiders"]
-NEWSPIDER_MODULE = "spiders"
+SPIDER_LOADER_CLASS = "aggregator.spiders.loader.SourceSpiderLoader"
+SPIDER_MODULES = ["aggregator.spiders"]
+NEWSPIDER_MODULE = "aggregator.spiders"
 
 USER_AGENT = (
     "entertainment-news-aggregator/0.1 (+https://pypi.org/project/entertainment-news-aggregator/)"
@@ -77,9 +77,9 @@ EXTENSIONS = {
 # Periodic progress lines on stderr (aggregator crawl turns this on at a terminal).
 AGGREGATOR_PROGRESS = False
 
-SPIDER_MIDDLEWARES = {"spiders.middlewares.SkipFreshArticles": 550}
+SPIDER_MIDDLEWARES = {"aggregator.spiders.middlewares.SkipFreshArticles": 550}
 DOWNLOADER_MIDDLEWARES = {
-    "spiders.middlewares.FetchStateMiddleware": 560,
+    "aggregator.spiders.middlewares.FetchStateMiddleware": 560,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "aggregator.crawl.backoff.BackoffRetryMiddleware": 550,
 }
@@ -89,10 +89,10 @@ AGGREGATOR_REVISIT = os.environ.get("AGGREGATOR_REVISIT", "7d")
 AGGREGATOR_REFRESH = False
 
 ITEM_PIPELINES = {
-    "pipelines.validate.ValidatePipeline": 100,
-    "pipelines.normalize.NormalizePipeline": 200,
-    "pipelines.dedup.DedupPipeline": 300,
-    "pipelines.store.StorePipeline": 400,
+    "aggregator.pipelines.validate.ValidatePipeline": 100,
+    "aggregator.pipelines.normalize.NormalizePipeline": 200,
+    "aggregator.pipelines.dedup.DedupPipeline": 300,
+    "aggregator.pipelines.store.StorePipeline": 400,
 }
 # None: AGGREGATOR_DB_URL, else ./aggregator.db. "" or "none": do not store (extraction only).
 AGGREGATOR_DB_URL = os.environ.get("AGGREGATOR_DB_URL")
