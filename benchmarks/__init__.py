@@ -1,5 +1,9 @@
-"""Benchmarks: extraction quality and speed against the development corpora.
+"""Benchmarks: extraction quality and speed, crawl throughput, aggregation, hostile input.
 
-``python benchmarks/extraction.py`` runs the benchmark; ``benchmarks.scoring`` holds the
-metric code shared with the regression gate in ``tests/test_extraction_gate.py``.
+Each module runs from the project root as ``python -m benchmarks.<name>`` (``extraction``,
+``crawl``, ``aggregation``, ``hostile``, ``hostile_sitemap``); subprocesses they start run
+the same way. Nothing here is imported by the library or the tests: the corpus scoring
+the extraction benchmark shares with the regression gate (``tests/test_extraction_gate.py``)
+is :mod:`aggregator.extract.scoring`, and the synthetic site the crawl benchmark shares
+with the crash-safety tests is :mod:`aggregator.sitegen`.
 """

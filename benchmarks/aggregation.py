@@ -1,10 +1,9 @@
-#!/usr/bin/env python3
 """Aggregation benchmark: near-duplicate and story quality on real text, and insert cost
 as the database grows.
 
-    python benchmarks/aggregation.py                 # both parts, scaling up to 200k articles
-    python benchmarks/aggregation.py --max 20000     # quick run (scaling to 20k, base 1k)
-    python benchmarks/aggregation.py --skip-scaling --skip-hot  # quality only (about a minute)
+    python -m benchmarks.aggregation                 # both parts, scaling up to 200k articles
+    python -m benchmarks.aggregation --max 20000     # quick run (scaling to 20k, base 1k)
+    python -m benchmarks.aggregation --skip-scaling --skip-hot  # quality only (about a minute)
 
 Results go to the terminal and to ``benchmarks/results/aggregation.json``.
 Corpora: ``$AGGREGATOR_CORPORA``, default ``<project>/../shared/corpora``; read in place.
@@ -154,23 +153,19 @@ from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine, event, func, select
+
+from aggregator.aggregate import neardup, stories
+from aggregator.aggregate.index import catch_up, indexed_store
+from aggregator.aggregate.neardup import band_keys, shingles, signature, similarity
+from aggregator.aggregate.stories import STOPWORDS
+from aggregator.extract.scoring import corpora_root
+from aggregator.items import ArticleItem
+from aggregator.normalize.urls import canonicalize_url
+from aggregator.storage import ArticleStore, make_engine
+from aggregator.storage.models import Article, Story
 
 HERE = Path(__file__).resolve().parent
-PROJECT = HERE.parent
-if str(PROJECT) not in sys.path:  # run as a script: make the project importable
-    sys.path.insert(0, str(PROJECT))
-
-from sqlalchemy import Engine, event, func, select  # noqa: E402
-
-from aggregator.aggregate import neardup, stories  # noqa: E402
-from aggregator.aggregate.index import catch_up, indexed_store  # noqa: E402
-from aggregator.aggregate.neardup import band_keys, shingles, signature, similarity  # noqa: E402
-from aggregator.aggregate.stories import STOPWORDS  # noqa: E402
-from aggregator.items import ArticleItem  # noqa: E402
-from aggregator.normalize.urls import canonicalize_url  # noqa: E402
-from aggregator.storage import ArticleStore, make_engine  # noqa: E402
-from aggregator.storage.models import Article, Story  # noqa: E402
-from benchmarks.scoring import corpora_root  # noqa: E402
 
 DEFAULT_JSON = HERE / "results" / "aggregation.json"
 UTC = timezone.utc
@@ -1729,7 +1724,10 @@ def run_hot(
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.aggregation",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
     parser.add_argument("--max", type=int, default=200_000, help="scaling: the large database")
     parser.add_argument(
         "--base",

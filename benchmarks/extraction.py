@@ -1,33 +1,39 @@
-#!/usr/bin/env python3
 """Extraction benchmark: our extractor against peers on the development corpora.
 
-    python benchmarks/extraction.py                  # ours and trafilatura, every corpus
-    python benchmarks/extraction.py --all            # every system (slower peers too)
-    python benchmarks/extraction.py --only ours      # just ours (also: --only ours,trafilatura)
-    python benchmarks/extraction.py --corpus meta    # some corpora: aeb,meta,dragnet,...
-    python benchmarks/extraction.py --worst 10       # the 10 worst pages of each corpus
-    python benchmarks/extraction.py --diff ABC_2025  # expected vs ours for one page
+    python -m benchmarks.extraction                  # ours and trafilatura, every corpus
+    python -m benchmarks.extraction --all            # every system (slower peers too)
+    python -m benchmarks.extraction --only ours      # just ours (also: --only ours,trafilatura)
+    python -m benchmarks.extraction --corpus meta    # some corpora: aeb,meta,dragnet,...
+    python -m benchmarks.extraction --worst 10       # the 10 worst pages of each corpus
+    python -m benchmarks.extraction --diff ABC_2025  # expected vs ours for one page
 
-Corpora: every one of ``scoring.CORPORA`` present (article-extraction-benchmark,
-news-metadata, dragnet, l3s-gn1, readability, cleanportaleval). For each corpus, every
-system runs as a whole process over that corpus's manifest and is timed as such (wall time,
-start-up and imports included), so the pages/s figures compare like with like: ours through
-the ``aggregator extract --manifest`` console script, each peer (and the lxml "floor")
-through this same file in runner mode (``--peer NAME --manifest M``), which prints one JSON
-line per page with ``path``, ``title``, ``authors``, ``published`` and ``body``. The
-processes run one after another, never in parallel, corpus by corpus (all systems on one
-corpus, then the next), so the systems compared on a corpus ran under the same load.
+Run from the project root. Corpora: every one of ``aggregator.extract.scoring.CORPORA``
+present (article-extraction-benchmark, news-metadata, dragnet, l3s-gn1, readability,
+cleanportaleval). For each corpus, every system runs as a whole process over that corpus's
+manifest and is timed as such (wall time, start-up and imports included), so the pages/s
+figures compare like with like: ours through the ``aggregator extract --manifest`` console
+script, each peer (and the lxml "floor") through this same module in runner mode
+(``python -m benchmarks.extraction --peer NAME --manifest M``, run from the project root),
+which prints one JSON line per page with ``path``, ``title``, ``authors``, ``published``
+and ``body``. The processes run one after another, never in parallel, corpus by corpus
+(all systems on one corpus, then the next), so the systems compared on a corpus ran under
+the same load.
 
 Printed: one body table (per corpus and system: P/R/F1, exact-token accuracy, catastrophes
 and empty bodies, pages/s), one metadata table (news-metadata, and readability's title /
 byline / published), and our worst pages of each corpus. Scores come from
-``benchmarks/scoring.py`` (see there for the metrics); everything is also written, with
-per-page scores for ours, to ``benchmarks/results/extraction.json``.
+:mod:`aggregator.extract.scoring` (see there for the metrics, and the page reader the peers
+share); everything is also written, with per-page scores for ours, to
+``benchmarks/results/extraction.json``.
 
 Corpora: ``$AGGREGATOR_CORPORA``, default ``<project>/../shared/corpora``; read in place.
 
-Top-level imports are stdlib only: in runner mode this file is the peer's whole process,
-and must not charge the peers for rich or anything else they do not use.
+Top-level imports are stdlib only: in runner mode this module is the peer's whole process,
+and must not charge the peers for rich or anything else they do not use. One exception,
+the price of sharing the page reader with its tests: a peer that reads pages (every one but
+the floor) imports :func:`aggregator.extract.scoring.read_html`, and with it the
+``aggregator.extract`` package, about 20 to 60 ms more start-up per process (measured
+when the reader moved there), small against the seconds a corpus takes.
 """
 
 from __future__ import annotations
@@ -36,7 +42,6 @@ import argparse
 import gzip
 import json
 import os
-import re
 import sys
 import time
 from collections import Counter
@@ -48,7 +53,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from benchmarks.scoring import CorpusKey, Page, SystemResult
+    from aggregator.extract.scoring import CorpusKey, Page, SystemResult
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -79,30 +84,6 @@ DISTRIBUTIONS = {
 Handler = Callable[[Path, str], dict[str, Any]]
 
 
-_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-
-
-def _read_html(path: Path) -> str:
-    """Gunzipped page text, as a str as in the public benchmark's own runners.
-
-    Most pages are UTF-8; a few (dragnet, cleanportaleval) keep their original encoding:
-    those are decoded with the charset their ``<meta>`` declares, else Windows-1252, so no
-    peer is scored on mojibake.
-    """
-    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    match = _CHARSET_RE.search(data[:8192])
-    if match:
-        try:
-            return data.decode(match.group(1).decode("ascii"), errors="replace")
-        except LookupError:
-            pass
-    return data.decode("cp1252", errors="replace")
-
-
 def _split_authors(value: Any) -> list[str]:
     """trafilatura joins authors with "; "."""
     if not value:
@@ -110,86 +91,11 @@ def _split_authors(value: Any) -> list[str]:
     return [a.strip() for a in str(value).split(";") if a.strip()]
 
 
-_BLOCK_TAGS = frozenset(
-    [
-        "address",
-        "article",
-        "aside",
-        "blockquote",
-        "body",
-        "dd",
-        "details",
-        "div",
-        "dl",
-        "dt",
-        "figcaption",
-        "figure",
-        "footer",
-        "form",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "header",
-        "hr",
-        "li",
-        "main",
-        "nav",
-        "ol",
-        "p",
-        "pre",
-        "section",
-        "summary",
-        "table",
-        "tbody",
-        "td",
-        "tfoot",
-        "th",
-        "thead",
-        "tr",
-        "ul",
-    ]
-)
-
-
-def _fragment_text(fragment: str) -> str:
-    """HTML fragment to text, one paragraph per block element, separated by blank lines.
-
-    The public benchmark runs readability's summary through ``html_text``; this does the
-    same job without the extra dependency. What matters for the metric is that words in
-    adjacent blocks are never glued together; paragraph breaks only matter to a reader.
-    """
-    from lxml import etree
-    from lxml import html as lhtml
-
-    if not fragment.strip():
-        return ""
-    root = lhtml.fragment_fromstring(fragment, create_parent="div")
-    parts: list[str] = []
-    # Comments and processing instructions come as one event of their own: tail only.
-    for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
-        tag = el.tag if isinstance(el.tag, str) else ""
-        if event == "start":
-            if tag in _BLOCK_TAGS:
-                parts.append("\n\n")
-            elif tag == "br":
-                parts.append("\n")
-            if el.text and tag not in ("script", "style", "noscript", "template"):
-                parts.append(el.text)
-            continue
-        if tag in _BLOCK_TAGS:
-            parts.append("\n\n")
-        if el.tail and el is not root:
-            parts.append(el.tail)
-    paragraphs = (" ".join(p.split()) for p in "".join(parts).split("\n\n"))
-    return "\n\n".join(p for p in paragraphs if p)
-
-
 def _trafilatura(fast: bool) -> Handler:
     import trafilatura
     from trafilatura.settings import set_date_params
+
+    from aggregator.extract.scoring import read_html
 
     # The defaults (extensive search, original date) with a full timestamp: the default
     # "%Y-%m-%d" would make trafilatura score 0 on "same minute" for want of asking.
@@ -199,7 +105,7 @@ def _trafilatura(fast: bool) -> Handler:
 
     def handle(path: Path, url: str) -> dict[str, Any]:
         doc = trafilatura.bare_extraction(
-            _read_html(path),
+            read_html(path),
             url=url or None,
             with_metadata=True,
             include_comments=False,
@@ -222,13 +128,15 @@ def _trafilatura(fast: bool) -> Handler:
 def _readability() -> Handler:
     from readability import Document
 
+    from aggregator.extract.scoring import fragment_text, read_html
+
     def handle(path: Path, url: str) -> dict[str, Any]:
-        doc = Document(_read_html(path), url=url or None)
+        doc = Document(read_html(path), url=url or None)
         return {
             "title": doc.short_title(),
             "authors": None,
             "published": None,
-            "body": _fragment_text(doc.summary(html_partial=True)),
+            "body": fragment_text(doc.summary(html_partial=True)),
         }
 
     return handle
@@ -238,13 +146,15 @@ def _newspaper4k() -> Handler:
     import newspaper
     from newspaper.configuration import Configuration
 
+    from aggregator.extract.scoring import read_html
+
     config = Configuration()
     # Otherwise parse() downloads images to check their size: network, and not extraction.
     config.fetch_images = False
 
     def handle(path: Path, url: str) -> dict[str, Any]:
         article = newspaper.Article(url, config=config)
-        article.download(input_html=_read_html(path))
+        article.download(input_html=read_html(path))
         article.parse()
         published = article.publish_date
         return {
@@ -317,9 +227,12 @@ def _command(system: str, manifest: Path) -> list[str]:
         # is a symlink out of the venv).
         script = Path(sys.executable).parent / "aggregator"
         return [str(script), "extract", "--manifest", str(manifest)]
+    # This module in runner mode; ``-m`` finds the package from the working directory,
+    # which _execute sets to the project root.
     return [
         sys.executable,
-        str(Path(__file__).resolve()),
+        "-m",
+        "benchmarks.extraction",
         "--peer",
         system,
         "--manifest",
@@ -348,7 +261,13 @@ def _execute(
         start = time.perf_counter()
         try:
             proc = subprocess.run(
-                cmd, capture_output=True, text=True, encoding="utf-8", timeout=timeout, check=False
+                cmd,
+                cwd=PROJECT,  # where ``python -m benchmarks.extraction`` finds the package
+                capture_output=True,
+                text=True,
+                encoding="utf-8",
+                timeout=timeout,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             return {}, None, f"timed out after {timeout:.0f}s", details
@@ -422,7 +341,7 @@ def run_benchmark(
     """
     import tempfile
 
-    from benchmarks.scoring import (
+    from aggregator.extract.scoring import (
         METADATA_CORPORA,
         SystemResult,
         page_report,
@@ -509,18 +428,6 @@ def _ratio(results: Sequence[SystemResult], corpus: str | None = None) -> float 
     return a / b if a and b else None
 
 
-def worst_pages(per_page: Sequence[dict[str, Any]], n: int) -> dict[str, list[dict[str, Any]]]:
-    """Per corpus, our ``n`` pages of lowest body F1 among those whose gold has text."""
-    by_corpus: dict[str, list[dict[str, Any]]] = {}
-    for row in per_page:
-        if row["body"]["recall"] is not None:
-            by_corpus.setdefault(row["corpus"], []).append(row)
-    return {
-        corpus: sorted(rows, key=lambda r: (r["body"]["f1"], r["page"]))[:n]
-        for corpus, rows in by_corpus.items()
-    }
-
-
 def print_table(
     results: Sequence[SystemResult],
     corpora: dict[CorpusKey, list[Page]],
@@ -533,7 +440,12 @@ def print_table(
     from rich.markup import escape
     from rich.table import Table
 
-    from benchmarks.scoring import CATASTROPHE_F1, CORPUS_DIRS, METADATA_CORPORA
+    from aggregator.extract.scoring import (
+        CATASTROPHE_F1,
+        CORPUS_DIRS,
+        METADATA_CORPORA,
+        worst_pages,
+    )
 
     table = Table(title="Article extraction benchmark: body text")
     table.add_column("corpus")
@@ -669,7 +581,7 @@ def write_json(
     """Everything, for later comparison: environment, per-system figures, ours per page."""
     import platform
 
-    from benchmarks.scoring import corpora_root
+    from aggregator.extract.scoring import corpora_root, worst_pages
 
     data = {
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -710,7 +622,7 @@ def _token_gaps(true: str, pred: str) -> tuple[list[str], list[str]]:
     the level the metric scores at)."""
     from difflib import SequenceMatcher
 
-    from benchmarks.scoring import tokenize
+    from aggregator.extract.scoring import tokenize
 
     t, p = tokenize(true), tokenize(pred)
     missing: list[str] = []
@@ -732,7 +644,7 @@ def show_diff(query: str, corpora: dict[CorpusKey, list[Page]], console: Console
     from rich.table import Table
 
     from aggregator.extract.batch import extract_file, read_manifest
-    from benchmarks.scoring import (
+    from aggregator.extract.scoring import (
         METADATA_CORPORA,
         meta_page_scores,
         page_body_scores,
@@ -818,7 +730,8 @@ def show_diff(query: str, corpora: dict[CorpusKey, list[Page]], console: Console
 
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        description="Score and time our extractor and its peers on the development corpora."
+        prog="python -m benchmarks.extraction",
+        description="Score and time our extractor and its peers on the development corpora.",
     )
     parser.add_argument(
         "--corpus",
@@ -865,12 +778,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 2
         return _run_peer(args.peer, args.manifest)
 
-    # Run as a script, sys.path[0] is benchmarks/; the package imports need the project.
-    if str(PROJECT) not in sys.path:
-        sys.path.insert(0, str(PROJECT))
     from rich.console import Console
 
-    from benchmarks.scoring import CORPORA, CORPUS_DIRS, corpora_root, load_corpus
+    from aggregator.extract.scoring import CORPORA, CORPUS_DIRS, corpora_root, load_corpus
 
     # Not a terminal (piped, captured): rich would assume 80 columns and squash the table.
     console = Console() if sys.stdout.isatty() else Console(width=220)

@@ -1,10 +1,11 @@
-#!/usr/bin/env python3
 """Denial-of-service benchmark: what one hostile page or file costs us, against a floor.
 
-    python benchmarks/hostile.py                 # the default cases (a few minutes)
-    python benchmarks/hostile.py --large         # also the 4 and 8 MB pages
-    python benchmarks/hostile.py --only flat-p   # cases whose name starts with flat-p
-    python benchmarks/hostile.py --timeout 120   # give up on a process after 120 s
+    python -m benchmarks.hostile                 # the default cases (a few minutes)
+    python -m benchmarks.hostile --large         # also the 4 and 8 MB pages
+    python -m benchmarks.hostile --only flat-p   # cases whose name starts with flat-p
+    python -m benchmarks.hostile --timeout 120   # give up on a process after 120 s
+
+Run from the project root (every child process runs there too).
 
 Every case runs two processes one after the other, never in parallel: **ours** (what a
 user runs: ``aggregator extract`` on a saved page, or ``aggregator crawl`` of the local
@@ -44,15 +45,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parent.parent
-if str(PROJECT) not in sys.path:  # run as a script: make the project importable
-    sys.path.insert(0, str(PROJECT))
+from aggregator.extract import MAX_ELEMENTS
+from aggregator.mirror import MirrorServer
+from benchmarks.hostile_sitemap import HOST as SITEMAP_HOST
+from benchmarks.hostile_sitemap import SOURCES as SITEMAP_SOURCES
+from benchmarks.hostile_sitemap import sitemap_body
 
-from aggregator.extract import MAX_ELEMENTS  # noqa: E402
-from aggregator.mirror import MirrorServer  # noqa: E402
-from benchmarks.hostile_sitemap import HOST as SITEMAP_HOST  # noqa: E402
-from benchmarks.hostile_sitemap import SOURCES as SITEMAP_SOURCES  # noqa: E402
-from benchmarks.hostile_sitemap import sitemap_body  # noqa: E402
+PROJECT = Path(__file__).resolve().parent.parent
 
 BIN = Path(sys.executable).parent
 AGGREGATOR = str(BIN / "aggregator")
@@ -386,7 +385,8 @@ def sitemap_callback_case(articles: bool) -> tuple[Runner, Runner]:
     def ours(ctx: Context) -> Measure:
         out = ctx.work / "sitemap-callback.json"
         out.unlink(missing_ok=True)
-        argv = [sys.executable, str(PROJECT / "benchmarks" / "hostile_sitemap.py"),
+        # run_process runs it from the project root, where ``-m`` finds the package.
+        argv = [sys.executable, "-m", "benchmarks.hostile_sitemap",
                 "--child", str(_sitemap(ctx, articles)), "--child-out", str(out)]  # fmt: skip
         measure = run_process(argv, ctx)[0]
         if out.is_file():
@@ -536,7 +536,10 @@ def _ratio(a: float, b: float) -> str:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.hostile",
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+    )
     parser.add_argument("--large", action="store_true", help="also the 4 and 8 MB pages")
     parser.add_argument("--only", default="", help="comma-separated name prefixes")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per process")

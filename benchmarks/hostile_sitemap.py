@@ -1,6 +1,6 @@
 """Sitemap denial-of-service cases: a 1M-URL sitemap, and one where no URL is an article.
 
-Run from anywhere: ``.venv/bin/python benchmarks/hostile_sitemap.py [--urls 1000000]``.
+Run from the project root: ``.venv/bin/python -m benchmarks.hostile_sitemap [--urls 1000000]``.
 
 Each case runs in a subprocess of its own, so its peak memory (``ru_maxrss`` from
 ``wait4``) is the case's alone:
@@ -37,8 +37,6 @@ from pathlib import Path
 from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
-if str(PROJECT) not in sys.path:  # run as a script: make the project importable
-    sys.path.insert(0, str(PROJECT))
 
 HOST = "sm.example"
 SOURCES = f"""
@@ -109,8 +107,9 @@ def run_callback(urls: int, articles: bool) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         sitemap = Path(tmp) / "sitemap.xml.gz"
         sitemap.write_bytes(sitemap_body(urls, articles))
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(sitemap)]
-        return _measured(cmd, parse_json=True)
+        cmd = [sys.executable, "-m", "benchmarks.hostile_sitemap", "--child", str(sitemap)]
+        # From the project root, where ``-m`` finds the benchmarks package.
+        return _measured(cmd, cwd=PROJECT, parse_json=True)
 
 
 def run_crawl(urls: int, articles: bool) -> dict[str, Any]:
@@ -173,7 +172,9 @@ def cases(urls: int) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.hostile_sitemap", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--urls", type=int, default=DEFAULT_URLS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -181,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         figures = json.dumps(child_callback(args.child))
-        if args.child_out:  # benchmarks/hostile.py runs the child with its output discarded
+        if args.child_out:  # benchmarks.hostile runs the child with its output discarded
             args.child_out.write_text(figures, encoding="utf-8")
         else:
             print(figures)

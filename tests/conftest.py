@@ -29,10 +29,10 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
+from aggregator.extract.scoring import corpora_root
 from aggregator.mirror import MirrorServer
 from aggregator.storage.database import make_engine
 from aggregator.storage.engine import db_url, safe_url
-from benchmarks.scoring import corpora_root
 
 PROJECT = Path(__file__).resolve().parent.parent
 FIXTURES = PROJECT / "fixtures"

@@ -2,9 +2,9 @@
 
 Layers, bottom up (the project's design): items -> normalize -> the source registry ->
 extract / storage (side by side, neither imports the other) -> aggregate -> the crawl
-wing (aggregator/crawl, discovery, the mirror, spiders, pipelines) -> the CLI. Every
-import counts, at module level or inside a function, under TYPE_CHECKING too: a lazy
-import that runs back up is still an arrow back up.
+wing (aggregator/crawl, discovery, the mirror and its site generator, spiders, pipelines)
+-> the CLI. Every import counts, at module level or inside a function, under TYPE_CHECKING
+too: a lazy import that runs back up is still an arrow back up.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (3, ("aggregator.extract",)),
     (3, ("aggregator.storage",)),
     (4, ("aggregator.aggregate",)),
-    (5, ("aggregator.crawl", "aggregator.discovery", "aggregator.mirror")),
+    (5, ("aggregator.crawl", "aggregator.discovery", "aggregator.mirror", "aggregator.sitegen")),
     (5, ("aggregator.spiders", "aggregator.pipelines")),
     (6, ("aggregator.cli",)),
 ]

@@ -6,8 +6,8 @@
 - Two crawls of different outlets writing one SQLite file at once: no "database is
   locked", no duplicate rows.
 
-The sites are generated with the crawl benchmark's generator (distinct article bodies,
-the DualShockers template) and served by the mirror.
+The sites are generated with :mod:`aggregator.sitegen`, the crawl benchmark's generator
+(distinct article bodies, the DualShockers template), and served by the mirror.
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.mirror import MirrorServer
+from aggregator.sitegen import HOST, generate_pages, write_site, write_sitemap
 from aggregator.sources import DEFAULT_SOURCES
-from benchmarks.crawl import HOST, generate_pages, write_site, write_sitemap
 from tests.conftest import BIN, PROJECT, cli
 
 pytestmark = pytest.mark.e2e

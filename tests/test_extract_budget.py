@@ -4,7 +4,7 @@ A page with more than ``MAX_ELEMENTS`` elements is not extracted (``TooComplexEr
 crawl counts it as ``dropped/too_complex``, see ``tests/test_hostile.py``), and
 ``aggregator extract`` reads no more of a file than the crawl would download. Below the
 budget extraction is linear in elements and text; how fast is measured by
-``benchmarks/hostile.py``, not here.
+``python -m benchmarks.hostile``, not here.
 
 The steps that were quadratic (a subtree's text read once per enclosing element, tails
 re-joined once per dropped sibling) now answer from memoized facts. Each is checked here

@@ -1,10 +1,10 @@
 """Regression gate: our extractor on the development corpora must not drop below the floors.
 
 In-process (``extract_file``, no subprocesses) and a few seconds long; the same scoring as
-``benchmarks/extraction.py``, which also times the extractor and compares it with its peers.
+``python -m benchmarks.extraction``, which also times the extractor and compares it with its peers.
 The floors sit just under the scores measured when they were pinned (rounded down to three
 decimals, minus about 0.003 for harmless churn). Raise them when the extractor improves;
-``python benchmarks/extraction.py --diff PAGE`` shows what changed on one page.
+``python -m benchmarks.extraction --diff PAGE`` shows what changed on one page.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from aggregator.extract.batch import extract_file, read_manifest
-from benchmarks.scoring import (
+from aggregator.extract.scoring import (
     AEB,
     CORPUS_DIRS,
     META,
@@ -92,7 +92,7 @@ def _check(measured: dict[str, float]) -> None:
     print(report)  # visible with -s: the numbers to raise the floors to
     assert not failed, (
         f"extraction scores fell below the pinned floors:\n{report}\n"
-        "see `python benchmarks/extraction.py --diff PAGE` for one page"
+        "see `python -m benchmarks.extraction --diff PAGE` for one page"
     )
 
 

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.extract.batch import read_manifest
-from benchmarks.extraction import _fragment_text, _read_html, worst_pages
-from benchmarks.scoring import (
+from aggregator.extract.scoring import (
     CATASTROPHE_F1,
     CORPORA,
     CORPUS_DIRS,
@@ -24,6 +23,7 @@ from benchmarks.scoring import (
     author_counts,
     body_scores,
     exact_tokens,
+    fragment_text,
     has_time,
     load_aeb,
     load_corpora,
@@ -37,6 +37,7 @@ from benchmarks.scoring import (
     page_report,
     parse_datetime,
     precision_score,
+    read_html,
     recall_score,
     same_day,
     same_minute,
@@ -47,6 +48,7 @@ from benchmarks.scoring import (
     shingles,
     title_match,
     tokenize,
+    worst_pages,
     write_manifest,
 )
 from tests.conftest import require_corpus
@@ -538,9 +540,9 @@ def test_peer_html_reader_decodes_declared_charsets(tmp_path: Path) -> None:
     )
     cp1252 = tmp_path / "w.html"
     cp1252.write_bytes("<p>it\u2019s</p>".encode("cp1252"))
-    assert _read_html(utf8) == "<p>caf\u00e9 \u2019</p>"
-    assert _read_html(latin).endswith("<p>caf\u00e9</p>")
-    assert _read_html(cp1252) == "<p>it\u2019s</p>"
+    assert read_html(utf8) == "<p>caf\u00e9 \u2019</p>"
+    assert read_html(latin).endswith("<p>caf\u00e9</p>")
+    assert read_html(cp1252) == "<p>it\u2019s</p>"
 
 
 NEW_CORPORA: list[CorpusKey] = ["dragnet", "l3s-gn1", "readability", "cleanportaleval"]
@@ -576,8 +578,8 @@ def test_readability_fragment_to_text_keeps_blocks_apart() -> None:
         "<div><h2>Head</h2><p>one <b>bold</b></p><p>two<br>three</p>"
         "<ul><li>x</li><li>y</li></ul><script>var z;</script><!-- c -->tail</div>"
     )
-    assert _fragment_text(html) == "Head\n\none bold\n\ntwo three\n\nx\n\ny\n\ntail"
-    assert _fragment_text("") == ""
+    assert fragment_text(html) == "Head\n\none bold\n\ntwo three\n\nx\n\ny\n\ntail"
+    assert fragment_text("") == ""
 
 
 # -- date precision ----------------------------------------------------------------------------

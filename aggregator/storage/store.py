@@ -138,7 +138,7 @@ class ArticleStore:
 
     Statements are built once, on the table (SQLAlchemy Core), and reused: building an ORM
     statement per item cost four times more than SQLite's own work (measured in
-    ``benchmarks/crawl.py``).
+    ``python -m benchmarks.crawl``).
     """
 
     def __init__(self, engine: Engine, *, index: StoryIndex | None = None) -> None:

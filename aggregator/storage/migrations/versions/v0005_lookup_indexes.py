@@ -9,7 +9,7 @@
   (source only), i.e. it read every article of the source. With both columns in one
   index it is a single seek. (``ix_articles_body_hash`` stays: upgrades only add.)
 
-Measured by ``benchmarks/aggregation.py`` (insert time at 10k vs 200k stored articles).
+Measured by ``python -m benchmarks.aggregation`` (insert time at 10k vs 200k stored articles).
 
 Revision ID: 0005
 Revises: 0004

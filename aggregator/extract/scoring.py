@@ -36,11 +36,20 @@ it to the gold's offset (see :func:`same_day`).
 
 Nothing here imports the extractor: the gate test and the benchmark feed predictions in as
 plain dicts (``title``, ``authors``, ``published``, ``published_precision``, ``body``), so
-peers are scored by the very same code as ours.
+peers are scored by the very same code as ours. The benchmark's peers read pages with
+:func:`read_html` (and readability's HTML summary with :func:`fragment_text`) from here
+too, so the test of those readers and the benchmark share one implementation.
+
+Used by ``python -m benchmarks.extraction`` and the regression gate
+``tests/test_extraction_gate.py``. The module itself imports the standard library only
+(lxml lazily, in :func:`fragment_text`): the benchmark's peer processes import it, and
+should pay for as little of ours as they can (the ``aggregator.extract`` package is loaded
+with it all the same).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
@@ -53,7 +62,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-PROJECT = Path(__file__).resolve().parent.parent
+# The source checkout (aggregator/extract/scoring.py -> the project root): the corpora sit
+# beside it by default, as in the development layout.
+PROJECT = Path(__file__).resolve().parent.parent.parent
 
 AEB = "article-extraction-benchmark"
 META = "news-metadata"
@@ -439,6 +450,112 @@ def load_corpora(
     return {k: load_corpus(k, base) for k in keys if (base / CORPUS_DIRS[k]).is_dir()}
 
 
+# -- reading pages ---------------------------------------------------------------------------
+
+_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+
+
+def read_html(path: Path) -> str:
+    """A corpus page's text: gunzipped (``.gz``) and decoded, as a str, as the public
+    benchmark's own runners give it to the extractors they score.
+
+    Most pages are UTF-8; a few (dragnet, cleanportaleval) keep their original encoding:
+    those are decoded with the charset their ``<meta>`` declares, else Windows-1252, so no
+    peer is scored on mojibake.
+    """
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    match = _CHARSET_RE.search(data[:8192])
+    if match:
+        try:
+            return data.decode(match.group(1).decode("ascii"), errors="replace")
+        except LookupError:
+            pass
+    return data.decode("cp1252", errors="replace")
+
+
+_BLOCK_TAGS = frozenset(
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "dd",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    ]
+)
+
+
+def fragment_text(fragment: str) -> str:
+    """An HTML fragment's text, one paragraph per block element, separated by blank lines.
+
+    For a peer that returns HTML rather than text (readability's summary): the public
+    benchmark runs it through ``html_text``; this does the same job without the extra
+    dependency. What matters for the metric is that words in adjacent blocks are never
+    glued together; paragraph breaks only matter to a reader.
+    """
+    # Imported here: the rest of this module is stdlib only, and most callers never need it.
+    from lxml import etree
+    from lxml import html as lhtml
+
+    if not fragment.strip():
+        return ""
+    root = lhtml.fragment_fromstring(fragment, create_parent="div")
+    parts: list[str] = []
+    # Comments and processing instructions come as one event of their own: tail only.
+    for event, el in etree.iterwalk(root, events=("start", "end", "comment", "pi")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in _BLOCK_TAGS:
+                parts.append("\n\n")
+            elif tag == "br":
+                parts.append("\n")
+            if el.text and tag not in ("script", "style", "noscript", "template"):
+                parts.append(el.text)
+            continue
+        if tag in _BLOCK_TAGS:
+            parts.append("\n\n")
+        if el.tail and el is not root:
+            parts.append(el.tail)
+    paragraphs = (" ".join(p.split()) for p in "".join(parts).split("\n\n"))
+    return "\n\n".join(p for p in paragraphs if p)
+
+
 def write_manifest(pages: Iterable[Page], path: Path) -> None:
     """JSON Lines ``{"path", "url", "fetched_at"}``: the ``aggregator extract --manifest``
     format, read by the peers' runner too. Paths are absolute so outputs map back."""
@@ -589,6 +706,20 @@ def page_report(page: Page, pred: Prediction) -> dict[str, Any]:
             "published_precision": pred.get("published_precision"),
         }
     return row
+
+
+def worst_pages(per_page: Sequence[dict[str, Any]], n: int) -> dict[str, list[dict[str, Any]]]:
+    """Per corpus, the ``n`` rows of :func:`page_report` with the lowest body F1, among
+    the pages whose gold has text (a page with empty gold has no recall, and no F1 to
+    speak of); ties go by page id, so the lists are stable from run to run."""
+    by_corpus: dict[str, list[dict[str, Any]]] = {}
+    for row in per_page:
+        if row["body"]["recall"] is not None:
+            by_corpus.setdefault(row["corpus"], []).append(row)
+    return {
+        corpus: sorted(rows, key=lambda r: (r["body"]["f1"], r["page"]))[:n]
+        for corpus, rows in by_corpus.items()
+    }
 
 
 @dataclass
