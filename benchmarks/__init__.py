@@ -4,6 +4,6 @@ Each module runs from the project root as ``python -m benchmarks.<name>`` (``ext
 ``crawl``, ``aggregation``, ``hostile``, ``hostile_sitemap``); subprocesses they start run
 the same way. Nothing here is imported by the library or the tests: the corpus scoring
 the extraction benchmark shares with the regression gate (``tests/test_extraction_gate.py``)
-is :mod:`aggregator.extract.scoring`, and the synthetic site the crawl benchmark shares
+is :mod:`aggregator.scoring`, and the synthetic site the crawl benchmark shares
 with the crash-safety tests is :mod:`aggregator.sitegen`.
 """

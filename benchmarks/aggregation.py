@@ -159,9 +159,9 @@ from aggregator.aggregate import neardup, stories
 from aggregator.aggregate.index import catch_up, indexed_store
 from aggregator.aggregate.neardup import band_keys, shingles, signature, similarity
 from aggregator.aggregate.stories import STOPWORDS
-from aggregator.extract.scoring import corpora_root
 from aggregator.items import ArticleItem
 from aggregator.normalize.urls import canonicalize_url
+from aggregator.scoring import corpora_root
 from aggregator.storage import ArticleStore, make_engine
 from aggregator.storage.models import Article, Story
 

@@ -7,7 +7,7 @@
     python -m benchmarks.extraction --worst 10       # the 10 worst pages of each corpus
     python -m benchmarks.extraction --diff ABC_2025  # expected vs ours for one page
 
-Run from the project root. Corpora: every one of ``aggregator.extract.scoring.CORPORA``
+Run from the project root. Corpora: every one of ``aggregator.scoring.CORPORA``
 present (article-extraction-benchmark, news-metadata, dragnet, l3s-gn1, readability,
 cleanportaleval). For each corpus, every system runs as a whole process over that corpus's
 manifest and is timed as such (wall time, start-up and imports included), so the pages/s
@@ -22,18 +22,17 @@ the same load.
 Printed: one body table (per corpus and system: P/R/F1, exact-token accuracy, catastrophes
 and empty bodies, pages/s), one metadata table (news-metadata, and readability's title /
 byline / published), and our worst pages of each corpus. Scores come from
-:mod:`aggregator.extract.scoring` (see there for the metrics, and the page reader the peers
+:mod:`aggregator.scoring` (see there for the metrics, and the page reader the peers
 share); everything is also written, with per-page scores for ours, to
 ``benchmarks/results/extraction.json``.
 
 Corpora: ``$AGGREGATOR_CORPORA``, default ``<project>/../shared/corpora``; read in place.
 
 Top-level imports are stdlib only: in runner mode this module is the peer's whole process,
-and must not charge the peers for rich or anything else they do not use. One exception,
-the price of sharing the page reader with its tests: a peer that reads pages (every one but
-the floor) imports :func:`aggregator.extract.scoring.read_html`, and with it the
-``aggregator.extract`` package, about 20 to 60 ms more start-up per process (measured
-when the reader moved there), small against the seconds a corpus takes.
+and must not charge the peers for rich or anything else they do not use. A peer that reads
+pages (every one but the floor) imports :func:`aggregator.scoring.read_html`, the page
+reader its tests share: ``aggregator.scoring`` sits at the package's top so that this
+imports nothing else of the project (not the extractor).
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from aggregator.extract.scoring import CorpusKey, Page, SystemResult
+    from aggregator.scoring import CorpusKey, Page, SystemResult
 
 HERE = Path(__file__).resolve().parent
 PROJECT = HERE.parent
@@ -95,7 +94,7 @@ def _trafilatura(fast: bool) -> Handler:
     import trafilatura
     from trafilatura.settings import set_date_params
 
-    from aggregator.extract.scoring import read_html
+    from aggregator.scoring import read_html
 
     # The defaults (extensive search, original date) with a full timestamp: the default
     # "%Y-%m-%d" would make trafilatura score 0 on "same minute" for want of asking.
@@ -128,7 +127,7 @@ def _trafilatura(fast: bool) -> Handler:
 def _readability() -> Handler:
     from readability import Document
 
-    from aggregator.extract.scoring import fragment_text, read_html
+    from aggregator.scoring import fragment_text, read_html
 
     def handle(path: Path, url: str) -> dict[str, Any]:
         doc = Document(read_html(path), url=url or None)
@@ -146,7 +145,7 @@ def _newspaper4k() -> Handler:
     import newspaper
     from newspaper.configuration import Configuration
 
-    from aggregator.extract.scoring import read_html
+    from aggregator.scoring import read_html
 
     config = Configuration()
     # Otherwise parse() downloads images to check their size: network, and not extraction.
@@ -341,7 +340,7 @@ def run_benchmark(
     """
     import tempfile
 
-    from aggregator.extract.scoring import (
+    from aggregator.scoring import (
         METADATA_CORPORA,
         SystemResult,
         page_report,
@@ -440,7 +439,7 @@ def print_table(
     from rich.markup import escape
     from rich.table import Table
 
-    from aggregator.extract.scoring import (
+    from aggregator.scoring import (
         CATASTROPHE_F1,
         CORPUS_DIRS,
         METADATA_CORPORA,
@@ -581,7 +580,7 @@ def write_json(
     """Everything, for later comparison: environment, per-system figures, ours per page."""
     import platform
 
-    from aggregator.extract.scoring import corpora_root, worst_pages
+    from aggregator.scoring import corpora_root, worst_pages
 
     data = {
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
@@ -622,7 +621,7 @@ def _token_gaps(true: str, pred: str) -> tuple[list[str], list[str]]:
     the level the metric scores at)."""
     from difflib import SequenceMatcher
 
-    from aggregator.extract.scoring import tokenize
+    from aggregator.scoring import tokenize
 
     t, p = tokenize(true), tokenize(pred)
     missing: list[str] = []
@@ -644,7 +643,7 @@ def show_diff(query: str, corpora: dict[CorpusKey, list[Page]], console: Console
     from rich.table import Table
 
     from aggregator.extract.batch import extract_file, read_manifest
-    from aggregator.extract.scoring import (
+    from aggregator.scoring import (
         METADATA_CORPORA,
         meta_page_scores,
         page_body_scores,
@@ -780,7 +779,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from rich.console import Console
 
-    from aggregator.extract.scoring import CORPORA, CORPUS_DIRS, corpora_root, load_corpus
+    from aggregator.scoring import CORPORA, CORPUS_DIRS, corpora_root, load_corpus
 
     # Not a terminal (piped, captured): rich would assume 80 columns and squash the table.
     console = Console() if sys.stdout.isatty() else Console(width=220)

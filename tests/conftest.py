@@ -29,8 +29,8 @@ import pytest
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.engine import make_url
 
-from aggregator.extract.scoring import corpora_root
 from aggregator.mirror import MirrorServer
+from aggregator.scoring import corpora_root
 from aggregator.storage.database import make_engine
 from aggregator.storage.engine import db_url, safe_url
 

@@ -35,6 +35,7 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (1, ("aggregator.normalize",)),
     (2, ("aggregator.sources",)),
     (3, ("aggregator.extract",)),
+    (3, ("aggregator.scoring",)),
     (3, ("aggregator.storage",)),
     (4, ("aggregator.aggregate",)),
     (5, ("aggregator.crawl", "aggregator.discovery", "aggregator.mirror", "aggregator.sitegen")),

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from aggregator.extract.batch import extract_file, read_manifest
-from aggregator.extract.scoring import (
+from aggregator.scoring import (
     AEB,
     CORPUS_DIRS,
     META,

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.extract.batch import read_manifest
-from aggregator.extract.scoring import (
+from aggregator.scoring import (
     CATASTROPHE_F1,
     CORPORA,
     CORPUS_DIRS,

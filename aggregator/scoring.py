@@ -62,9 +62,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-# The source checkout (aggregator/extract/scoring.py -> the project root): the corpora sit
+# The source checkout (aggregator/scoring.py -> the project root): the corpora sit
 # beside it by default, as in the development layout.
-PROJECT = Path(__file__).resolve().parent.parent.parent
+PROJECT = Path(__file__).resolve().parent.parent
 
 AEB = "article-extraction-benchmark"
 META = "news-metadata"
