@@ -746,3 +746,23 @@ def test_an_unknown_tag_in_the_head_does_not_take_the_page_with_it() -> None:
     # head there and shows the rest as the body.
     html = table_page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace("</head>", "<mbox>")
     assert body_of(html) == [PARA, PARA + " Second."]
+
+
+def test_linked_heading_opening_a_section_of_the_article_stays() -> None:
+    # A listicle links each item's heading to the item; the heading opens prose in the
+    # article's own flow. A linked heading in a box of its own (a bio) still goes.
+    html = page(
+        f"<div class='content'><p>{PARA}</p>"
+        f"<h3><a href='https://shop.example/rez/'>Rez Infinite ($30)</a></h3><p>{PARA} One.</p>"
+        f"<h3><a href='https://shop.example/thumper/'>Thumper ($20)</a></h3><p>{PARA} Two.</p>"
+        f"<div class='about'><h3><a href='/author/jo/'>Jo Writer</a></h3><p>{PARA} Bio.</p></div>"
+        "</div>"
+    )
+    assert body_of(html) == [
+        PARA,
+        "Rez Infinite ($30)",
+        PARA + " One.",
+        "Thumper ($20)",
+        PARA + " Two.",
+        PARA + " Bio.",
+    ]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 from lxml import etree
 
@@ -1091,12 +1092,13 @@ def assemble(
     for b in blocks:
         if b.tag in ("li", "dd", "dt"):
             groups.setdefault(b.group, []).append(b.link_heavy)
-    for b in blocks:
+    heads = _section_heads(blocks)
+    for i, b in enumerate(blocks):
         text = _INLINE_SPACE.sub(" ", b.text).strip()
         if not text:
             continue
         n = len(text)
-        if b.link_heavy:
+        if b.link_heavy and i not in heads:
             siblings = groups.get(b.group, [])
             if not (b.tag in ("li", "dd", "dt") and sum(siblings) * 2 < len(siblings)):
                 continue  # related-link lines, tag lists, share bars
@@ -1122,6 +1124,32 @@ def assemble(
             continue
         out.append(text)
     return clean_body("\n\n".join(out))
+
+
+# A paragraph this long, and mostly unlinked, is prose (in _section_heads).
+_PROSE_MIN = 150
+
+
+def _section_heads(blocks: list[Block]) -> set[int]:
+    """Indexes of the linked headings that open a section of the article: each heading
+    of a listicle linking to its item ("<h3><a>Game</a> ($30)</h3>", an anchor to the
+    section itself) is followed by a prose paragraph under the same parent, and that
+    parent holds at least half of the container's paragraphs and two or more. A linked
+    heading in a box of its own (an author bio, a teaser card) stays dropped."""
+    paragraphs: dict[int, int] = {}
+    for b in blocks:
+        if b.tag == "p":
+            paragraphs[b.group] = paragraphs.get(b.group, 0) + 1
+    total = sum(paragraphs.values())
+    heads: set[int] = set()
+    for i, (b, nxt) in enumerate(pairwise(blocks)):
+        if not (b.link_heavy and b.tag in _HEADINGS) or nxt.tag != "p" or nxt.group != b.group:
+            continue
+        n = len(nxt.text.strip())
+        count = paragraphs.get(b.group, 0)
+        if n >= _PROSE_MIN and nxt.link_chars < 0.3 * n and count >= 2 and 2 * count >= total:
+            heads.add(i)
+    return heads
 
 
 _DATE_IN_TEXT = re.compile(
