@@ -191,6 +191,9 @@ _FURNITURE_TOKENS = frozenset(
         "carousel",
     ]
 )
+# Furniture tokens naming a gallery of slides, dropped inside the container whatever
+# their size (prune_furniture).
+_GALLERY_TOKENS = frozenset({"gallery", "slideshow", "carousel"})
 # Tokens that mark the article container itself (positive weight).
 _CONTENT_TOKENS = frozenset(
     [
@@ -396,7 +399,9 @@ def prune_furniture(
 
     Only inside the container, and only blocks holding less than half of its text:
     class names lie in both directions ("ad-margins" or "paywall" around a whole
-    article, ASP.NET forms around whole pages, "modal-enabled" on an article box).
+    article, ASP.NET forms around whole pages, "modal-enabled" on an article box). A
+    gallery goes whatever its size when the container has an article's worth of text
+    (:data:`_ARTICLE_SIZE`) besides.
     """
     total = stats[part].text if part in stats else len(part.text_content())
     doomed: list[HtmlElement] = []
@@ -417,6 +422,11 @@ def prune_furniture(
             if size < 0.5 * total and (
                 not article_text.holds(el) or (comment and threads.in_run(el))
             ):
+                doomed.append(el)
+            elif toks & _GALLERY_TOKENS and total - size >= _ARTICLE_SIZE:
+                # A gallery's captions can outweigh the story around it (50 slides,
+                # each a headline and a paragraph): it goes when an article's worth
+                # of text stands outside it.
                 doomed.append(el)
         elif el.tag in _CARD_TAGS and size < 1000 and cards.is_teaser(el, stats):
             doomed.append(el)
@@ -541,6 +551,8 @@ class _Cards:
         return depth
 
 
+# Characters of text that make an article's worth (_ArticleText, prune_furniture).
+_ARTICLE_SIZE = 1000
 # Blocks whose text counts in _ArticleText.
 _ARTICLE_BLOCKS = frozenset({"p", "div", "li", "td", "blockquote", "pre", "section"})
 
@@ -557,7 +569,7 @@ class _ArticleText:
     def holds(self, el: HtmlElement) -> bool:
         """True if ``el`` holds 1000+ characters of text outside links, in blocks of at
         least 150: article text rather than a teaser list, a widget or a share bar."""
-        return self._sum(el) >= 1000
+        return self._sum(el) >= _ARTICLE_SIZE
 
     def _sum(self, el: HtmlElement) -> int:
         """Text of the blocks of 150+ characters at or under ``el``."""
