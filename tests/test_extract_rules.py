@@ -795,3 +795,39 @@ def test_a_dek_is_never_the_whole_article() -> None:
     item = extract_article(html, NO_DATE_URL, extractor=GenericExtractor)
     assert item.subtitle is None
     assert item.body is not None and item.body.startswith(PARA)
+
+
+def test_linked_heading_opening_a_section_of_the_article_stays() -> None:
+    # A listicle links each item's heading to the item; the heading opens prose in the
+    # article's own flow. A linked heading in a box of its own (a bio) still goes.
+    html = page(
+        f"<div class='content'><p>{PARA}</p>"
+        f"<h3><a href='https://shop.example/rez/'>Rez Infinite ($30)</a></h3><p>{PARA} One.</p>"
+        f"<h3><a href='https://shop.example/thumper/'>Thumper ($20)</a></h3><p>{PARA} Two.</p>"
+        f"<div class='about'><h3><a href='/author/jo/'>Jo Writer</a></h3><p>{PARA} Bio.</p></div>"
+        "</div>"
+    )
+    assert body_of(html) == [
+        PARA,
+        "Rez Infinite ($30)",
+        PARA + " One.",
+        "Thumper ($20)",
+        PARA + " Two.",
+        PARA + " Bio.",
+    ]
+
+
+def test_gallery_larger_than_the_story_is_dropped() -> None:
+    # Fifty slides of headline and caption outweigh the story they sit in.
+    story = [f"{PARA} Part {i}." for i in range(7)]
+    slides = "".join(
+        f"<li><h2>{i}/12 Slide</h2><p>{PARA} Caption {i}.</p></li>" for i in range(1, 13)
+    )
+    html = page(
+        "<div class='content'>"
+        + "".join(f"<p>{p}</p>" for p in story[:4])
+        + f"<div class='full-gallery'><ul class='legends'>{slides}</ul></div>"
+        + "".join(f"<p>{p}</p>" for p in story[4:])
+        + "</div>"
+    )
+    assert body_of(html) == story

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 
 from lxml import etree
 
@@ -190,6 +191,9 @@ _FURNITURE_TOKENS = frozenset(
         "carousel",
     ]
 )
+# Furniture tokens naming a gallery of slides, dropped inside the container whatever
+# their size (prune_furniture).
+_GALLERY_TOKENS = frozenset({"gallery", "slideshow", "carousel"})
 # Tokens that mark the article container itself (positive weight).
 _CONTENT_TOKENS = frozenset(
     [
@@ -426,7 +430,9 @@ def prune_furniture(
 
     Only inside the container, and only blocks holding less than half of its text:
     class names lie in both directions ("ad-margins" or "paywall" around a whole
-    article, ASP.NET forms around whole pages, "modal-enabled" on an article box).
+    article, ASP.NET forms around whole pages, "modal-enabled" on an article box). A
+    gallery goes whatever its size when the container has an article's worth of text
+    (:data:`_ARTICLE_SIZE`) besides.
     """
     total = stats[part].text if part in stats else len(part.text_content())
     doomed: list[HtmlElement] = []
@@ -447,6 +453,11 @@ def prune_furniture(
             if size < 0.5 * total and (
                 not article_text.holds(el) or (comment and threads.in_run(el))
             ):
+                doomed.append(el)
+            elif toks & _GALLERY_TOKENS and total - size >= _ARTICLE_SIZE:
+                # A gallery's captions can outweigh the story around it (50 slides,
+                # each a headline and a paragraph): it goes when an article's worth
+                # of text stands outside it.
                 doomed.append(el)
         elif el.tag in _CARD_TAGS and size < 1000 and cards.is_teaser(el, stats):
             doomed.append(el)
@@ -571,6 +582,8 @@ class _Cards:
         return depth
 
 
+# Characters of text that make an article's worth (_ArticleText, prune_furniture).
+_ARTICLE_SIZE = 1000
 # Blocks whose text counts in _ArticleText.
 _ARTICLE_BLOCKS = frozenset({"p", "div", "li", "td", "blockquote", "pre", "section"})
 
@@ -587,7 +600,7 @@ class _ArticleText:
     def holds(self, el: HtmlElement) -> bool:
         """True if ``el`` holds 1000+ characters of text outside links, in blocks of at
         least 150: article text rather than a teaser list, a widget or a share bar."""
-        return self._sum(el) >= 1000
+        return self._sum(el) >= _ARTICLE_SIZE
 
     def _sum(self, el: HtmlElement) -> int:
         """Text of the blocks of 150+ characters at or under ``el``."""
@@ -1133,12 +1146,13 @@ def assemble(
     for b in blocks:
         if b.tag in ("li", "dd", "dt"):
             groups.setdefault(b.group, []).append(b.link_heavy)
-    for b in blocks:
+    heads = _section_heads(blocks)
+    for i, b in enumerate(blocks):
         text = _INLINE_SPACE.sub(" ", b.text).strip()
         if not text:
             continue
         n = len(text)
-        if b.link_heavy:
+        if b.link_heavy and i not in heads:
             siblings = groups.get(b.group, [])
             if not (b.tag in ("li", "dd", "dt") and sum(siblings) * 2 < len(siblings)):
                 continue  # related-link lines, tag lists, share bars
@@ -1164,6 +1178,32 @@ def assemble(
             continue
         out.append(text)
     return clean_body("\n\n".join(out))
+
+
+# A paragraph this long, and mostly unlinked, is prose (in _section_heads).
+_PROSE_MIN = 150
+
+
+def _section_heads(blocks: list[Block]) -> set[int]:
+    """Indexes of the linked headings that open a section of the article: each heading
+    of a listicle linking to its item ("<h3><a>Game</a> ($30)</h3>", an anchor to the
+    section itself) is followed by a prose paragraph under the same parent, and that
+    parent holds at least half of the container's paragraphs and two or more. A linked
+    heading in a box of its own (an author bio, a teaser card) stays dropped."""
+    paragraphs: dict[int, int] = {}
+    for b in blocks:
+        if b.tag == "p":
+            paragraphs[b.group] = paragraphs.get(b.group, 0) + 1
+    total = sum(paragraphs.values())
+    heads: set[int] = set()
+    for i, (b, nxt) in enumerate(pairwise(blocks)):
+        if not (b.link_heavy and b.tag in _HEADINGS) or nxt.tag != "p" or nxt.group != b.group:
+            continue
+        n = len(nxt.text.strip())
+        count = paragraphs.get(b.group, 0)
+        if n >= _PROSE_MIN and nxt.link_chars < 0.3 * n and count >= 2 and 2 * count >= total:
+            heads.add(i)
+    return heads
 
 
 _DATE_IN_TEXT = re.compile(
