@@ -746,3 +746,20 @@ def test_an_unknown_tag_in_the_head_does_not_take_the_page_with_it() -> None:
     # head there and shows the rest as the body.
     html = table_page(f"<p>{PARA}</p><p>{PARA} Second.</p>").replace("</head>", "<mbox>")
     assert body_of(html) == [PARA, PARA + " Second."]
+
+
+def test_big_furniture_module_after_the_prose_is_dropped() -> None:
+    # A slideshow named as a promo, holding more text than the article, below its prose.
+    prose = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(7))
+    slides = "".join(
+        f"<li><h4>Slide {i}</h4><p>{PARA.replace('Netflix', 'Another site')} {i}.</p></li>"
+        for i in range(10)
+    )
+    promo = f"<div class='promo_holder'><ul>{slides}</ul></div>"
+    html = page(f"<div itemprop='articleBody'>{prose}{promo}</div>")
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(7)]
+    # A wrapper misnamed as furniture around the article (after a short lede) stays.
+    html = page(
+        f"<div itemprop='articleBody'><p>{PARA}</p><div class='ad-margins'>{prose}</div></div>"
+    )
+    assert len(body_of(html)) == 8

@@ -402,6 +402,7 @@ def prune_furniture(
     article_text = _ArticleText()
     cards = _Cards()
     threads = _Threads()
+    text_before = _TextBefore(part, stats)
     for el in part.iterdescendants():
         if not isinstance(el.tag, str):
             continue
@@ -411,15 +412,60 @@ def prune_furniture(
         comment = bool(toks) and _comment_named(toks)
         if comment and not comments:
             continue  # the thread itself, kept as the text of a page with nothing else
-        if el.tag in ("form", "aside") or (toks and toks & _FURNITURE_TOKENS) or comment:
+        named = bool(toks) and not toks.isdisjoint(_FURNITURE_TOKENS)
+        if el.tag in ("form", "aside") or named or comment:
             # A long comment reads as article text; one of a run of comments is none.
             if size < 0.5 * total and (
                 not article_text.holds(el) or (comment and threads.in_run(el))
             ):
                 doomed.append(el)
+            elif named and not comment and text_before(el) >= _PROSE_BEFORE:
+                # A big module named as furniture ("promo", "gallery") below the
+                # article's prose: a wrapper misnamed around the article has none before.
+                doomed.append(el)
         elif el.tag in _CARD_TAGS and size < 1000 and cards.is_teaser(el, stats):
             doomed.append(el)
     drop_all(doomed)
+
+
+# Unlinked text before a block named as furniture that makes it furniture whatever its
+# size: it comes after the article's prose (prune_furniture).
+_PROSE_BEFORE = 1000
+
+
+class _TextBefore:
+    """Unlinked text of a container that comes before each of its elements: the earlier
+    siblings of the element and of each of its ancestors below the container. Each
+    parent's children are summed once and each element's sum is kept, so nested or
+    sibling candidates cost no more than one pass over the tree."""
+
+    def __init__(self, part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None:
+        self._stats = stats
+        self._sums: dict[HtmlElement, int] = {part: 0}
+        self._earlier: dict[HtmlElement, int] = {}
+
+    def __call__(self, el: HtmlElement) -> int:
+        chain: list[HtmlElement] = []
+        node: HtmlElement | None = el
+        while node is not None and node not in self._sums:
+            chain.append(node)
+            node = node.getparent()
+        n = 0 if node is None else self._sums[node]
+        for e in reversed(chain):
+            n += self._earlier_siblings(e)
+            self._sums[e] = n
+        return n
+
+    def _earlier_siblings(self, el: HtmlElement) -> int:
+        if el not in self._earlier:
+            parent = el.getparent()
+            run = 0
+            for child in parent if parent is not None else (el,):
+                self._earlier[child] = run
+                st = self._stats.get(child)
+                if st is not None:
+                    run += st.text - st.links
+        return self._earlier[el]
 
 
 class _Threads:
