@@ -831,3 +831,38 @@ def test_gallery_larger_than_the_story_is_dropped() -> None:
         + "</div>"
     )
     assert body_of(html) == story
+
+
+def test_big_furniture_module_after_the_prose_is_dropped() -> None:
+    # A slideshow named as a promo, holding more text than the article, below its prose.
+    prose = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(7))
+    slides = "".join(
+        f"<li><h4>Slide {i}</h4><p>{PARA.replace('Netflix', 'Another site')} {i}.</p></li>"
+        for i in range(10)
+    )
+    promo = f"<div class='promo_holder'><ul>{slides}</ul></div>"
+    html = page(f"<div itemprop='articleBody'>{prose}{promo}</div>")
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(7)]
+    # A wrapper misnamed as furniture around the article (after a short lede) stays.
+    html = page(
+        f"<div itemprop='articleBody'><p>{PARA}</p><div class='ad-margins'>{prose}</div></div>"
+    )
+    assert len(body_of(html)) == 8
+
+
+def test_headline_list_after_the_prose_is_dropped() -> None:
+    # A "latest news" module below the article: headlines with their source and date.
+    prose = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(7))
+    items = "".join(
+        f"<li><a href='/news/{i}/'>Studio executives announce another streaming series "
+        f"about zombies in Seoul, part {i}</a>"
+        f" <span>Example Wire Service | Wed, Jan 16 2008, 07:5{i} GMT</span></li>"
+        for i in range(5)
+    )
+    module = f"<ul class='list'>{items}</ul>"
+    html = page(f"<div itemprop='articleBody'>{prose}{module}</div>")
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(7)]
+    # The same list followed by the article's closing paragraph is part of the article.
+    closing = "<p>We hope you enjoy them and share them with your friends.</p>"
+    html = page(f"<div itemprop='articleBody'>{prose}{module}{closing}</div>")
+    assert len(body_of(html)) == 7 + 5 + 1

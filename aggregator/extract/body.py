@@ -439,6 +439,7 @@ def prune_furniture(
     article_text = _ArticleText()
     cards = _Cards()
     threads = _Threads()
+    text_before = _TextBefore(part, stats)
     for el in part.iterdescendants():
         if not isinstance(el.tag, str):
             continue
@@ -448,7 +449,8 @@ def prune_furniture(
         comment = bool(toks) and _comment_named(toks)
         if comment and not comments:
             continue  # the thread itself, kept as the text of a page with nothing else
-        if el.tag in ("form", "aside") or (toks and toks & _FURNITURE_TOKENS) or comment:
+        named = bool(toks) and not toks.isdisjoint(_FURNITURE_TOKENS)
+        if el.tag in ("form", "aside") or named or comment:
             # A long comment reads as article text; one of a run of comments is none.
             if size < 0.5 * total and (
                 not article_text.holds(el) or (comment and threads.in_run(el))
@@ -459,9 +461,91 @@ def prune_furniture(
                 # each a headline and a paragraph): it goes when an article's worth
                 # of text stands outside it.
                 doomed.append(el)
+            elif named and not comment and text_before(el) >= _PROSE_BEFORE:
+                # A big module named as furniture ("promo", "gallery") below the
+                # article's prose: a wrapper misnamed around the article has none before.
+                doomed.append(el)
         elif el.tag in _CARD_TAGS and size < 1000 and cards.is_teaser(el, stats):
             doomed.append(el)
+        elif (
+            el.tag in _LIST_TAGS
+            and st is not None
+            and size >= 200
+            and st.links >= 0.6 * size
+            and text_before(el) >= _PROSE_BEFORE
+            and sum(1 for c in el if (cs := stats.get(c)) is not None and cs.links) >= 3
+            and not text_before.paragraph_after(el)
+        ):
+            # A list of headlines below the article's prose, with no paragraph after
+            # it: a "latest news" module, however its items are labelled (a link list
+            # inside the article is followed by the article's closing paragraph).
+            doomed.append(el)
     drop_all(doomed)
+
+
+# Elements that hold a module of teaser links (prune_furniture).
+_LIST_TAGS = frozenset({"div", "section", "ul", "ol", "table", "tbody", "dl"})
+
+
+# Unlinked text before a block that makes it a module below the article's prose rather
+# than part of it: a block named as furniture goes whatever its size, a list of links
+# goes (prune_furniture).
+_PROSE_BEFORE = 1000
+# Unlinked text of a paragraph that counts as the article going on (_TextBefore).
+_PARAGRAPH_AFTER = 50
+
+
+class _TextBefore:
+    """Unlinked text of a container that comes before each of its elements: the earlier
+    siblings of the element and of each of its ancestors below the container. Each
+    parent's children are summed once and each element's sum is kept, so nested or
+    sibling candidates cost no more than one pass over the tree. Also whether a
+    paragraph comes after an element (one numbering of the tree, made on first use)."""
+
+    def __init__(self, part: HtmlElement, stats: dict[HtmlElement, _Stats]) -> None:
+        self._part = part
+        self._stats = stats
+        self._sums: dict[HtmlElement, int] = {part: 0}
+        self._earlier: dict[HtmlElement, int] = {}
+        self._order: dict[HtmlElement, int] | None = None
+        self._last_paragraph = -1
+
+    def paragraph_after(self, el: HtmlElement) -> bool:
+        """Whether a ``<p>`` with some unlinked text comes after ``el`` and all it holds."""
+        if self._order is None:
+            self._order = {}
+            for i, e in enumerate(self._part.iter()):
+                self._order[e] = i
+                st = self._stats.get(e)
+                if e.tag == "p" and st is not None and st.text - st.links >= _PARAGRAPH_AFTER:
+                    self._last_paragraph = i
+        last = el
+        while len(last):  # the last element inside el, in document order
+            last = last[-1]
+        return self._last_paragraph > self._order.get(last, self._last_paragraph)
+
+    def __call__(self, el: HtmlElement) -> int:
+        chain: list[HtmlElement] = []
+        node: HtmlElement | None = el
+        while node is not None and node not in self._sums:
+            chain.append(node)
+            node = node.getparent()
+        n = 0 if node is None else self._sums[node]
+        for e in reversed(chain):
+            n += self._earlier_siblings(e)
+            self._sums[e] = n
+        return n
+
+    def _earlier_siblings(self, el: HtmlElement) -> int:
+        if el not in self._earlier:
+            parent = el.getparent()
+            run = 0
+            for child in parent if parent is not None else (el,):
+                self._earlier[child] = run
+                st = self._stats.get(child)
+                if st is not None:
+                    run += st.text - st.links
+        return self._earlier[el]
 
 
 class _Threads:
