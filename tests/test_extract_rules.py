@@ -817,22 +817,6 @@ def test_linked_heading_opening_a_section_of_the_article_stays() -> None:
     ]
 
 
-def test_gallery_larger_than_the_story_is_dropped() -> None:
-    # Fifty slides of headline and caption outweigh the story they sit in.
-    story = [f"{PARA} Part {i}." for i in range(7)]
-    slides = "".join(
-        f"<li><h2>{i}/12 Slide</h2><p>{PARA} Caption {i}.</p></li>" for i in range(1, 13)
-    )
-    html = page(
-        "<div class='content'>"
-        + "".join(f"<p>{p}</p>" for p in story[:4])
-        + f"<div class='full-gallery'><ul class='legends'>{slides}</ul></div>"
-        + "".join(f"<p>{p}</p>" for p in story[4:])
-        + "</div>"
-    )
-    assert body_of(html) == story
-
-
 def test_big_furniture_module_after_the_prose_is_dropped() -> None:
     # A slideshow named as a promo, holding more text than the article, below its prose.
     prose = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(7))

@@ -191,9 +191,6 @@ _FURNITURE_TOKENS = frozenset(
         "carousel",
     ]
 )
-# Furniture tokens naming a gallery of slides, dropped inside the container whatever
-# their size (prune_furniture).
-_GALLERY_TOKENS = frozenset({"gallery", "slideshow", "carousel"})
 # Tokens that mark the article container itself (positive weight).
 _CONTENT_TOKENS = frozenset(
     [
@@ -431,8 +428,8 @@ def prune_furniture(
     Only inside the container, and only blocks holding less than half of its text:
     class names lie in both directions ("ad-margins" or "paywall" around a whole
     article, ASP.NET forms around whole pages, "modal-enabled" on an article box). A
-    gallery goes whatever its size when the container has an article's worth of text
-    (:data:`_ARTICLE_SIZE`) besides.
+    block named as furniture goes whatever its size when the article's prose comes before
+    it (:data:`_PROSE_BEFORE`).
     """
     total = stats[part].text if part in stats else len(part.text_content())
     doomed: list[HtmlElement] = []
@@ -455,11 +452,6 @@ def prune_furniture(
             if size < 0.5 * total and (
                 not article_text.holds(el) or (comment and threads.in_run(el))
             ):
-                doomed.append(el)
-            elif toks & _GALLERY_TOKENS and total - size >= _ARTICLE_SIZE:
-                # A gallery's captions can outweigh the story around it (50 slides,
-                # each a headline and a paragraph): it goes when an article's worth
-                # of text stands outside it.
                 doomed.append(el)
             elif named and not comment and text_before(el) >= _PROSE_BEFORE:
                 # A big module named as furniture ("promo", "gallery") below the
@@ -666,7 +658,7 @@ class _Cards:
         return depth
 
 
-# Characters of text that make an article's worth (_ArticleText, prune_furniture).
+# Characters of text that make an article's worth (_ArticleText).
 _ARTICLE_SIZE = 1000
 # Blocks whose text counts in _ArticleText.
 _ARTICLE_BLOCKS = frozenset({"p", "div", "li", "td", "blockquote", "pre", "section"})
