@@ -115,8 +115,8 @@ if str(PROJECT) not in sys.path:  # run as a script: make the project importable
     sys.path.insert(0, str(PROJECT))
 
 from aggregator.mirror import MirrorServer  # noqa: E402
+from aggregator.normalize.text import body_hash  # noqa: E402
 from aggregator.sources import load_sources  # noqa: E402
-from aggregator.storage.store import body_hash  # noqa: E402
 
 HOST = "www.dualshockers.com"
 BASE = f"https://{HOST}"
