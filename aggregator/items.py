@@ -18,7 +18,8 @@ class ArticleItem:
     """One article, as extracted from a page and then normalized."""
 
     url: str
-    """The URL the page was fetched from (after redirects), absolute http(s)."""
+    """The URL the page was fetched from (after redirects), absolute http(s), in canonical
+    form (tracking parameters and fragment removed, as ``canonical_url``)."""
 
     canonical_url: str | None = None
     """The article's canonical URL: rel=canonical or og:url resolved against ``url``, with

@@ -33,8 +33,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from aggregator.mirror import default_site_root
+from aggregator.normalize.text import body_hash
 from aggregator.sources import load_sources
-from aggregator.storage.store import body_hash
 
 HOST = "www.dualshockers.com"
 BASE = f"https://{HOST}"

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from aggregator.items import ArticleItem
-from aggregator.storage.store import body_hash
+from aggregator.normalize.text import body_hash
 
 from .base import CrawlerPipeline
 

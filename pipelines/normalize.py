@@ -1,4 +1,4 @@
-"""Normalize fields with what only the crawl knows: the source's timezone and names."""
+"""Normalize items with what only the crawl knows: the source's timezone, the fetch time."""
 
 from __future__ import annotations
 
@@ -35,7 +35,9 @@ def _log_note(note: str, item: ArticleItem) -> None:
 
 
 class NormalizePipeline(CrawlerPipeline):
-    """Text, titles, authors, dates (source timezone, no future dates) and URLs.
+    """Dates (source timezone, no future dates), sanitizing and length caps: see
+    :func:`~aggregator.normalize.item.normalize_item`. Text, titles, authors and URLs
+    come clean from the extractor and are not cleaned again.
 
     Dates the page gets wrong never drop an article: a future date, one before 1990, one
     that cannot be stored, or none at all leaves ``published`` empty, and each case is

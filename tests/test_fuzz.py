@@ -48,7 +48,7 @@ from aggregator.normalize.dates import (
     parse_date,
     parse_since,
 )
-from aggregator.normalize.item import normalize_item
+from aggregator.normalize.item import clean_fields, normalize_item
 from aggregator.normalize.text import clean_body, clean_text, sanitize
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url
@@ -613,7 +613,7 @@ def page_bytes(draw: st.DrawFn) -> bytes:
 
 def _extract(html: str, url: str, fetched_at: datetime | None = None, **kw: Any) -> None:
     item = extract_article(html, url, fetched_at, **kw)
-    assert_valid_item(item, url=url)
+    assert_valid_item(item, url=canonicalize_url(sanitize(url)) or url)  # the clean URL
 
 
 @fuzz(150)
@@ -834,6 +834,9 @@ def article_items(draw: st.DrawFn, well_formed: bool = True) -> ArticleItem:
 def test_normalize_item(
     item: ArticleItem, tz: str | None, names: list[str], now: datetime | None, keep_naive: bool
 ) -> None:
+    # Cleaned as the extractor cleans (normalization does not clean again), with the
+    # characters no text may hold still in: sanitizing is normalization's.
+    item = clean_fields(item, site_names=names)
     out = normalize_item(item, tz=tz, site_names=names, now=now, keep_naive=keep_naive).item
     url = sanitize(item.url)
     assert_valid_item(out, url=canonicalize_url(url) or url)

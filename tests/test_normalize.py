@@ -16,7 +16,7 @@ from aggregator.normalize.dates import (
     parse_since,
     utc_offset_minutes,
 )
-from aggregator.normalize.item import normalize_item
+from aggregator.normalize.item import clean_fields, normalize_item
 from aggregator.normalize.text import clean_body, clean_text
 from aggregator.normalize.titles import strip_site_name
 from aggregator.normalize.urls import canonicalize_url
@@ -133,10 +133,10 @@ class TestAuthors:
             "Acme Studios",
         ]
 
-    def test_normalize_keeps_the_organisation_credited_when_no_person_is(self) -> None:
+    def test_cleaning_keeps_the_organisation_credited_when_no_person_is(self) -> None:
         def authors(raw: list[str]) -> list[str]:
             item = ArticleItem(url="https://www.spiegel.de/x", site_name="DER SPIEGEL", authors=raw)
-            return normalize_item(item, site_names=["DER SPIEGEL"]).item.authors
+            return clean_fields(item, site_names=["DER SPIEGEL"]).authors
 
         assert authors(["DER SPIEGEL"]) == ["DER SPIEGEL"]
         assert authors(["By Jane Doe", "DER SPIEGEL"]) == ["Jane Doe"]  # a person first
@@ -227,8 +227,11 @@ def test_normalize_item_applies_zone_and_rejects_future() -> None:
         body="Para one.\n\n\n\nPara two.",
         fetched_at=NOW,
     )
-    result = normalize_item(item, tz="America/New_York", site_names=["DualShockers"])
+    # Cleaned as the extractor cleans (site name, byline, URL, paragraphs), then normalized.
+    cleaned = clean_fields(item, site_names=["DualShockers"])
+    result = normalize_item(cleaned, tz="America/New_York", site_names=["DualShockers"])
     out = result.item
+    assert normalize_item(item, tz="America/New_York").item.title == item.title  # not again
     assert out.title == "A headline"
     assert out.authors == ["Jane Doe", "John Smith"]
     assert out.published == datetime(2022, 6, 6, 16, 0, tzinfo=timezone.utc)

@@ -14,6 +14,7 @@ from scrapy.utils.test import get_crawler
 
 from aggregator.crawl import project_settings
 from aggregator.items import ArticleItem
+from aggregator.normalize.item import clean_fields
 from aggregator.pipelines.dedup import DedupPipeline
 from aggregator.pipelines.normalize import NormalizePipeline
 from aggregator.pipelines.store import StorePipeline
@@ -46,7 +47,8 @@ def article(n: int, **kw: Any) -> ArticleItem:
         "fetched_at": NOW,
     }
     data.update(kw)
-    return ArticleItem(**data)
+    # As the extractor hands it over: cleaned (title, byline and URL above are raw).
+    return clean_fields(ArticleItem(**data), site_names=["DualShockers"])
 
 
 def run_chain(crawler: Crawler, items: list[ArticleItem]) -> tuple[list[ArticleItem], list[str]]:

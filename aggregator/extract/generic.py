@@ -26,7 +26,7 @@ from aggregator.normalize.dates import (
     has_time_of_day,
     parse_date_precision,
 )
-from aggregator.normalize.text import clean_body, clean_text
+from aggregator.normalize.text import clean_body, clean_text, sanitize
 from aggregator.normalize.titles import name_key, site_keys, strip_site_name
 from aggregator.normalize.urls import canonicalize_url, domain_of
 
@@ -73,6 +73,12 @@ class GenericExtractor:
 
     Subclasses may set ``body_xpath`` (the body container), ``drop_xpaths`` (furniture
     inside it), ``author_xpath`` and ``subtitle_xpath`` instead of overriding methods.
+
+    The item comes out clean: every field is cleaned here, once, as
+    :func:`~aggregator.normalize.item.clean_fields` states (text, the title's site-name
+    segments, author names, tags, URLs), and normalization does not clean it again. A
+    subclass that overrides a field method returns its value clean too (with the
+    functions of :mod:`aggregator.normalize`).
     """
 
     body_xpath: ClassVar[str | None] = None
@@ -1019,7 +1025,9 @@ class GenericExtractor:
         published = self.published()
         modified = self.modified()
         item = ArticleItem(
-            url=self.page.url,
+            # Sanitized first, as normalization sanitizes it: a non-character in the
+            # URL given is dropped, not percent-encoded.
+            url=canonicalize_url(sanitize(self.page.url)) or self.page.url,
             canonical_url=self.canonical_url(),
             source=self.source,
             site_name=self.site_name(),

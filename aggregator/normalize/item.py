@@ -1,4 +1,9 @@
-"""Normalize a whole item: the pipeline's and ``aggregator extract``'s last step."""
+"""Normalize a whole item: the pipeline's and ``aggregator extract``'s last step.
+
+The extractor cleans each field it reads from the page (:func:`clean_fields` says how);
+:func:`normalize_item` adds what needs the crawl (the source's timezone, the fetch time)
+and the guards for values from anywhere (sanitizing, length caps).
+"""
 
 from __future__ import annotations
 
@@ -43,17 +48,22 @@ def normalize_item(
     now: datetime | None = None,
     keep_naive: bool = False,
 ) -> Normalized:
-    """Return a normalized copy of ``item``.
+    """Return a normalized copy of ``item``, an item as the extractor hands it over.
 
-    Every text: characters no text may hold removed (:func:`sanitized`), cut at the
-    ``MAX_*`` lengths. Text fields: entities, NFC, whitespace. Title: site-name
-    suffix/prefix removed. Authors: clean person and agency names, else the organisation
-    credited (see :attr:`ArticleItem.authors`). Dates: naive ones get ``tz``
-    (unless ``keep_naive``); dates that do not exist in UTC, lie before 1990 or after
-    ``now`` (default: fetch time, else the clock) are left empty, their raw text kept.
-    A date's precision (``published_precision``, ``modified_precision``) is kept as the
-    extractor found it, and emptied with the date (or when it is no known precision).
-    URLs: canonical form, tracking parameters and fragment removed.
+    The extractor owns the cleaning of what it reads from the page (each field's text:
+    entities, NFC, whitespace; the title without its site-name segments; clean author
+    names; tags deduplicated; canonical URLs): :func:`clean_fields` states it, and every
+    extracted item is a fixed point of it. That is not done again here. What is done
+    here needs the crawl's context, or guards values that may come from anywhere:
+
+    Every text: characters no text may hold removed (:func:`sanitized`); a field that
+    lost any is cleaned again (:func:`clean_fields`), as the removal can leave what
+    cleaning removes (two spaces, an empty value, a repeated tag). Every text cut at the
+    ``MAX_*`` lengths. Dates: naive ones get ``tz`` (unless ``keep_naive``); dates that
+    do not exist in UTC, lie before 1990 or after ``now`` (default: fetch time, else the
+    clock) are left empty, their raw text kept. A date's precision
+    (``published_precision``, ``modified_precision``) is kept as the extractor found it,
+    and emptied with the date (or when it is no known precision).
 
     A month- or day-precision date is the start of its month or day where the page is:
     midnight in ``tz`` (the extractor reads a bare date naive, as local; the month's
@@ -70,41 +80,31 @@ def normalize_item(
     ``implausible``, ``impossible``) and ``truncated_<field>``.
     """
     notes: list[str] = []
-    item = sanitized(item)
-    names = [*site_names, item.site_name or ""]
+    clean = sanitized(item)
+    if clean is not item:  # a hostile page's character removed: clean those fields again
+        touched = {f.name for f in dataclasses.fields(item)}
+        touched = {n for n in touched if getattr(clean, n) != getattr(item, n)}
+        clean = clean_fields(clean, site_names, only=touched)
+    item = clean
     now = now or item.fetched_at or datetime.now(timezone.utc)
     out = dataclasses.replace(item)
-    out.title = _capped(strip_site_name(item.title, names), MAX_TITLE, "title", notes)
-    out.subtitle = _capped(clean_text(item.subtitle), MAX_SUBTITLE, "subtitle", notes)
-    out.site_name = _capped(clean_text(item.site_name), MAX_NAME, "site_name", notes)
-    # Persons and agencies; else the organisation the extractor found credited (it gives
-    # one only when the page credits no person).
-    cleaned = clean_authors(item.authors, names) or clean_organisations(
-        item.authors, names, any_name=True
-    )
-    authors = [a for a in cleaned if len(a) <= MAX_NAME]  # a 1 MB "name" is no name
-    if len(authors) > MAX_AUTHORS or len(authors) < len(cleaned):
+    out.title = _capped(item.title, MAX_TITLE, "title", notes)
+    out.subtitle = _capped(item.subtitle, MAX_SUBTITLE, "subtitle", notes)
+    out.site_name = _capped(item.site_name, MAX_NAME, "site_name", notes)
+    authors = [a for a in item.authors if len(a) <= MAX_NAME]  # a 1 MB "name" is no name
+    if len(authors) > MAX_AUTHORS or len(authors) < len(item.authors):
         notes.append("truncated_authors")
     out.authors = authors[:MAX_AUTHORS]
-    out.body = _capped(clean_body(item.body), MAX_BODY, "body", notes)
-    out.section = _capped(clean_text(item.section), MAX_NAME, "section", notes)
-    # Deduplicated after cleaning, as the item documents ("TV", "tv", "TV " are one tag).
-    tags: dict[str, str] = {}
-    too_long = False
-    for tag in map(clean_text, item.tags):
-        if tag and len(tag) > MAX_NAME:
-            too_long = True
-        elif tag:
-            tags.setdefault(tag.casefold(), tag)
-    if len(tags) > MAX_TAGS or too_long:
+    out.body = _capped(item.body, MAX_BODY, "body", notes)
+    out.section = _capped(item.section, MAX_NAME, "section", notes)
+    tags = [t for t in item.tags if len(t) <= MAX_NAME]
+    if len(tags) > MAX_TAGS or len(tags) < len(item.tags):
         notes.append("truncated_tags")
-    out.tags = list(tags.values())[:MAX_TAGS]
-    out.url = canonicalize_url(item.url) or item.url
-    out.canonical_url = canonicalize_url(item.canonical_url or item.url)
+    out.tags = tags[:MAX_TAGS]
     if out.canonical_url and len(out.canonical_url) > MAX_URL:
         out.canonical_url = out.url  # the storage key must fit its column
-    image = canonicalize_url(item.image) if item.image else None
-    out.image = image if image and len(image) <= MAX_URL else None
+    if out.image and len(out.image) > MAX_URL:
+        out.image = None
     for name in ("published", "modified"):
         dt: datetime | None = getattr(out, name)
         if dt is not None:
@@ -122,6 +122,64 @@ def normalize_item(
     if out.fetched_at is not None and out.fetched_at.tzinfo is None:
         out.fetched_at = out.fetched_at.replace(tzinfo=timezone.utc)
     return Normalized(out, notes)
+
+
+# The fields the extractor cleans; and what a field's cleaning reads besides the field (the
+# title and the authors drop the site's names, the canonical URL falls back to the URL).
+_FIELDS = (
+    "title", "subtitle", "site_name", "section", "authors", "body", "tags", "url",
+    "canonical_url", "image",
+)  # fmt: skip
+_CLEANED_WITH = {"site_name": ("title", "authors"), "url": ("canonical_url",)}
+
+
+def clean_fields(
+    item: ArticleItem, site_names: Iterable[str] = (), *, only: Iterable[str] | None = None
+) -> ArticleItem:
+    """A copy of ``item`` with each field cleaned as the extractor cleans it, which every
+    item the extractor hands over already is (cleaning it again changes nothing).
+
+    Text fields: entities, NFC, whitespace (:func:`clean_text`, :func:`clean_body`).
+    Title: site-name suffix/prefix removed (``site_names`` and the item's site name).
+    Authors: clean person and agency names, else the organisation credited (see
+    :attr:`ArticleItem.authors`). Tags: cleaned, empty ones dropped, deduplicated
+    case-insensitively. URLs: canonical form, tracking parameters and fragment removed.
+    With ``only``, just those fields (and the fields cleaned with them).
+
+    For :func:`normalize_item`, on a field sanitizing changed; for an item that did not
+    come from the extractor (a test's, a benchmark's) before it is normalized."""
+    names = [*site_names, item.site_name or ""]
+    wanted = set(_FIELDS if only is None else only)
+    for name in list(wanted):
+        wanted.update(_CLEANED_WITH.get(name, ()))
+    changes: dict[str, Any] = {}
+    if "title" in wanted:
+        changes["title"] = strip_site_name(item.title, names)
+    for name in ("subtitle", "site_name", "section"):
+        if name in wanted:
+            changes[name] = clean_text(getattr(item, name))
+    if "authors" in wanted:
+        # Persons and agencies; else the organisation the extractor found credited (it
+        # gives one only when the page credits no person).
+        changes["authors"] = clean_authors(item.authors, names) or clean_organisations(
+            item.authors, names, any_name=True
+        )
+    if "body" in wanted:
+        changes["body"] = clean_body(item.body)
+    if "tags" in wanted:
+        # Deduplicated after cleaning, as the item documents ("TV", "tv", "TV " are one tag).
+        tags: dict[str, str] = {}
+        for tag in map(clean_text, item.tags):
+            if tag:
+                tags.setdefault(tag.casefold(), tag)
+        changes["tags"] = list(tags.values())
+    if "url" in wanted:
+        changes["url"] = canonicalize_url(item.url) or item.url
+    if "canonical_url" in wanted:
+        changes["canonical_url"] = canonicalize_url(item.canonical_url or item.url)
+    if "image" in wanted:
+        changes["image"] = canonicalize_url(item.image) if item.image else None
+    return dataclasses.replace(item, **changes)
 
 
 def sanitized(item: ArticleItem) -> ArticleItem:

@@ -1,10 +1,12 @@
-"""Text cleanup shared by every field."""
+"""Text cleanup shared by every field, and the body's dedup hash."""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import unicodedata
+from functools import lru_cache
 
 # Characters that render as nothing: zero-width marks, and control characters (C0 except
 # the whitespace ones, DEL, C1) which never belong in text and could drive a terminal
@@ -87,3 +89,23 @@ def clean_body(value: str | None) -> str | None:
         if text:
             blocks.append(text)
     return "\n\n".join(blocks) or None
+
+
+_HASH_WORDS = re.compile(r"\w+", re.UNICODE)
+# Bodies shorter than this many words are not hashed: short stubs ("Watch the trailer")
+# collide across unrelated articles.
+MIN_HASH_WORDS = 30
+
+
+@lru_cache(maxsize=256)
+def body_hash(body: str | None) -> str | None:
+    """SHA-256 of the body's words, casefolded: the same text with other whitespace,
+    punctuation or case gives the same hash. None for short or missing bodies.
+
+    Cached: the dedup pipeline and the store ask for the same body's hash in turn."""
+    if not body:
+        return None
+    words = _HASH_WORDS.findall(body.casefold())
+    if len(words) < MIN_HASH_WORDS:
+        return None
+    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, Engine, Table, bindparam, select
 
 from aggregator.items import ArticleItem
 from aggregator.normalize.dates import PRECISIONS, utc_offset_minutes
+from aggregator.normalize.text import body_hash
 from aggregator.storage.engine import (
     StorageUnavailableError,
     error_line,
@@ -59,26 +57,6 @@ class StoryIndex(Protocol):
 
     def refresh_stories(self, conn: Connection, story_ids: Iterable[int]) -> None:
         """Recompute the rows of the stories changed in this transaction."""
-
-
-_WORDS = re.compile(r"\w+", re.UNICODE)
-# Bodies shorter than this many words are not hashed: short stubs ("Watch the trailer")
-# collide across unrelated articles.
-MIN_HASH_WORDS = 30
-
-
-@lru_cache(maxsize=256)
-def body_hash(body: str | None) -> str | None:
-    """SHA-256 of the body's words, casefolded: the same text with other whitespace,
-    punctuation or case gives the same hash. None for short or missing bodies.
-
-    Cached: the dedup pipeline and the store ask for the same body's hash in turn."""
-    if not body:
-        return None
-    words = _WORDS.findall(body.casefold())
-    if len(words) < MIN_HASH_WORDS:
-        return None
-    return hashlib.sha256(" ".join(words).encode("utf-8")).hexdigest()
 
 
 def _failure(exc: BaseException) -> str:
