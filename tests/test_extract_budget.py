@@ -32,16 +32,10 @@ from hypothesis import strategies as st
 
 from aggregator.extract import MAX_ELEMENTS, TooComplexError, extract_article
 from aggregator.extract.batch import PageTooLargeError, read_page
-from aggregator.extract.body import (
-    _BLOCK_TAGS,
-    _CARD_LABEL,
-    _ArticleText,
-    _Cards,
-    _measure,
-    _Punctuated,
-    _Stats,
-    drop_all,
-)
+from aggregator.extract.body.container import _Punctuated
+from aggregator.extract.body.lexicon import _BLOCK_TAGS, _CARD_LABEL
+from aggregator.extract.body.prune import _ArticleText, _Cards
+from aggregator.extract.body.tree import _measure, _Stats, drop_all
 from aggregator.extract.generic import MAX_DATE_CANDIDATES
 from aggregator.extract.page import (
     _WRAPPER_START,

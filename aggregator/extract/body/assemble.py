@@ -1,0 +1,216 @@
+"""Assembling text: the container's blocks (paragraphs, headings, list items, quotes)
+as plain text, without the blocks that read as furniture (link lists, bylines, datelines,
+adverts, the headline repeated)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from itertools import pairwise
+
+from aggregator.extract.body.lexicon import (
+    _ADVERT,
+    _AFFILIATE,
+    _BLOCK_TAGS,
+    _BYLINE,
+    _COMMISSION,
+    _CREDIT_LINE,
+    _DATE_IN_TEXT,
+    _DATELINE_WORDS,
+    _FURNITURE_TEXT,
+    _HEADINGS,
+    _NOT_LETTERS,
+    _READING_TIME,
+    _TIME_IN_TEXT,
+    _is_comment_prompt,
+)
+from aggregator.extract.page import HtmlElement
+from aggregator.normalize.text import clean_body
+
+
+@dataclass
+class Block:
+    """One block of text in the container, with what filtering needs to know."""
+
+    tag: str
+    text: str
+    link_chars: int
+    group: int = 0
+    """Identifies the enclosing block element (the ``<ul>`` of an ``<li>``)."""
+
+    @property
+    def link_heavy(self) -> bool:
+        """Mostly link text, with little text besides the links."""
+        n = len(self.text.strip())
+        return self.link_chars / max(n, 1) > 0.5 and n - self.link_chars < 40
+
+
+_WS = re.compile(r"\s+")
+
+
+def _blocks(container: HtmlElement) -> list[Block]:
+    """Split the container into text blocks at block-level elements. Whitespace inside a
+    block collapses as a browser renders it; ``<br>`` is a line break; ``<pre>`` is kept."""
+    blocks: list[Block] = []
+    buf: list[str] = []
+    link_chars = 0
+    block_tag = [container.tag if isinstance(container.tag, str) else "div"]
+    block_el: list[int] = [0, id(container)]
+    pre_depth = 0
+
+    def flush() -> None:
+        nonlocal link_chars
+        text = "".join(buf)
+        if text.strip():
+            blocks.append(Block(block_tag[-1], text, link_chars, block_el[-2]))
+        buf.clear()
+        link_chars = 0
+
+    def add(text: str, is_link: bool) -> None:
+        nonlocal link_chars
+        if not pre_depth:
+            text = _WS.sub(" ", text)
+        buf.append(text)
+        if is_link:
+            link_chars += len(text.strip())
+
+    def walk(el: HtmlElement, in_link: bool) -> None:
+        nonlocal pre_depth
+        tag = el.tag if isinstance(el.tag, str) else ""
+        is_block = tag in _BLOCK_TAGS
+        is_link = in_link or tag == "a"
+        if tag == "br":
+            buf.append("\n")
+        elif is_block:
+            flush()
+            block_tag.append(tag)
+            block_el.append(id(el))
+        if tag == "pre":
+            pre_depth += 1
+        if el.text:
+            add(el.text, is_link)
+        for child in el:
+            walk(child, is_link)
+            if child.tail:
+                add(child.tail, is_link)
+        if tag == "pre":
+            pre_depth -= 1
+        if is_block:
+            flush()
+            block_tag.pop()
+            block_el.pop()
+
+    walk(container, False)
+    flush()
+    return blocks
+
+
+_NON_WORD = re.compile(r"\W+")
+_INLINE_SPACE = re.compile(r"[ \t\r\f\v\u00a0]+")
+
+
+def _norm(s: str) -> str:
+    return _NON_WORD.sub(" ", s.casefold()).strip()
+
+
+def assemble(
+    parts: list[HtmlElement],
+    *,
+    headlines: Collection[str] = (),
+    authors: Collection[str] = (),
+) -> str | None:
+    """Plain text of the article blocks in ``parts``, separated by blank lines.
+
+    Dropped: link-dominated blocks, furniture phrases ("More:", "Got a tip?"), advert
+    labels, bylines and date lines, and the headline repeated inside the container. A
+    block equal to the dek stays: pages often use their first paragraph as description.
+    """
+    skip = {_norm(h) for h in headlines if h}
+    names = [a.casefold() for a in authors if len(a) > 3]
+    out: list[str] = []
+    blocks = [b for part in parts for b in _blocks(part)]
+    # Share of link-heavy items per list: a link list is furniture, a linked item in a
+    # list of prose items is content.
+    groups: dict[int, list[bool]] = {}
+    for b in blocks:
+        if b.tag in ("li", "dd", "dt"):
+            groups.setdefault(b.group, []).append(b.link_heavy)
+    heads = _section_heads(blocks)
+    for i, b in enumerate(blocks):
+        text = _INLINE_SPACE.sub(" ", b.text).strip()
+        if not text:
+            continue
+        n = len(text)
+        if b.link_heavy and i not in heads:
+            siblings = groups.get(b.group, [])
+            if not (b.tag in ("li", "dd", "dt") and sum(siblings) * 2 < len(siblings)):
+                continue  # related-link lines, tag lists, share bars
+        if (
+            n < 120
+            and _FURNITURE_TEXT.match(text)
+            and (b.link_chars or n < 40 or text.endswith("?"))
+        ):
+            continue
+        if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)) or _is_comment_prompt(text):
+            continue
+        if n < 300 and _CREDIT_LINE.search(text):
+            continue
+        if n < 100 and names and _is_byline(text, names):
+            continue  # the byline repeated inside the container
+        if n < 70 and _is_dateline(text):
+            continue
+        if n < 40 and _READING_TIME.match(text):
+            continue
+        if n < 400 and _AFFILIATE.search(text) and _COMMISSION.search(text):
+            continue
+        if skip and _norm(text) in skip:
+            continue
+        out.append(text)
+    return clean_body("\n\n".join(out))
+
+
+# A paragraph this long, and mostly unlinked, is prose (in _section_heads).
+_PROSE_MIN = 150
+
+
+def _section_heads(blocks: list[Block]) -> set[int]:
+    """Indexes of the linked headings that open a section of the article: each heading
+    of a listicle linking to its item ("<h3><a>Game</a> ($30)</h3>", an anchor to the
+    section itself) is followed by a prose paragraph under the same parent, and that
+    parent holds at least half of the container's paragraphs and two or more. A linked
+    heading in a box of its own (an author bio, a teaser card) stays dropped."""
+    paragraphs: dict[int, int] = {}
+    for b in blocks:
+        if b.tag == "p":
+            paragraphs[b.group] = paragraphs.get(b.group, 0) + 1
+    total = sum(paragraphs.values())
+    heads: set[int] = set()
+    for i, (b, nxt) in enumerate(pairwise(blocks)):
+        if not (b.link_heavy and b.tag in _HEADINGS) or nxt.tag != "p" or nxt.group != b.group:
+            continue
+        n = len(nxt.text.strip())
+        count = paragraphs.get(b.group, 0)
+        if n >= _PROSE_MIN and nxt.link_chars < 0.3 * n and count >= 2 and 2 * count >= total:
+            heads.add(i)
+    return heads
+
+
+def _is_byline(text: str, names: list[str]) -> bool:
+    """A short block that is author names plus little else (an outlet, a place)."""
+    low = text.casefold()
+    if not any(name in low for name in names):
+        return False
+    for name in names:
+        low = low.replace(name, " ")
+    return len(_NON_WORD.sub("", low)) <= 30
+
+
+def _is_dateline(text: str) -> bool:
+    """A short block that is only a date (and time) with a "Published"/"Updated" label.
+    A time alone stays: live blogs head their entries with one."""
+    if not _DATE_IN_TEXT.search(text):
+        return False
+    rest = _DATELINE_WORDS.sub(" ", _TIME_IN_TEXT.sub(" ", _DATE_IN_TEXT.sub(" ", text)))
+    rest = _NOT_LETTERS.sub("", rest)
+    return len(rest) <= 3
