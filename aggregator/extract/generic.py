@@ -648,32 +648,44 @@ class GenericExtractor:
         return set(self._updated_dates())
 
     def _updated_dates(self) -> Iterator[str]:
-        """Update times printed near the headline: a ``<time>`` (or other element) whose
-        class marks an update, or a short text whose label does ("Updated: June 8")."""
+        """Update times printed near the headline (see :attr:`_update_texts`)."""
+        return iter(self._update_texts)
+
+    @cached_property
+    def _update_texts(self) -> list[str]:
+        """Update times printed near the headline: a ``<time>`` whose class marks an
+        update, or a short text whose label or class does ("Updated: June 8"). Read once
+        per page; the text is tested before the element's place (ancestor walks cost
+        more than a pattern on a short text)."""
+        found: list[str] = []
         texts = self._texts
         region = self._header_region
         for el in region.iter("time"):
-            if self._updated_class(el) and not (self._in_comments(el) or self._in_related(el)):
-                v = el.get("datetime")
-                if v:
-                    yield v
+            v = el.get("datetime")
+            if v and self._updated_class(el) and not self._elsewhere(el):
+                found.append(v)
         for el in region.iter("span", "div", "p", "li", "small", "em"):
-            if self._in_comments(el) or self._in_related(el):
-                continue
             text = texts.short_text(el, 80, with_digit=True)
             if not text or len(text) > 80:
                 continue
             start = 0
             for m in self._DATE_TEXT.finditer(text):
                 if self._UPDATED.search(text, start, m.start()) or self._updated_class(el):
-                    yield m.group(0)
-                    return
+                    if not self._elsewhere(el):
+                        found.append(m.group(0))
+                        return found
+                    break
                 start = m.end()
+        return found
+
+    def _elsewhere(self, el: HtmlElement) -> bool:
+        """True for an element in a reader-comment thread or a related-content module."""
+        return self._in_comments(el) or self._in_related(el)
 
     def _not_the_articles_date(self, el: HtmlElement) -> bool:
         """True for a date element that is not the article's publication date: an update
         time, a reader comment's, or another article's in a related-content module."""
-        return self._updated_class(el) or self._in_comments(el) or self._in_related(el)
+        return self._updated_class(el) or self._elsewhere(el)
 
     # A date printed in a byline ("By Jane Doe | 2019/04/04") is the article's too.
     _DATE_CLASS = re.compile(
