@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.exceptions import DropItem
 
+from aggregator.crawl import stats
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
@@ -27,7 +29,7 @@ class CrawlerPipeline:
     def count(self, key: str, n: int = 1) -> None:
         """Add ``n`` to the ``aggregator/<key>`` stat."""
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"aggregator/{key}", n)
+            self.crawler.stats.inc_value(stats.PREFIX + key, n)
 
     def drop(self, reason: str, item: Any, detail: str = "") -> DropItem:
         """A DropItem for ``reason``, counted in ``aggregator/dropped/<reason>``; Scrapy logs

@@ -12,7 +12,7 @@ from scrapy.exceptions import CloseSpider
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from aggregator.crawl.stats import run_figures
+from aggregator.crawl.stats import AGGREGATED, run_figures
 from aggregator.items import ArticleItem
 from aggregator.storage.database import shared_engine
 from aggregator.storage.engine import (
@@ -140,7 +140,7 @@ class StorePipeline(CrawlerPipeline):
                 "Indexed %d article(s) for stories in %.2fs", indexed, time.monotonic() - started
             )
         if self.runs is not None and self.crawler.stats is not None:
-            self.crawler.stats.set_value("aggregator/aggregated", indexed)
+            self.crawler.stats.set_value(AGGREGATED, indexed)
             try:
                 self.runs.finish(run_figures(self.crawler.stats.get_stats(), str(reason)))
             except Exception as exc:

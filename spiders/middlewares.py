@@ -18,6 +18,7 @@ from scrapy import Request, signals
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from aggregator.crawl import stats
 from aggregator.normalize.dates import parse_since
 from aggregator.storage.database import shared_engine
 from aggregator.storage.fetchstate import FetchStateStore, Seen
@@ -34,7 +35,7 @@ DEFAULT_REVISIT = "7d"
 
 def _stats_inc(crawler: Crawler, key: str) -> None:
     if crawler.stats is not None:
-        crawler.stats.inc_value(f"aggregator/{key}")
+        crawler.stats.inc_value(stats.PREFIX + key)
 
 
 def revisit_window(value: Any) -> timedelta:

@@ -32,6 +32,7 @@ from scrapy.exceptions import DownloadCancelledError, IgnoreRequest
 from scrapy.http import Request, Response, TextResponse
 from twisted.internet.defer import Deferred
 
+from aggregator.crawl import stats
 from aggregator.discovery import DiscoveryError, Entry, parse_feed, parse_listing, read_sitemap
 from aggregator.extract import TooComplexError, extract_article, extractor_for_source
 from aggregator.extract.page import decode_html
@@ -158,7 +159,7 @@ class NewsSpider(scrapy.Spider):
 
     def _count(self, key: str, n: int = 1) -> None:
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value(f"aggregator/{key}", n)
+            self.crawler.stats.inc_value(stats.PREFIX + key, n)
 
     def _in_window(self, date: datetime | None) -> bool:
         if date is None:

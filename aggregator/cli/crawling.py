@@ -10,6 +10,7 @@ import typer
 from aggregator.cli.app import DbOpt, SinceOpt, UntilOpt, app, fail
 from aggregator.cli.database import open_engine, raw_db
 from aggregator.cli.output import Column, print_articles, print_table
+from aggregator.crawl.stats import SKIPPED_FRESH
 
 RESULT_COLUMNS = (
     Column("source", lambda r: r.source),
@@ -17,7 +18,7 @@ RESULT_COLUMNS = (
     Column("pages", lambda r: str(r.stat("response_received_count")), "right"),
     Column("new", lambda r: str(r.articles_new), "right"),
     Column("updated", lambda r: str(r.articles_updated), "right"),
-    Column("skipped", lambda r: str(r.stat("aggregator/skipped/fresh")), "right"),
+    Column("skipped", lambda r: str(r.stat(SKIPPED_FRESH)), "right"),
     Column("dropped", lambda r: str(r.dropped), "right"),
     Column("errors", lambda r: str(r.errors), "right"),
 )

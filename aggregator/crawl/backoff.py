@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 
+from aggregator.crawl.stats import BACKOFF
+
 if TYPE_CHECKING:
     from scrapy import Request
     from scrapy.http import Response
@@ -46,7 +48,7 @@ class BackoffRetryMiddleware(RetryMiddleware):
             logger.info("Backing off %s: %.1fs between requests", request.url, new)
             slot.delay = new
         if self.crawler.stats is not None:
-            self.crawler.stats.inc_value("aggregator/backoff")
+            self.crawler.stats.inc_value(BACKOFF)
 
     def process_response(self, request: Request, response: Response, *args: Any) -> Any:
         if response.status in self.retry_http_codes and not request.meta.get("dont_retry"):

@@ -19,6 +19,9 @@ STORED_NEW = PREFIX + "stored/new"
 STORED_UPDATED = PREFIX + "stored/updated"
 STORED_DUPLICATE = PREFIX + "stored/duplicate"
 NORMALIZED = PREFIX + "normalized/"
+SKIPPED_FRESH = PREFIX + "skipped/fresh"
+BACKOFF = PREFIX + "backoff"
+AGGREGATED = PREFIX + "aggregated"
 DISCOVERY = PREFIX + "discovery/"
 HTTP_STATUS = "downloader/response_status_count/"
 
@@ -74,8 +77,8 @@ def run_figures(stats: dict[str, Any], reason: str | None = None) -> RunFigures:
             "robots_forbidden": int(stats.get("robotstxt/forbidden", 0)),
             "articles_fetched": int(stats.get(PREFIX + "pages/article", 0)),
             "articles_not_modified": int(stats.get(PREFIX + "pages/not_modified", 0)),
-            "skipped_fresh": int(stats.get(PREFIX + "skipped/fresh", 0)),
+            "skipped_fresh": int(stats.get(SKIPPED_FRESH, 0)),
             "duplicates": duplicates,
-            "backoffs": int(stats.get(PREFIX + "backoff", 0)),
+            "backoffs": int(stats.get(BACKOFF, 0)),
         },
     )
