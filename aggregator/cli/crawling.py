@@ -80,14 +80,11 @@ def crawl(
     fetched) or stopped early, 2 on a usage error, 75 when another crawl holds a source's
     lock, 130 when interrupted (Ctrl-C; what was scraped is committed).
     """
-    import os
     import sys
 
     from aggregator.sources import SourceError, load_sources
     from aggregator.storage.url import resolve, storage_disabled
 
-    if sources_file is not None:
-        os.environ["AGGREGATOR_SOURCES"] = str(sources_file)
     try:
         registry = load_sources(str(sources_file) if sources_file else None)
     except SourceError as exc:
