@@ -262,3 +262,38 @@ def test_format_date_shows_what_the_page_stated() -> None:
     assert format_date(when, None) == "2022-06-05 15:00"  # unknown: as before
     assert iso_date(when, "day", 540) == "2022-06-06T00:00:00+09:00"
     assert iso_date(when, "second", 540) == "2022-06-05T15:00:00+00:00"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "June 6, 2022",
+        "Oct 16, 2012",
+        "Sept. 3, 2019",
+        "Nov 9, 2012 4:45 pm",
+        "July 30, 2012 at 7:31 am",
+        "Monday, October 22, 2012 at 04:17 PM",
+        "October 27, 2012 9:22pm",
+        "6 June 2022",
+        "18 Nov 2019 14:03",
+        "1 January 2020 00:00:05",
+        "Dec 31, 1999 12:00 AM",
+    ],
+)
+def test_common_english_dates_read_as_dateparser_reads_them(raw: str) -> None:
+    # The fast path gives what dateparser gives, value and precision (its cost is the
+    # locale data it loads, tens of milliseconds a page).
+    from aggregator.normalize.dates import _dateparser, _english_date
+
+    fast = _english_date(raw)
+    assert fast is not None, raw
+    assert fast == _dateparser(raw, None, ["en"]), raw
+
+
+@pytest.mark.parametrize(
+    "raw", ["June 31, 2022", "13:05 pm June 6, 2022", "6. Juni 2022", "June 2022"]
+)
+def test_what_the_english_fast_path_leaves_to_dateparser(raw: str) -> None:
+    from aggregator.normalize.dates import _english_date
+
+    assert _english_date(raw) is None

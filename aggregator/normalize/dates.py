@@ -100,6 +100,62 @@ def parse_iso(raw: str) -> datetime | None:
     return parsed.value if parsed else None
 
 
+# English dates in their two common written forms, with an optional clock time:
+# "June 6, 2022", "Oct 16, 2012 4:45 pm", "Monday, October 22, 2012 at 04:17 PM",
+# "6 June 2022 14:03". Read here: dateparser gives the same result, but loading its
+# locale data costs tens of milliseconds a page, and these are most dates on the web.
+_EN_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"),
+            ("may",), ("june", "jun"), ("july", "jul"), ("august", "aug"),
+            ("september", "sep", "sept"), ("october", "oct"), ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}  # fmt: skip
+_EN_MONTH = "(" + "|".join(sorted(_EN_MONTHS, key=len, reverse=True)) + r")\.?"
+_EN_CLOCK = r"(?:,?\s+(?:at\s+)?(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?m\.?)?)?"
+_EN_WEEKDAY = r"(?:(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|urday)?\.?,?\s+)?"
+_EN_MDY = re.compile(
+    rf"{_EN_WEEKDAY}{_EN_MONTH}\s+(\d{{1,2}}),\s+(\d{{4}}){_EN_CLOCK}", re.IGNORECASE
+)
+_EN_DMY = re.compile(
+    rf"{_EN_WEEKDAY}(\d{{1,2}})\s+{_EN_MONTH}\s+(\d{{4}}){_EN_CLOCK}", re.IGNORECASE
+)
+
+
+def _english_date(raw: str) -> ParsedDate | None:
+    """``raw`` in one of the common English forms (see :data:`_EN_MDY`), naive, with
+    its precision; None for anything else (dateparser's then)."""
+    m = _EN_MDY.fullmatch(raw)
+    if m:
+        month, day, year = m.group(1), m.group(2), m.group(3)
+    else:
+        m = _EN_DMY.fullmatch(raw)
+        if not m:
+            return None
+        day, month, year = m.group(1), m.group(2), m.group(3)
+    hour, minute, second, half = m.group(4), m.group(5), m.group(6), m.group(7)
+    h = int(hour) if hour else 0
+    if half:
+        if not 1 <= h <= 12:
+            return None
+        h = h % 12 + (12 if half.lower() == "p" else 0)
+    try:
+        dt = datetime(
+            int(year), _EN_MONTHS[month.lower()], int(day), h,
+            int(minute) if minute else 0, int(second) if second else 0,
+        )  # fmt: skip
+    except ValueError:
+        return None
+    precision: Precision = "second" if second else "minute" if minute else "day"
+    return ParsedDate(dt, precision)
+
+
 def parse_iso_precision(raw: str) -> ParsedDate | None:
     """:func:`parse_iso` with the precision the string states: ``2022-06-06`` is "day",
     ``2022-06-06T12:05`` "minute", with seconds (``T00:00:00Z`` too: the string states
@@ -203,6 +259,8 @@ def parse_date_precision(
             pass
         else:
             parsed = ParsedDate(dt, "second" if _CLOCK_SECONDS.search(raw) else "minute")
+    if parsed is None:
+        parsed = _english_date(raw)
     if parsed is None:
         parsed = _dateparser(raw, now, languages)
     if parsed is None:
