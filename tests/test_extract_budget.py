@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 
 from aggregator.extract import MAX_ELEMENTS, TooComplexError, extract_article
 from aggregator.extract.batch import PageTooLargeError, read_page
-from aggregator.extract.body.container import _Punctuated
+from aggregator.extract.body.container import _PUNCTUATION
 from aggregator.extract.body.lexicon import _BLOCK_TAGS, _CARD_LABEL
 from aggregator.extract.body.prune import _ArticleText, _Cards
 from aggregator.extract.body.tree import _measure, _Stats, drop_all
@@ -45,7 +45,7 @@ from aggregator.extract.page import (
     decode_html,
     parse_tree,
 )
-from aggregator.extract.subtree import SubtreeText
+from aggregator.extract.subtree import SubtreeSearch, SubtreeText
 from aggregator.normalize.text import clean_text
 from tests.conftest import BIN, FIXTURES, PROJECT
 
@@ -378,7 +378,7 @@ def _old_is_teaser_card(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bo
 def test_memoized_block_tests_answer_as_the_walks_they_replaced(node: Any) -> None:
     root = _tree(node)
     stats = _measure(root)
-    article_text, cards, punctuated = _ArticleText(), _Cards(), _Punctuated()
+    article_text, cards, punctuated = _ArticleText(), _Cards(), SubtreeSearch(_PUNCTUATION)
     for el in _elements(root):
         assert article_text.holds(el) == _old_holds_article_text(el)
         assert cards.is_teaser(el, stats) == _old_is_teaser_card(el, stats)

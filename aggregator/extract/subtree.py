@@ -45,6 +45,30 @@ def _collapse(text: str | None) -> str:
     return _WS_RUN.sub(" ", text) if text else ""
 
 
+class SubtreeSearch:
+    """Whether a pattern occurs in the text under an element (its text or any tail below
+    it; a match spanning two of them is not looked for), each subtree read once: nested
+    blocks each reading their whole ``text_content()`` is quadratic in the nesting."""
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self._pattern = pattern
+        self._found: dict[HtmlElement, bool] = {}
+
+    def __call__(self, el: HtmlElement) -> bool:
+        found = self._found.get(el)
+        if found is None:
+            search = self._pattern.search
+            found = bool(el.text and search(el.text))
+            for child in el:  # a loop, not any(): one stack frame per level of nesting
+                if found:
+                    break
+                found = (isinstance(child.tag, str) and self(child)) or bool(
+                    child.tail and search(child.tail)
+                )
+            self._found[el] = found
+        return found
+
+
 class SubtreeText:
     """Facts about ``el.text_content()`` for any element of one tree, each element's
     computed once from its children's (comments contribute their tail only, as in
@@ -55,7 +79,7 @@ class SubtreeText:
         self._length: dict[HtmlElement, int] = {}
         self._collapsed: dict[HtmlElement, str] = {}
         self._has: dict[tuple[HtmlElement, str], bool] = {}
-        self._digits: dict[HtmlElement, bool] = {}
+        self._may_hold_digit = SubtreeSearch(_DIGIT_OR_ENTITY)
 
     def solid(self, el: HtmlElement) -> int:
         """How many characters of the element's text are not whitespace."""
@@ -92,19 +116,6 @@ class SubtreeText:
         # Whitespace runs collapsed first, which changes nothing clean_text() returns
         # and keeps the work per element small on a page stuffed with whitespace.
         return clean_text(self._collapsed_text(el)) or ""
-
-    def _may_hold_digit(self, el: HtmlElement) -> bool:
-        found = self._digits.get(el)
-        if found is None:
-            found = bool(el.text and _DIGIT_OR_ENTITY.search(el.text))
-            for child in el:  # a loop, not any(): one stack frame per level of nesting
-                if found:
-                    break
-                found = (isinstance(child.tag, str) and self._may_hold_digit(child)) or bool(
-                    child.tail and _DIGIT_OR_ENTITY.search(child.tail)
-                )
-            self._digits[el] = found
-        return found
 
     def _collapsed_text(self, el: HtmlElement) -> str:
         text = self._collapsed.get(el)

@@ -19,6 +19,7 @@ from aggregator.extract.body.lexicon import (
 )
 from aggregator.extract.body.tree import _Stats, _text_len
 from aggregator.extract.page import HtmlElement
+from aggregator.extract.subtree import SubtreeSearch
 
 
 def _class_factor(el: HtmlElement) -> float:
@@ -49,7 +50,7 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
     child are looked through), so the element that directly holds most of the prose
     wins; then scaled by 1 - link density and by class names."""
     scores: dict[HtmlElement, float] = {}
-    punctuated = _Punctuated()
+    punctuated = SubtreeSearch(_PUNCTUATION)
     for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
         if el not in stats:
             continue
@@ -79,27 +80,6 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
 
 # Sentence punctuation, in _score's test for prose.
 _PUNCTUATION = re.compile("[.,;:!?。،、]")
-
-
-class _Punctuated:
-    """Whether an element's text has sentence punctuation, each subtree read once
-    (nested blocks each read their whole text_content(): quadratic in the nesting)."""
-
-    def __init__(self) -> None:
-        self._seen: dict[HtmlElement, bool] = {}
-
-    def __call__(self, el: HtmlElement) -> bool:
-        found = self._seen.get(el)
-        if found is None:
-            found = bool(el.text and _PUNCTUATION.search(el.text))
-            for child in el:  # a loop, not any(): one stack frame per level of nesting
-                if found:
-                    break
-                found = (isinstance(child.tag, str) and self(child)) or bool(
-                    child.tail and _PUNCTUATION.search(child.tail)
-                )
-            self._seen[el] = found
-        return found
 
 
 def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[HtmlElement]:
