@@ -9,7 +9,7 @@ import typer
 
 from aggregator.cli.app import DbOpt, SinceOpt, UntilOpt, app, fail
 from aggregator.cli.database import open_engine, raw_db
-from aggregator.cli.output import Column, print_articles, print_table
+from aggregator.cli.output import Column, output_articles, print_table
 from aggregator.crawl.stats import SKIPPED_FRESH
 
 RESULT_COLUMNS = (
@@ -210,5 +210,5 @@ def demo(db: DbOpt = None) -> None:
         results = run_locked(names, overrides)
     print_results(results)
     rows = Query(open_engine(url)).latest(Filters(limit=20))
-    print_articles(rows, f"Collected articles (newest 20) in {safe_url(url)}")
+    output_articles(rows, f"Collected articles (newest 20) in {safe_url(url)}")
     raise typer.Exit(exit_status(results))

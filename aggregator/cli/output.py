@@ -101,17 +101,22 @@ STORY_COLUMNS = (
 )
 
 
-def print_articles(articles: Sequence[Any], title: str) -> None:
-    """Stored articles as a table (the JSON form is ``storage.article_dict``)."""
-    print_table(articles, ARTICLE_COLUMNS, title=title)
+def output_articles(articles: Sequence[Any], title: str, *, as_json: bool = False) -> None:
+    """Stored articles as a table, or as ``storage.article_dict`` JSON Lines."""
+    from aggregator.storage import article_dict
+
+    output_rows(articles, ARTICLE_COLUMNS, title=title, as_json=as_json, to_dict=article_dict)
 
 
-def print_stories(views: Sequence[Any], title: str, *, details: bool = False) -> None:
-    """Stories as a table; with ``details``, each story's articles under it."""
+def output_stories(
+    views: Sequence[Any], title: str, *, as_json: bool = False, details: bool = False
+) -> None:
+    """Stories as a table (with ``details``, each story's articles under it), or as
+    ``StoryView.to_dict`` JSON Lines."""
     from rich.console import Console
 
-    print_table(views, STORY_COLUMNS, title=title)
-    if details:
+    output_rows(views, STORY_COLUMNS, title=title, as_json=as_json, to_dict=lambda v: v.to_dict())
+    if details and not as_json:
         console = Console()
         for v in views:
             for a in v.articles:

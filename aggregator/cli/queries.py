@@ -25,11 +25,11 @@ from aggregator.cli.app import (
 from aggregator.cli.database import filters, open_engine, since_option
 from aggregator.cli.output import (
     Column,
+    output_articles,
     output_file,
     output_rows,
-    print_articles,
+    output_stories,
     print_jsonl,
-    print_stories,
 )
 
 
@@ -48,15 +48,12 @@ def search(
     ] = False,
 ) -> None:
     """Full-text search over titles and bodies, best matches first."""
-    from aggregator.storage import Query, article_dict
+    from aggregator.storage import Query
     from aggregator.storage.query import group_by_story, story_group_dict
 
     rows = Query(open_engine(db)).search(query, filters(source, author, since, until, limit))
     if not by_story:
-        if as_json:
-            print_jsonl(article_dict(a) for a in rows)
-        else:
-            print_articles(rows, f"{len(rows)} result(s) for {query!r}")
+        output_articles(rows, f"{len(rows)} result(s) for {query!r}", as_json=as_json)
         return
     groups = group_by_story(rows)  # best match first: a story ranks by its best article
     if as_json:
@@ -83,13 +80,10 @@ def latest(
     as_json: JsonOpt = False,
 ) -> None:
     """The most recently published articles."""
-    from aggregator.storage import Query, article_dict
+    from aggregator.storage import Query
 
     rows = Query(open_engine(db)).latest(filters(source, author, since, until, limit))
-    if as_json:
-        print_jsonl(article_dict(a) for a in rows)
-    else:
-        print_articles(rows, "Latest articles")
+    output_articles(rows, "Latest articles", as_json=as_json)
 
 
 @app.command()
@@ -145,10 +139,7 @@ def _show_story(ident: str, db: str | None, as_json: bool) -> None:
     view = StoryQuery(engine).story(story_id) if story_id <= top else None
     if view is None:
         raise fail(f"no story {ident}", 1)
-    if as_json:
-        print_jsonl([view.to_dict()])
-        return
-    print_stories([view], f"story:{view.story.id}", details=True)
+    output_stories([view], f"story:{view.story.id}", as_json=as_json, details=True)
 
 
 def _stories_engine(db: str | None) -> Any:
@@ -191,10 +182,8 @@ def stories(
     views = StoryQuery(_stories_engine(db)).stories(
         since=since_dt, category=category, min_sources=min_sources, limit=limit
     )
-    if as_json:
-        print_jsonl(v.to_dict() for v in views)
-    else:
-        print_stories(views, f"{len(views)} stor{'y' if len(views) == 1 else 'ies'}")
+    title = f"{len(views)} stor{'y' if len(views) == 1 else 'ies'}"
+    output_stories(views, title, as_json=as_json)
 
 
 @app.command()
