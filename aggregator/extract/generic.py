@@ -642,21 +642,13 @@ class GenericExtractor:
         return None
 
     @cached_property
-    def _update_raws(self) -> set[str]:
-        """The update times' texts: a wrapper holding one ("<div class='entry-meta'>"
-        around "<li class='modified-date'>") prints an update, not a publication."""
-        return set(self._updated_dates())
-
-    def _updated_dates(self) -> Iterator[str]:
-        """Update times printed near the headline (see :attr:`_update_texts`)."""
-        return iter(self._update_texts)
-
-    @cached_property
     def _update_texts(self) -> list[str]:
         """Update times printed near the headline: a ``<time>`` whose class marks an
         update, or a short text whose label or class does ("Updated: June 8"). Read once
         per page; the text is tested before the element's place (ancestor walks cost
-        more than a pattern on a short text)."""
+        more than a pattern on a short text). A wrapper printing one of these texts
+        ("<div class='entry-meta'>" around "<li class='modified-date'>") prints an
+        update, not a publication."""
         found: list[str] = []
         texts = self._texts
         region = self._header_region
@@ -768,7 +760,7 @@ class GenericExtractor:
             if not text or len(text) > 80:
                 continue
             m = self._published_match(text)
-            if m and m.group(0) not in self._update_raws and not self._not_the_articles_date(el):
+            if m and m.group(0) not in self._update_texts and not self._not_the_articles_date(el):
                 yield m.group(0)
                 seen += 1
                 if seen >= 3:
@@ -793,7 +785,7 @@ class GenericExtractor:
             ) and (not after or bool(self._ZONE_AFTER.fullmatch(after)))
             if (
                 (not rest or bylined or self._PUBLISHED_LABEL.fullmatch(rest))
-                and m.group(0) not in self._update_raws
+                and m.group(0) not in self._update_texts
                 and not self._not_the_articles_date(el)
             ):
                 yield m.group(0)
@@ -813,7 +805,7 @@ class GenericExtractor:
             v = el.get("datetime") or el.get("content")
             if v:
                 yield v
-        yield from self._updated_dates()
+        yield from self._update_texts
 
     def _parse_first(self, raws: Iterable[str]) -> FoundDate:
         """The first candidate that parses to a possible publication time (see
@@ -867,7 +859,7 @@ class GenericExtractor:
             url_dt = date_from_url(self.page.url)
             if url_dt is not None:
                 return FoundDate(url_dt, url_dt.date().isoformat(), "day")
-            updated = self._parse_first(self._updated_dates())
+            updated = self._parse_first(self._update_texts)
             if updated.value is not None and not date_problem(updated.value, now):
                 return updated
         return found
