@@ -122,11 +122,6 @@ def sqlite_file(url: str | URL | DatabaseURL) -> Path | None:
         return None
 
 
-def _read_only_url(url: str | URL) -> bool:
-    """Whether a SQLite URL itself asks for read-only access (``mode=ro``, ``immutable``)."""
-    return _database(url).read_only
-
-
 # SQLite result codes (the low byte of the extended code): the database is read-only, or
 # a file of it cannot be opened. Extended codes for a read-only database whose directory
 # is at fault: the -wal and -shm files cannot be created beside it (READONLY_CANTINIT,
@@ -194,7 +189,7 @@ def _sqlite_access_problem(exc: BaseException, url: str | URL | None) -> tuple[s
         )
     if not readonly:
         return None
-    if url is not None and _read_only_url(url):
+    if url is not None and _database(url).read_only:
         return "url", "the URL opens it read-only (mode=ro or immutable); drop that to write to it"
     return "file", (
         "the file is read-only (its permissions, an immutable flag or a read-only file "
