@@ -190,9 +190,7 @@ def demo(db: DbOpt = None) -> None:
     with server:
         hosts = set(server.hosts())
         names = [
-            s.name
-            for s in load_sources().values()
-            if any(h == d or h.endswith("." + d) for h in hosts for d in s.domains)
+            s.name for s in load_sources().values() if any(s.owns(f"https://{h}/") for h in hosts)
         ]
         url = resolve(db)
         typer.echo(
