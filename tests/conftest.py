@@ -45,6 +45,11 @@ SEED_EXPECTED = (
 )
 # For a crawl whose Scrapy stats are read from its log (they are dumped at INFO).
 LOG_INFO = {"AGGREGATOR_LOG_LEVEL": "INFO"}
+# `aggregator feed` needs the address the feed is published at (no default); the tests
+# that are not about it run as a user who set it once. tests/test_aggregate_feeds.py
+# checks the usage error without it.
+FEED_BASE_URL = "https://feeds.test/news"
+os.environ.setdefault("AGGREGATOR_BASE_URL", FEED_BASE_URL)
 
 
 def skip_or_fail(reason: str, env_var: str) -> None:

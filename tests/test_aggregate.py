@@ -14,7 +14,13 @@ from aggregator.aggregate.index import catch_up, indexed_store
 from aggregator.aggregate.neardup import shingles, similarity
 from aggregator.aggregate.stories import StoryKey, related
 from aggregator.items import ArticleItem
-from aggregator.normalize.category import category_of_section, vote
+from aggregator.normalize.category import (
+    Evidence,
+    article_scores,
+    categories_of_url,
+    category_of_section,
+    vote,
+)
 from aggregator.storage import ArticleStore
 from aggregator.storage.models import Article, Story
 from tests.conftest import distinct_body
@@ -130,12 +136,13 @@ def test_related_reports_form_one_story_and_a_bridge_merges_stories(engine: Engi
             "SELECT headline, article_count, outlet_count, category FROM stories "
             "ORDER BY outlet_count DESC LIMIT 1"
         )).one()  # fmt: skip
-    # The earliest report names the story; the outlets' categories vote (film 2, games 1).
+    # The earliest report names the story. No page has a section: the headlines' "Season 2"
+    # (tv 1 each) outweigh the outlets' defaults (film 1 twice, games 1).
     assert tuple(story) == (
         "All of Us Are Dead Season 2 Officially Confirmed by Netflix",
         3,
         3,
-        "film",
+        "tv",
     )
 
 
@@ -173,12 +180,96 @@ def test_category_of_section(section: str | None, expected: str | None) -> None:
 
 
 def test_category_vote_is_weighted_and_order_free() -> None:
-    votes = [("TV", "games"), ("Entertainment", "games"), ("News", "general")]
-    assert vote(votes) == "tv"  # a label (2) beats an outlet default (1)
+    votes = [
+        Evidence(section="TV", source_category="games"),
+        Evidence(section="Entertainment", source_category="games"),
+        Evidence(section="News", source_category="general"),
+    ]
+    assert vote(votes) == "tv"  # a label (4) beats two outlet defaults (1 each)
     assert vote(list(reversed(votes))) == "tv"
-    assert vote([("News", "music"), ("News", "film")]) == "film"  # tie: alphabetical,
-    assert vote([("News", "film"), ("News", "music")]) == "film"  # whichever comes first
-    assert vote([("News", "general"), (None, None)]) is None
+    tie = [Evidence(section="News", source_category="music"),
+           Evidence(section="News", source_category="film")]  # fmt: skip
+    assert vote(tie) == "film" == vote(list(reversed(tie)))  # tie: alphabetical
+    assert vote([Evidence(section="News", source_category="general"), Evidence()]) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://www.rollingstone.com/tv-movies/tv-movie-news/night-shift-peacock-trailer-1234/",
+         {"tv", "film"}),
+        ("https://variety.com/2022/tv/news/all-of-us-are-dead-season-2-netflix-1235286547/",
+         {"tv"}),
+        ("https://www.nme.com/news/music/juniper-hale-announces-uk-tour-3256781", {"music"}),
+        ("https://www.billboard.com/pro/harbor-vine-copyright-trial-verdict-1235105733/", set()),
+        # Words of a slug are no section, whatever they say.
+        ("https://www.tmz.com/2022/06/28/elvis-movie-graceland-visitors/", set()),
+        ("https://www.stereogum.com/2191206/the-pinecones-break-up/news/", set()),
+        (None, set()),
+    ],
+)  # fmt: skip
+def test_category_of_a_url_path_section(url: str | None, expected: set[str]) -> None:
+    assert categories_of_url(url) == expected
+
+
+# Rolling Stone (a music outlet) runs a Peacock series trailer in "TV & Movie News"; the
+# vote took the two-category label for no label and let the outlet's "music" decide.
+PEACOCK: dict[str, Any] = {
+    "section": "TV & Movie News",
+    "url": "https://www.rollingstone.com/tv-movies/tv-movie-news/night-shift-peacock-trailer-1234591807/",
+    "tags": ["peacock", "trailer"],
+    "title": "A Museum Heist Goes Wrong in Every Possible Way in Peacock’s ‘Night Shift’ Trailer",
+    "subtitle": "The eight-episode comedy from the creators of Cold Open premieres July 14",
+}
+# A copyright trial over a pop song, in Deadline's (film) "Legal" and Billboard's (music)
+# "Legal and Management" sections: one outlet default each, and the tie went to "film".
+TRIAL: list[dict[str, Any]] = [
+    {
+        "section": "Legal",
+        "url": "https://deadline.com/2022/06/jury-pop-duo-did-not-copy-gospel-song-copyright-trial-1235050411/",
+        "tags": ["Associated Press", "Copyright", "Harbor & Vine"],
+        "title": "Pop Duo Harbor & Vine Didn’t Copy Gospel Hymn For ‘Northern Lights,’ Jury Finds",
+        "subtitle": None,
+    },
+    {
+        "section": "Legal and Management",
+        "url": "https://www.billboard.com/pro/harbor-vine-northern-lights-copyright-trial-verdict-1235105733/",
+        "tags": ["Harbor & Vine", "copyright", "Lawsuits"],
+        "title": "Harbor & Vine Win ‘Northern Lights’ Copyright Trial Over Gospel Hymn",
+        "subtitle": "Jurors in Los Angeles sided with the pop duo after a two-week trial",
+    },
+]
+
+
+def test_article_scores_weigh_the_page_over_the_outlet() -> None:
+    peacock = article_scores(Evidence(**PEACOCK, source_category="music"))
+    assert peacock["music"] == 0  # the section names tv and film, not the outlet's music
+    assert peacock["tv"] > peacock["film"] > 0  # "episode" in the dek breaks the tie
+    sandman = Evidence(section="Entertainment", tags=["Netflix", "TV"],
+                       title="The Sandman's new trailer", source_category="games")  # fmt: skip
+    tagged = article_scores(sandman)
+    assert tagged.most_common(1) == [("tv", 2)] and tagged["games"] == 1
+
+
+def test_story_category_weighs_section_tags_and_headline_over_outlet_default(
+    engine: Engine,
+) -> None:
+    categories = {"rollingstone": "music", "deadline": "film", "billboard": "music",
+                  "polygon": "games"}  # fmt: skip
+    store = indexed_store(engine, categories)
+
+    def page(n: int, source: str, fields: dict[str, Any], hours: float, body: str) -> ArticleItem:
+        return art(n, source, fields["title"], body, hours=hours,
+                   url=fields["url"], canonical_url=fields["url"], section=fields["section"],
+                   tags=fields["tags"], subtitle=fields["subtitle"])  # fmt: skip
+
+    store.upsert([page(1, "rollingstone", PEACOCK, 0, distinct_body(701))])
+    wire = distinct_body(702) + " " + distinct_body(703)  # one wire story, syndicated
+    store.upsert([page(2, "deadline", TRIAL[0], 100, wire),
+                  page(3, "billboard", TRIAL[1], 102, syndicated(wire))])  # fmt: skip
+    with engine.connect() as conn:
+        found = dict(conn.execute(select(Story.headline, Story.category)).all())
+    assert found == {PEACOCK["title"]: "tv", TRIAL[0]["title"]: "music"}, found
 
 
 def _corpus() -> list[ArticleItem]:

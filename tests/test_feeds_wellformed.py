@@ -83,7 +83,7 @@ def parse_feed(doc: str, fmt: str) -> list[dict[str, Any]]:
     entries = []
     for e in parsed.entries:
         related = [link.get("title") for link in e.get("links", []) if link.rel == "related"]
-        html = e.get("summary", "")
+        html = e.content[0].value if e.get("content") else e.get("summary", "")
         entries.append({"title": e.title, "articles": related, "html": html})
     return entries
 

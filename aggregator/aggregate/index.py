@@ -43,7 +43,7 @@ from aggregator.aggregate.stories import (
     StoryKey,
     representative,
 )
-from aggregator.normalize.category import vote
+from aggregator.normalize.category import Evidence, vote
 from aggregator.storage.engine import error_line, storage_failure, write_lock
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
 from aggregator.storage.store import ArticleStore
@@ -137,7 +137,7 @@ _U_ARTICLE = (
 )
 _Q_STORY_ROWS = select(
     ARTICLES.c.title, ARTICLES.c.canonical_url, ARTICLES.c.published, ARTICLES.c.first_seen,
-    ARTICLES.c.source, ARTICLES.c.section,
+    ARTICLES.c.source, ARTICLES.c.section, ARTICLES.c.tags, ARTICLES.c.subtitle,
 ).where(ARTICLES.c.story_id == bindparam("sid"))  # fmt: skip
 _U_STORY = (
     sql_update(STORIES)
@@ -385,6 +385,14 @@ class AggregateIndex:
         for story_id in sorted(set(story_ids)):
             self.refresh_story(conn, story_id)
 
+    def _evidence(self, row: Any) -> Evidence:
+        """What a row of ``_Q_STORY_ROWS`` says about its story's category."""
+        tags = row.tags if isinstance(row.tags, list) else []
+        return Evidence(
+            section=row.section, url=row.canonical_url, tags=tags, title=row.title,
+            subtitle=row.subtitle, source_category=self.categories.get(row.source or ""),
+        )  # fmt: skip
+
     def refresh_story(self, conn: Connection, story_id: int) -> None:
         """Recompute a story's headline, times, counts and category from its articles."""
         rows = conn.execute(_Q_STORY_ROWS, {"sid": story_id}).all()
@@ -402,7 +410,7 @@ class AggregateIndex:
                 "last": max(times),
                 "n_articles": len(rows),
                 "n_outlets": len({r.source for r in rows if r.source}),
-                "cat": vote((r.section, self.categories.get(r.source or "")) for r in rows),
+                "cat": vote(self._evidence(r) for r in rows),
             },
         )
 

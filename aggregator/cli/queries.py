@@ -186,6 +186,26 @@ def stories(
     output_stories(views, title, as_json=as_json)
 
 
+BASE_URL_ENV = "AGGREGATOR_BASE_URL"
+
+
+def _base_url(value: str | None) -> str:
+    """The feed's published address, or a usage error saying what to pass: a feed's
+    self link and home page must be where readers fetch it, so there is no default."""
+    from urllib.parse import urlsplit
+
+    if not value or not value.strip():
+        raise fail(
+            "a feed needs the address it is published at: pass --base-url "
+            f"https://your.site/news (or set {BASE_URL_ENV})"
+        )
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise fail(f"--base-url must be an http(s) address such as https://your.site/news, "
+                   f"not {value!r}")  # fmt: skip
+    return value.strip()
+
+
 @app.command()
 def feed(
     fmt: Annotated[str, typer.Option("--format", help="atom, rss or jsonfeed.")] = "atom",
@@ -195,28 +215,34 @@ def feed(
     limit: LimitOpt = 50,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
     base_url: Annotated[
-        str, typer.Option("--base-url", help="Where the feed will be published.")
-    ] = "https://example.invalid/entertainment-news",
+        str | None,
+        typer.Option(
+            "--base-url",
+            envvar=BASE_URL_ENV,
+            show_envvar=True,
+            help="Where the feed will be published (https://...): its home and self links.",
+        ),
+    ] = None,
     db: DbOpt = None,
 ) -> None:
     """A feed of stories (one entry per story, linking every outlet's article)."""
-    from aggregator.aggregate.feeds import FORMATS, feed_stories, render
+    from aggregator.aggregate.feeds import FILE_NAMES, FORMATS, feed_stories, render
     from aggregator.storage.query import StoryQuery
 
     if fmt not in FORMATS:
         raise fail(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+    home = _base_url(base_url)
     since_dt = since_option(since)
     views = StoryQuery(_stories_engine(db)).stories(
         since=since_dt, category=category, min_sources=min_sources, limit=limit
     )
     entries = feed_stories(views)
-    ext = {"atom": "atom.xml", "rss": "rss.xml", "jsonfeed": "feed.json"}[fmt]
     text = render(
         entries,
         fmt,
         title="Entertainment news: stories",
-        home=base_url,
-        feed_url=f"{base_url.rstrip('/')}/{ext}",
+        home=home,
+        feed_url=f"{home.rstrip('/')}/{FILE_NAMES[fmt]}",
     )
     if out:
         with output_file(out) as fh:

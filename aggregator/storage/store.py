@@ -106,7 +106,8 @@ class StoreResult:
     article_id: int | None
     """The stored article's id; None when the item failed."""
     story_stale: bool = False
-    """An update changed what the article's story shows (title, date, section, source)."""
+    """An update changed what the article's story shows or is categorized by (title,
+    date, section, source, tags, dek)."""
     error: str | None = None
     """Why a "failed" item could not be stored (the error's first line)."""
 
@@ -128,7 +129,10 @@ class ArticleStore:
         self._table = table
         # The columns a story's row is computed from that an update can change (see
         # AggregateIndex.refresh_story): a change makes the article's story stale.
-        self._story_columns = (table.c.title, table.c.published, table.c.section, table.c.source)
+        self._story_columns = (
+            table.c.title, table.c.published, table.c.section, table.c.source, table.c.tags,
+            table.c.subtitle,
+        )  # fmt: skip
         self._by_url = select(table.c.id, table.c.story_id, *self._story_columns).where(
             table.c.canonical_url == bindparam("url")
         )
