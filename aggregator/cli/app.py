@@ -140,9 +140,8 @@ def _discard_stdout() -> None:
 def main() -> None:
     """Console-script entry point. Standard output that cannot be written (a full disk,
     ``> /dev/full``) is one line and exit 2, not a traceback. A reader that stopped early
-    (``| head -1``) is not an error: the command stops quietly with exit 0, so that a
-    ``set -o pipefail`` script goes on (as ``yes | head -1`` does: the reader had what it
-    wanted)."""
+    (``| head -1``) is not an error: the reader had what it wanted, so the command stops
+    quietly with exit 0 and a ``set -o pipefail`` script goes on."""
     stdout_was = _stdout_file()
     try:
         try:
