@@ -683,7 +683,7 @@ def test_db_commands_never_show_a_password(tmp_path: Path) -> None:
         assert out.returncode == 2 and "aggregator:***@127.0.0.1:9/news" in out.stderr, out
         assert "s3cret-pw" not in out.stdout + out.stderr
     out = cli("db", "current", "--db", str(tmp_path / "missing.db"), cwd=None, timeout=120)
-    assert out.returncode == 1 and "no database at" in out.stderr
+    assert out.returncode == 2 and "no database at" in out.stderr
     assert not (tmp_path / "missing.db").exists()
 
 

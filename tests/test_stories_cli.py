@@ -154,6 +154,6 @@ def test_read_commands_never_index(tmp_path: Path) -> None:
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT count(*) FROM stories").fetchone() == (0,)
     res = runner.invoke(app, ["db", "reindex", "--db", str(path)])
-    assert res.exit_code == 0 and "indexed 3 article(s)" in res.output
+    assert res.exit_code == 0 and "indexed 3 articles" in res.output
     res = runner.invoke(app, ["stories", "--db", str(path), "--json"])
     assert len(jsonl(res.stdout)) == 3 and "no story yet" not in res.output

@@ -6,6 +6,8 @@ commands register on :data:`app` when their modules are imported here.
 """
 
 from aggregator.cli import crawling, extracting, queries, registry, schema  # noqa: F401
-from aggregator.cli.app import app, main
+from aggregator.cli.app import app, main, unwrap_help
+
+unwrap_help(app)
 
 __all__ = ["app", "main"]

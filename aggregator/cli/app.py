@@ -7,6 +7,7 @@ so ``aggregator extract`` starts fast.
 from __future__ import annotations
 
 import errno
+import inspect
 import os
 import sys
 from typing import Annotated
@@ -21,10 +22,55 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(
-    help="The database schema: upgrade it to this version's, show its revision.",
+    help="The database: upgrade its schema to this version's (upgrade), show its schema "
+    "revision (current), index its articles into stories (reindex).",
     no_args_is_help=True,
 )
 app.add_typer(db_app, name="db")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            number = version("entertainment-news-aggregator")
+        except PackageNotFoundError:  # run from a checkout that is not installed
+            from aggregator import __version__ as number
+        typer.echo(f"aggregator {number}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Entertainment news aggregator: crawl outlets, extract articles, query the database."""
+
+
+def unwrap(doc: str) -> str:
+    """A docstring as help text: each paragraph one line (the terminal wraps it), so the
+    line breaks of the source do not break sentences in ``--help``."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(p.split()) for p in paragraphs if p.strip())
+
+
+def unwrap_help(typer_app: typer.Typer) -> None:
+    """Give every command of ``typer_app`` (and of its groups) its docstring unwrapped
+    as help (see :func:`unwrap`). Called once the commands are registered."""
+    for info in typer_app.registered_commands:
+        doc = info.help or (info.callback.__doc__ if info.callback else None)
+        if doc:
+            info.help = unwrap(doc)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            unwrap_help(group.typer_instance)
+
 
 DbOpt = Annotated[
     str | None,
@@ -67,22 +113,51 @@ _OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EPIPE} | {
 }
 
 
+def _stdout_file() -> tuple[int, int] | None:
+    """Which file standard output is (device, inode), to see whether it was replaced."""
+    try:
+        st = os.fstat(sys.__stdout__.fileno() if sys.__stdout__ else 1)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _reader_gone(stdout_was: tuple[int, int] | None) -> bool:
+    """Whether the command exited 1 because standard output's reader went away. Typer
+    (like Click) answers EPIPE by wrapping both streams in ``PacifyFlushWrapper`` and
+    exiting 1; rich (tables, --help) by pointing standard output at /dev/null and exiting
+    1. Neither says so otherwise."""
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper" or _stdout_file() != stdout_was
+
+
+def _discard_stdout() -> None:
+    """Send what is still buffered for standard output nowhere: written at exit, it would
+    fail again ("Exception ignored ... BrokenPipeError")."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
+
+
 def main() -> None:
     """Console-script entry point. Standard output that cannot be written (a full disk,
-    ``> /dev/full``) is one line and exit 2, not a traceback; a reader that stopped early
-    (``| head``) is not an error worth a line (exit 1, as Click does)."""
+    ``> /dev/full``) is one line and exit 2, not a traceback. A reader that stopped early
+    (``| head -1``) is not an error: the reader had what it wanted, so the command stops
+    quietly with exit 0 and a ``set -o pipefail`` script goes on."""
+    stdout_was = _stdout_file()
     try:
         try:
             app()
         finally:
             sys.stdout.flush()  # here, not at interpreter exit, where it cannot be reported
+    except SystemExit as exc:
+        if exc.code == 1 and _reader_gone(stdout_was):
+            _discard_stdout()
+            raise SystemExit(0) from None
+        raise
     except OSError as exc:
         if exc.filename is not None or exc.errno not in _OUTPUT_ERRNOS:
             raise
-        # What is still buffered would fail again at exit: send it nowhere.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        _discard_stdout()
         if exc.errno == errno.EPIPE:
-            raise SystemExit(1) from None
+            raise SystemExit(0) from None
         typer.echo(f"aggregator: cannot write the output: {exc.strerror}", err=True)
         raise SystemExit(2) from None

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
+
+import typer
 
 from aggregator.cli.app import fail
 
@@ -17,13 +20,42 @@ def raw_db(db: str | None) -> str | None:
     return db if db is not None else os.environ.get(ENV_DB_URL)
 
 
+MISSING_HINT = (
+    "`aggregator crawl` or `aggregator demo` fills one, `aggregator db upgrade` creates an "
+    "empty one; or name another with --db"
+)
+
+
+def missing_database(path: Path) -> typer.Exit:
+    """The error of a read command given a SQLite file that does not exist: it names the
+    file (absolute: the command may run from another directory) and what makes one."""
+    return fail(f"no database at {path.absolute()}: {MISSING_HINT}")
+
+
+def missing_sqlite_file(db: str | None) -> Path | None:
+    """The SQLite file ``db`` names when it does not exist, else None (it exists, or the
+    database is not a SQLite file, or ``db`` is no URL: opening it will say why)."""
+    from aggregator.storage.url import DatabaseURL, storage_disabled
+
+    if storage_disabled(raw_db(db)):
+        return None
+    try:
+        path = DatabaseURL.of(db).sqlite_path
+    except ValueError:
+        return None
+    return path if path is not None and not path.exists() else None
+
+
 def open_engine(db: str | None, *, write: bool = False) -> Any:
-    """The engine of ``db``, or one clear line and exit 2; with ``write`` (commands that
-    store), also when the database takes no writes."""
+    """The engine of ``db``, or one clear line and exit 2. Commands that only read never
+    create a database: a SQLite file that does not exist is an error. With ``write``
+    (commands that store), the database is created if need be, and it is an error when
+    it takes no writes."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from aggregator.storage import make_engine
     from aggregator.storage.engine import (
+        DatabaseMissingError,
         StorageError,
         failure_reason,
         require_writable,
@@ -35,7 +67,9 @@ def open_engine(db: str | None, *, write: bool = False) -> Any:
         raise fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
     url = resolve(db)
     try:
-        engine = make_engine(url)
+        engine = make_engine(url, must_exist=not write)
+    except DatabaseMissingError as exc:
+        raise missing_database(exc.path) from exc
     except (SQLAlchemyError, OSError, StorageError, ValueError) as exc:
         # The driver's own first line says what is wrong (no password: drivers never echo
         # it); SQLAlchemy's wrapper would add the statement and a documentation link.
@@ -65,8 +99,8 @@ def schema_engine(db: str | None, *, must_exist: bool) -> tuple[Any, str]:
         database = DatabaseURL.of(url)
         path = database.sqlite_path
         if must_exist and path is not None and not path.exists():
-            raise fail(f"no database at {path}", 1)
-        return connect(database), shown
+            raise missing_database(path)
+        return connect(database, must_exist=must_exist), shown
     except (StorageError, SQLAlchemyError, ValueError, ImportError) as exc:
         raise fail(f"cannot open database {shown}: {exc}") from exc
 

@@ -23,11 +23,64 @@ from aggregator.cli.app import fail
 
 @dataclass(frozen=True)
 class Column:
-    """One column of a table: its header, the text of a row's cell, its alignment."""
+    """One column of a table: its header, the text of a row's cell, its alignment, and
+    the most characters a cell shows in a table on a terminal (elsewhere, all of it)."""
 
     header: str
     cell: Callable[[Any], str]
     justify: Literal["left", "right"] = "left"
+    width: int | None = None
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal (a person reads it), not a file or a pipe."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or closed
+        return False
+
+
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``n`` and the noun that goes with it: "1 result", "4 results", "2 stories"."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def _console(stderr: bool = False) -> Any:
+    """A rich console for a terminal. Nothing is highlighted automatically (rich would
+    colour the years, numbers and quoted words of a headline), and what is printed is
+    text, never markup: a headline may hold "[...]"."""
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+Part = str | tuple[str, str]
+"""Text, or (text, rich style) to style it on a terminal."""
+
+
+def print_line(*parts: Part, stderr: bool = False) -> None:
+    """One line of free text. On a terminal each part in its style; elsewhere (a pipe,
+    a file) the plain text. Never wrapped by us: a long URL stays one line (a terminal
+    wraps it on screen, and it can still be copied whole)."""
+    stream = sys.stderr if stderr else sys.stdout
+    if not is_terminal(stream):
+        stream.write("".join(p if isinstance(p, str) else p[0] for p in parts) + "\n")
+        return
+    from rich.text import Text
+
+    line = Text()
+    for p in parts:
+        if isinstance(p, str):
+            line.append(p)
+        else:
+            line.append(p[0], style=p[1])
+    _console(stderr).print(line, soft_wrap=True)
+
+
+def nothing(message: str) -> None:
+    """What an empty result prints instead of an empty table: ``message`` on stderr, so
+    that standard output holds no line (``| wc -l`` counts 0)."""
+    print_line(message, stderr=True)
 
 
 def print_jsonl(rows: Iterable[dict[str, Any]], fh: TextIO | None = None) -> None:
@@ -37,19 +90,34 @@ def print_jsonl(rows: Iterable[dict[str, Any]], fh: TextIO | None = None) -> Non
         out.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
 
 
+def _one_line(text: str) -> str:
+    """A cell as one field of a tab-separated line: no tab, no line break in it."""
+    return " ".join(text.split()) if any(c in text for c in "\t\r\n") else text
+
+
 def print_table(
     rows: Iterable[Any], columns: Sequence[Column], *, title: str, stderr: bool = False
 ) -> None:
-    """A table for people (on stderr with ``stderr``: a summary beside the real output)."""
-    from rich.console import Console
+    """A table for people (on stderr with ``stderr``: a summary beside the real output).
+    On a terminal, a rich table fitted to its width; elsewhere (a pipe, a file) one
+    tab-separated line per row under a header line, every cell whole: no title, no
+    frame, no colour, nothing wrapped or cut."""
+    stream = sys.stderr if stderr else sys.stdout
+    if not is_terminal(stream):
+        stream.write("\t".join(col.header for col in columns) + "\n")
+        for row in rows:
+            stream.write("\t".join(_one_line(col.cell(row)) for col in columns) + "\n")
+        return
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title)
+    table = Table(title=Text(title))
     for col in columns:
         table.add_column(col.header, justify=col.justify)
     for row in rows:
-        table.add_row(*(col.cell(row) for col in columns))
-    Console(stderr=stderr).print(table)
+        cells = (short(col.cell(row), col.width) if col.width else col.cell(row) for col in columns)
+        table.add_row(*(Text(cell) for cell in cells))
+    _console(stderr).print(table)
 
 
 def output_rows(
@@ -59,10 +127,14 @@ def output_rows(
     title: str,
     as_json: bool,
     to_dict: Callable[[Any], dict[str, Any]] = dict,
+    empty: str | None = None,
 ) -> None:
-    """``rows`` as JSON Lines (``to_dict`` of each) with ``as_json``, else as a table."""
+    """``rows`` as JSON Lines (``to_dict`` of each) with ``as_json``, else as a table;
+    no rows and an ``empty`` message: that message instead of an empty table."""
     if as_json:
         print_jsonl(to_dict(row) for row in rows)
+    elif not rows and empty:
+        nothing(empty)
     else:
         print_table(rows, columns, title=title)
 
@@ -83,12 +155,24 @@ def when(a: Any) -> str:
     return format_date(a.published, a.published_precision, a.published_offset)
 
 
+def human(value: Any) -> str:
+    """A field's value for people: a list comma-separated, nothing as "-" (never a
+    Python repr such as ``['…']`` or ``None``)."""
+    if value is None or value in ([], ""):
+        return "-"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(human(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(value)
+
+
 ARTICLE_COLUMNS = (
     Column("id", lambda a: str(a.id), "right"),
     Column("published", when),
     Column("source", lambda a: a.source or "-"),
-    Column("title", lambda a: short(a.title, 70)),
-    Column("authors", lambda a: short(", ".join(a.authors or []), 30)),
+    Column("title", lambda a: a.title or "", width=70),
+    Column("authors", lambda a: ", ".join(a.authors or []), width=30),
 )
 
 STORY_COLUMNS = (
@@ -97,32 +181,50 @@ STORY_COLUMNS = (
     Column("articles", lambda v: str(v.story.article_count), "right"),
     Column("first seen", lambda v: v.story.first_seen.strftime("%Y-%m-%d %H:%M")),
     Column("category", lambda v: v.story.category or "-"),
-    Column("headline", lambda v: short(v.story.headline, 60)),
+    Column("headline", lambda v: v.story.headline or "", width=60),
 )
 
 
-def output_articles(articles: Sequence[Any], title: str, *, as_json: bool = False) -> None:
+def output_articles(
+    articles: Sequence[Any], title: str, *, as_json: bool = False, empty: str | None = None
+) -> None:
     """Stored articles as a table, or as ``storage.article_dict`` JSON Lines."""
     from aggregator.storage import article_dict
 
-    output_rows(articles, ARTICLE_COLUMNS, title=title, as_json=as_json, to_dict=article_dict)
+    output_rows(
+        articles,
+        ARTICLE_COLUMNS,
+        title=title,
+        as_json=as_json,
+        to_dict=article_dict,
+        empty=empty,
+    )
 
 
 def output_stories(
-    views: Sequence[Any], title: str, *, as_json: bool = False, details: bool = False
+    views: Sequence[Any],
+    title: str,
+    *,
+    as_json: bool = False,
+    details: bool = False,
+    empty: str | None = None,
 ) -> None:
     """Stories as a table (with ``details``, each story's articles under it), or as
     ``StoryView.to_dict`` JSON Lines."""
-    from rich.console import Console
-
-    output_rows(views, STORY_COLUMNS, title=title, as_json=as_json, to_dict=lambda v: v.to_dict())
+    output_rows(
+        views,
+        STORY_COLUMNS,
+        title=title,
+        as_json=as_json,
+        to_dict=lambda v: v.to_dict(),
+        empty=empty,
+    )
     if details and not as_json:
-        console = Console()
         for v in views:
             for a in v.articles:
                 copy = f" (copy of {a.duplicate_of})" if a.duplicate_of else ""
-                console.print(f"  {when(a)}  {a.source or '-'}: {a.title}{copy}")
-                console.print(f"      [dim]{a.canonical_url}[/dim]")
+                print_line(f"  {when(a)}  {a.source or '-'}: {a.title}{copy}")
+                print_line("      ", (a.canonical_url, "dim"))
 
 
 @contextmanager

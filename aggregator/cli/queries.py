@@ -25,11 +25,15 @@ from aggregator.cli.app import (
 from aggregator.cli.database import filters, open_engine, since_option
 from aggregator.cli.output import (
     Column,
+    human,
+    nothing,
     output_articles,
     output_file,
     output_rows,
     output_stories,
+    plural,
     print_jsonl,
+    print_line,
 )
 
 
@@ -52,21 +56,23 @@ def search(
     from aggregator.storage.query import group_by_story, story_group_dict
 
     rows = Query(open_engine(db)).search(query, filters(source, author, since, until, limit))
+    empty = f"no articles match {query!r}"
     if not by_story:
-        output_articles(rows, f"{len(rows)} result(s) for {query!r}", as_json=as_json)
+        title = f"{plural(len(rows), 'result')} for {query!r}"
+        output_articles(rows, title, as_json=as_json, empty=empty)
         return
     groups = group_by_story(rows)  # best match first: a story ranks by its best article
     if as_json:
         print_jsonl(story_group_dict(story_id, group) for story_id, group in groups)
         return
-    from rich.console import Console
-
-    console = Console()
+    if not groups:
+        nothing(empty)
     for story_id, group in groups:
         label = f"story:{story_id}" if story_id is not None else "no story"
-        console.print(f"[bold]{group[0].title}[/bold] [dim]({label}, {len(group)} match)[/dim]")
+        matches = plural(len(group), "match", "matches")
+        print_line((group[0].title or "", "bold"), " ", (f"({label}, {matches})", "dim"))
         for a in group:
-            console.print(f"   {a.source or '-'}: {a.title}  [dim]{a.canonical_url}[/dim]")
+            print_line(f"   {a.source or '-'}: {a.title}  ", (a.canonical_url, "dim"))
 
 
 @app.command()
@@ -83,7 +89,7 @@ def latest(
     from aggregator.storage import Query
 
     rows = Query(open_engine(db)).latest(filters(source, author, since, until, limit))
-    output_articles(rows, "Latest articles", as_json=as_json)
+    output_articles(rows, "Latest articles", as_json=as_json, empty="no articles match")
 
 
 @app.command()
@@ -105,14 +111,11 @@ def show(
     if as_json:
         print_jsonl([d])
         return
-    from rich.console import Console
-
     from aggregator.normalize.dates import format_date
 
-    console = Console()
-    console.print(f"[bold]{a.title}[/bold]")
+    print_line((a.title or "", "bold"))
     if a.subtitle:
-        console.print(f"[italic]{a.subtitle}[/italic]")
+        print_line((a.subtitle, "italic"))
     for k, v in d.items():
         if k in ("title", "subtitle", "body"):
             continue
@@ -121,9 +124,10 @@ def show(
             # As finely as the page gave it ("2022-06-06"), then the stored instant.
             shown = format_date(when, getattr(a, f"{k}_precision"), getattr(a, f"{k}_offset"))
             v = f"{shown} ({v})"
-        console.print(f"[dim]{k}:[/dim] {v}")
-    console.print()
-    console.print(a.body)
+        print_line((f"{k}:", "dim"), f" {human(v)}")
+    print_line()
+    for line in (a.body or "").splitlines():
+        print_line(line)
 
 
 def _show_story(ident: str, db: str | None, as_json: bool) -> None:
@@ -182,8 +186,8 @@ def stories(
     views = StoryQuery(_stories_engine(db)).stories(
         since=since_dt, category=category, min_sources=min_sources, limit=limit
     )
-    title = f"{len(views)} stor{'y' if len(views) == 1 else 'ies'}"
-    output_stories(views, title, as_json=as_json)
+    title = plural(len(views), "story", "stories")
+    output_stories(views, title, as_json=as_json, empty="no stories match")
 
 
 BASE_URL_ENV = "AGGREGATOR_BASE_URL"
@@ -211,7 +215,12 @@ def feed(
     fmt: Annotated[str, typer.Option("--format", help="atom, rss or jsonfeed.")] = "atom",
     since: SinceOpt = None,
     category: Annotated[str | None, typer.Option("--category", help="Only this category.")] = None,
-    min_sources: Annotated[int, typer.Option("--min-sources", min=1, max=MAX_INT32)] = 1,
+    min_sources: Annotated[
+        int,
+        typer.Option(
+            "--min-sources", min=1, max=MAX_INT32, help="Only stories from N or more outlets."
+        ),
+    ] = 1,
     limit: LimitOpt = 50,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write.")] = None,
     base_url: Annotated[
@@ -247,10 +256,7 @@ def feed(
     if out:
         with output_file(out) as fh:
             fh.write(text)
-        typer.echo(
-            f"wrote {len(entries)} stor{'y' if len(entries) == 1 else 'ies'} to {out}",
-            err=True,
-        )
+        typer.echo(f"wrote {plural(len(entries), 'story', 'stories')} to {out}", err=True)
     else:
         with output_file(None) as fh:
             fh.write(text + "\n")
@@ -274,7 +280,13 @@ def stats(db: DbOpt = None, as_json: JsonOpt = False) -> None:
     from aggregator.storage import Query
 
     rows = Query(open_engine(db)).stats()
-    output_rows(rows, STATS_COLUMNS, title="Articles per source", as_json=as_json)
+    output_rows(
+        rows,
+        STATS_COLUMNS,
+        title="Articles per source",
+        as_json=as_json,
+        empty="no articles stored yet",
+    )
 
 
 @app.command()
@@ -315,4 +327,4 @@ def export(
                 d["tags"] = "; ".join(d["tags"] or [])
                 writer.writerow(d)
                 n += 1
-    typer.echo(f"exported {n} article(s)", err=True)
+    typer.echo(f"exported {plural(n, 'article')}", err=True)

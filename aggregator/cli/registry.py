@@ -8,8 +8,8 @@ from typing import Annotated, Any
 import typer
 
 from aggregator.cli.app import DbOpt, JsonOpt, LimitOpt, app, fail
-from aggregator.cli.database import open_engine
-from aggregator.cli.output import Column, output_rows
+from aggregator.cli.database import missing_sqlite_file, open_engine
+from aggregator.cli.output import Column, output_rows, plural
 
 
 def _last_crawl(row: dict[str, Any]) -> str:
@@ -44,13 +44,21 @@ def sources(
     except SourceError as exc:
         raise fail(str(exc)) from exc
     last: dict[str, Any] = {}
-    for past in RunRecorder(open_engine(db)).history(limit=1000):
-        last.setdefault(past.source, past)
+    missing = missing_sqlite_file(db)
+    if missing is not None:
+        # The registry is this command's answer; a database only adds the last crawls,
+        # and listing the outlets must not create one.
+        typer.echo(
+            f"aggregator: no database at {missing.absolute()} yet: no crawl history", err=True
+        )
+    else:
+        for past in RunRecorder(open_engine(db)).history(limit=1000):
+            last.setdefault(past.source, past)
     rows = [
         {**s.to_dict(), "last_run": run.summary() if (run := last.get(s.name)) else None}
         for s in registry.values()
     ]
-    output_rows(rows, SOURCE_COLUMNS, title=f"{len(rows)} source(s)", as_json=as_json)
+    output_rows(rows, SOURCE_COLUMNS, title=plural(len(rows), "source"), as_json=as_json)
 
 
 RUN_COLUMNS = (
@@ -73,5 +81,10 @@ def runs(db: DbOpt = None, limit: LimitOpt = 20, as_json: JsonOpt = False) -> No
 
     history = RunRecorder(open_engine(db)).history(limit)
     output_rows(
-        history, RUN_COLUMNS, title="Crawl runs", as_json=as_json, to_dict=lambda r: r.to_dict()
+        history,
+        RUN_COLUMNS,
+        title="Crawl runs",
+        as_json=as_json,
+        to_dict=lambda r: r.to_dict(),
+        empty="no crawl runs yet",
     )

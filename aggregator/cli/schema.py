@@ -8,6 +8,7 @@ import typer
 
 from aggregator.cli.app import DbOpt, db_app, fail
 from aggregator.cli.database import open_engine, schema_engine
+from aggregator.cli.output import plural
 
 
 def _schema_failure(engine: Any, shown: str, exc: Exception) -> typer.Exit:
@@ -61,7 +62,7 @@ def db_reindex(
     except SQLAlchemyError as exc:
         url = db_url(db)
         raise fail(f"database {safe_url(url)}: {failure_reason(exc, url)}") from exc
-    typer.echo(f"indexed {n} article(s)")
+    typer.echo(f"indexed {plural(n, 'article')}")
 
 
 @db_app.command("current")

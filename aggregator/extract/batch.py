@@ -16,7 +16,7 @@ import io
 import json
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -34,11 +34,15 @@ class PageTooLargeError(ValueError):
 
 @dataclass
 class PageSpec:
-    """One saved page to extract."""
+    """One page to extract: the file ``path``, or what ``load`` returns."""
 
-    path: Path
+    path: Path | str
     url: str
     fetched_at: datetime | None = None
+    load: Callable[[], tuple[bytes, str | None]] | None = None
+    """Where the page comes from when it is not the file ``path`` (standard input, a
+    download; ``path`` then names it in the output): its bytes, at most
+    :data:`MAX_PAGE_BYTES` + 1, and their HTTP Content-Type (None if unknown)."""
 
 
 def read_page(path: Path, limit: int = MAX_PAGE_BYTES) -> str:
@@ -47,19 +51,32 @@ def read_page(path: Path, limit: int = MAX_PAGE_BYTES) -> str:
     (reading no more than that: ``/dev/zero`` is a page too)."""
     with path.open("rb") as fh:
         data = fh.read(limit + 1)
+    return page_text(data, path, gzipped=path.suffix == ".gz", limit=limit)
+
+
+def page_text(
+    data: bytes,
+    name: Path | str,
+    *,
+    gzipped: bool = False,
+    content_type: str | None = None,
+    limit: int = MAX_PAGE_BYTES,
+) -> str:
+    """The text of a page's bytes (see :func:`read_page`); ``name`` says which page in
+    errors."""
     if len(data) > limit:
-        raise PageTooLargeError(f"{path}: larger than {limit} bytes (DOWNLOAD_MAXSIZE)")
-    if path.suffix == ".gz" or data[:2] == b"\x1f\x8b":
+        raise PageTooLargeError(f"{name}: larger than {limit} bytes (DOWNLOAD_MAXSIZE)")
+    if gzipped or data[:2] == b"\x1f\x8b":
         try:
             with gzip.GzipFile(fileobj=io.BytesIO(data)) as gz:
                 data = gz.read(limit + 1)
         except zlib.error as exc:  # a damaged deflate stream, which is no OSError
-            raise ValueError(f"{path}: corrupt gzip data: {exc}") from exc
+            raise ValueError(f"{name}: corrupt gzip data: {exc}") from exc
         if len(data) > limit:
             raise PageTooLargeError(
-                f"{path}: larger than {limit} bytes once gunzipped (DOWNLOAD_MAXSIZE)"
+                f"{name}: larger than {limit} bytes once gunzipped (DOWNLOAD_MAXSIZE)"
             )
-    return decode_html(data)
+    return decode_html(data, content_type)
 
 
 def _parse_time(value: Any) -> datetime | None:
@@ -98,7 +115,11 @@ def read_manifest(manifest: Path) -> Iterator[PageSpec]:
 def extract_file(spec: PageSpec) -> dict[str, Any]:
     """Extract and normalize one saved page; the dict has ``path`` and every item field."""
 
-    html = read_page(spec.path)
+    if spec.load is not None:
+        data, content_type = spec.load()
+        html = page_text(data, spec.path, content_type=content_type)
+    else:
+        html = read_page(Path(spec.path))
     src = source_for_url(spec.url)
     item = extract_article(
         html,

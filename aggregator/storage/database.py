@@ -16,13 +16,16 @@ from aggregator.storage.migrate import ensure_schema
 from aggregator.storage.url import DatabaseURL
 
 
-def make_engine(url: str | DatabaseURL | None = None, *, create: bool = True) -> Engine:
+def make_engine(
+    url: str | DatabaseURL | None = None, *, create: bool = True, must_exist: bool = False
+) -> Engine:
     """An engine for ``url`` (see :func:`~aggregator.storage.engine.db_url`); with
     ``create``, the schema is created or upgraded to the current revision (a table check
     and one read when it is already current; concurrent starts are serialized by a lock,
-    see :func:`aggregator.storage.migrate.ensure_schema`)."""
+    see :func:`aggregator.storage.migrate.ensure_schema`). With ``must_exist`` (readers),
+    a missing SQLite file raises ``DatabaseMissingError`` and is never created."""
     database = DatabaseURL.of(url)
-    engine = connect(database)
+    engine = connect(database, must_exist=must_exist)
     if create:
         try:
             ensure_schema(engine)

@@ -35,6 +35,15 @@ class StorageUnavailableError(StorageError):
         self.done = done or []
 
 
+class DatabaseMissingError(StorageError):
+    """A SQLite file opened for reading does not exist: readers never create a database
+    (an empty one would answer every query with nothing, and hide a mistyped path)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no database at {path.absolute()}")
+        self.path = path
+
+
 def error_line(exc: BaseException) -> str:
     """What went wrong, in one line for a log or a message: the driver's own first line
     (drivers never echo a password), without SQLAlchemy's statement and parameters, which
@@ -260,22 +269,46 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def connect(url: str | DatabaseURL | None = None) -> Engine:
+def _sqlite_no_create(database: DatabaseURL, path: Path) -> URL:
+    """``database`` opened with SQLite's ``mode=rw``: read and written like any file, but
+    never created when it is missing (SQLite's default, ``rwc``, would). A URL that names
+    its own mode (``mode=ro``) keeps it."""
+    query = dict(database.url.query)
+    if query.get("mode") is not None:
+        return database.url
+    if str(query.get("uri", "")).lower() not in ("true", "1"):
+        database_part = f"file:{quote(str(path.absolute()))}"
+        return database.url.set(
+            database=database_part, query={**query, "mode": "rw", "uri": "true"}
+        )
+    return database.url.update_query_dict({"mode": "rw"})
+
+
+def connect(url: str | DatabaseURL | None = None, *, must_exist: bool = False) -> Engine:
     """An engine for ``url`` (see :func:`db_url`), the schema as it is.
 
     SQLite gets WAL (readers never block the writer), a busy timeout so concurrent
     writers wait instead of failing, and ``synchronous=NORMAL`` (durable at checkpoints,
-    safe against application crashes). A SQLite file's directory is created.
+    safe against application crashes). A SQLite file's directory is created, unless
+    ``must_exist`` (commands that only read): then a missing file raises
+    :class:`DatabaseMissingError`, and the file is opened so that SQLite cannot create it
+    either (``mode=rw``). Other backends ignore ``must_exist``: their server says whether
+    the database exists.
     """
     database = DatabaseURL.of(url)
     kwargs: dict[str, Any] = {}
+    target: str | URL = database.text
     if database.backend == "sqlite":
         path = database.sqlite_path
-        if path is not None:
+        if path is not None and must_exist:
+            if not path.exists():
+                raise DatabaseMissingError(path)
+            target = _sqlite_no_create(database, path)
+        elif path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
     try:
-        engine = create_engine(database.text, **kwargs)
+        engine = create_engine(target, **kwargs)
     except ImportError as exc:  # the URL names a driver that is not installed
         hint = ""
         if exc.name == "psycopg":
