@@ -63,6 +63,11 @@ COOKIES_ENABLED = False
 # the remote-control HTTP server, which runs any Python code a request sends it.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+# `scrapy crawl` validates spider arguments and takes the per-source crawl lock like
+# `aggregator crawl`; `scrapy shell` never records a crawl; `scrapy check` serves the
+# bundled fixture site for the outlets' contracts (aggregator/crawl/commands/).
+COMMANDS_MODULE = "aggregator.crawl.commands"
+SPIDER_CONTRACTS = {"aggregator.spiders.contracts.FillsContract": 10}
 LOG_LEVEL = os.environ.get("AGGREGATOR_LOG_LEVEL", "INFO")
 LOGSTATS_INTERVAL = 30.0
 FEED_EXPORT_ENCODING = "utf-8"
