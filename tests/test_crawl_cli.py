@@ -106,6 +106,7 @@ def test_scrapy_crawl_unknown_spider_is_a_usage_error() -> None:
 def test_refused_connections_are_one_line_per_failure_and_counted(tmp_path: Path) -> None:
     db = tmp_path / "news.db"
     proc = cli("crawl", "variety", "--db", str(db), *REFUSED,
+               "--set", "AGGREGATOR_PROGRESS=True", "--set", "AGGREGATOR_PROGRESS_INTERVAL=60",
                env={"AGGREGATOR_HOST_MAP": f"variety.com=127.0.0.1:{closed_port()}"})  # fmt: skip
     assert proc.returncode == 1, proc.stderr[-3000:]
     no_traceback(proc)
@@ -117,6 +118,10 @@ def test_refused_connections_are_one_line_per_failure_and_counted(tmp_path: Path
     assert proc.stderr.splitlines()[-1] == (
         "aggregator: variety: failed (0 pages, 4 errors: DownloadConnectionRefusedError 3, "
         "robots_txt 1)"
+    )
+    # The progress line counts as the table and the run record do.
+    assert "variety: 0 pages, 0 new, 0 updated, 0 skipped, 0 dropped, 4 errors (done)" in (
+        proc.stderr
     )
     (run,) = runs(db)
     assert run["status"] == "failed" and run["errors"] == 4
