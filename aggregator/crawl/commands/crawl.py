@@ -11,9 +11,13 @@ from scrapy.exceptions import UsageError
 if TYPE_CHECKING:
     import argparse
 
+    from aggregator.crawl.lock import PgSourceLocks, SourceLocks
+
 
 class Command(ScrapyCrawl):
     """Run one outlet's spider; refused (exit 75) while another crawl holds its lock."""
+
+    lock: SourceLocks | PgSourceLocks | None = None
 
     def long_desc(self) -> str:
         return (
@@ -23,8 +27,9 @@ class Command(ScrapyCrawl):
         )
 
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
-        """Scrapy's, then the spider's name and arguments: a usage error (exit 2) before
-        Scrapy starts, not a traceback from inside it."""
+        """Scrapy's, then the spider's name and arguments (a usage error, exit 2) and the
+        source's lock (exit 75), before Scrapy starts: one line, not a traceback from
+        inside Scrapy nor its start-up log."""
         super().process_options(args, opts)
         if len(args) != 1:
             return  # Scrapy's run() says what is wrong
@@ -40,29 +45,29 @@ class Command(ScrapyCrawl):
                 check(**opts.spargs)
             except ValueError as exc:
                 raise UsageError(f"-a {exc}", print_help=False) from None
+        self._lock(args[0])
 
-    def run(self, args: list[str], opts: argparse.Namespace) -> None:
-        if len(args) != 1:
-            super().run(args, opts)  # Scrapy's own usage errors
-            return
+    def _lock(self, source: str) -> None:
+        """Take the source's crawl lock, or exit 75 with one line (the refusal recorded)."""
         from sqlalchemy.exc import SQLAlchemyError
 
         from aggregator.crawl.lock import EXIT_LOCKED, LockedError, crawl_locks
 
         assert self.settings is not None
         try:
-            lock = crawl_locks(self.settings.get("AGGREGATOR_DB_URL"), args)
+            self.lock = crawl_locks(self.settings.get("AGGREGATOR_DB_URL"), [source])
         except LockedError as exc:
             sys.stderr.write(f"scrapy crawl: {exc}\n")
-            self.exitcode = EXIT_LOCKED
-            return
+            sys.exit(EXIT_LOCKED)
         except (SQLAlchemyError, OSError):
             # The database (PostgreSQL's locks are its own) does not answer: nothing could
             # be stored, and the store pipeline says so once, masked, and closes the spider
             # before any request is made.
-            lock = None
+            self.lock = None
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
         try:
             super().run(args, opts)
         finally:
-            if lock is not None:
-                lock.release()
+            if self.lock is not None:
+                self.lock.release()
