@@ -96,6 +96,29 @@ def _in_reactor(future: Future[T]) -> Deferred[T]:
     return done
 
 
+def spider_arguments(
+    since: str | None, until: str | None, max_pages: str | int | None
+) -> tuple[datetime | None, datetime | None, int | None]:
+    """The spider arguments ``since``/``until`` as times and ``max_pages`` as a number
+    (None when not given); ValueError naming the argument for a value that is neither."""
+    now = datetime.now(timezone.utc)
+    window = []
+    for name, value in (("since", since), ("until", until)):
+        try:
+            window.append(parse_since(value, now))
+        except ValueError as exc:
+            raise ValueError(f"{name}: {exc}") from None
+    pages = None
+    if max_pages not in (None, ""):
+        try:
+            pages = int(str(max_pages))
+        except ValueError:
+            pages = 0
+        if pages < 1:
+            raise ValueError(f"max_pages: {max_pages!r} is not a whole number of pages (1 or more)")
+    return window[0], window[1], pages
+
+
 class NewsSpider(scrapy.Spider):
     """Crawl one source: feeds, sitemaps and listing pages lead to article pages."""
 
@@ -110,16 +133,28 @@ class NewsSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        now = datetime.now(timezone.utc)
-        self.since = parse_since(since, now)
-        self.until = parse_since(until, now)
-        self.max_pages = int(max_pages) if max_pages else self.source.max_pages
+        self.since, self.until, pages = spider_arguments(since, until, max_pages)
+        self.max_pages = pages or self.source.max_pages
         self.allowed_domains = list(self.source.domains)
         # This run's sitemap budgets (AGGREGATOR_SITEMAP_MAX_REQUESTS / _MAX_FILES); a
         # sitemap listed again (by another index, by itself) is not charged twice.
         self.sitemap_requests = 0
         self.sitemap_files = 0
         self.sitemaps_seen = {canonicalize_url(u) or u for u in self.source.sitemaps}
+
+    @classmethod
+    def check_arguments(cls, **kwargs: Any) -> None:
+        """Raise ValueError, naming the argument, for a spider argument the spider
+        cannot use: what entry points call before anything starts (a spider that fails
+        in ``__init__`` is a traceback in the middle of Scrapy's start-up)."""
+        spider_arguments(kwargs.get("since"), kwargs.get("until"), kwargs.get("max_pages"))
+
+    @classmethod
+    def handles_request(cls, request: Request) -> bool:
+        """Whether the URL is one of the source's (``scrapy shell URL`` picks its spider
+        so; Scrapy's default looks for ``allowed_domains`` on the class, which is set
+        per instance here)."""
+        return cls.source.owns(request.url)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:

@@ -65,7 +65,7 @@ def test_scrapy_crawl_feed_export_and_recrawl(mirror: MirrorServer, tmp_path: Pa
 def test_demo_then_search(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     demo = cli("demo", "--db", str(db), env=LOG_INFO, cwd=tmp_path, check=True)
-    assert "dualshockers" in demo.stderr and "finished" in demo.stderr
+    assert "dualshockers" in demo.stdout and "finished" in demo.stdout  # the results table
     search = ["search", "All of Us Are Dead", "--db", str(db), "--json"]
     found = cli(*search, env=LOG_INFO, cwd=tmp_path, check=True)
     rows = {r["canonical_url"]: r for r in map(json.loads, found.stdout.splitlines())}

@@ -25,8 +25,22 @@ RESULT_COLUMNS = (
 
 
 def print_results(results: list[Any]) -> None:
-    """The crawl's per-source results, on stderr (standard output stays for data)."""
-    print_table(results, RESULT_COLUMNS, title="Crawl results", stderr=True)
+    """The crawl's per-source results on standard output (what the command produces:
+    cron mails it only if the crontab line keeps it), and one line on stderr per source
+    that did not finish, so a run that needs a person is seen whatever happens to stdout."""
+    print_table(results, RESULT_COLUMNS, title="Crawl results")
+    for r in results:
+        if r.status != "finished":
+            typer.echo(f"aggregator: {r.source}: {r.status} ({failure_summary(r)})", err=True)
+
+
+def failure_summary(result: Any) -> str:
+    """``0 pages, 4 errors: DownloadConnectionRefusedError 3, robots_txt 1``."""
+    errors = result.figures.details.get("errors", {})
+    top = sorted(errors.items(), key=lambda e: (-e[1], e[0]))[:4]  # the most frequent kinds
+    kinds = ", ".join(f"{k} {n}" for k, n in top)
+    pages = result.stat("response_received_count")
+    return f"{pages} pages, {result.errors} errors" + (f": {kinds}" if kinds else "")
 
 
 @app.command()
@@ -58,7 +72,7 @@ def crawl(
         typer.Option(
             "--log-level",
             help="DEBUG, INFO, WARNING, ERROR (default: INFO to a "
-            "--log-file, WARNING to the terminal).",
+            "--log-file, WARNING to the terminal, ERROR there with --quiet).",
         ),
     ] = None,
     lock_file: Annotated[
@@ -73,18 +87,32 @@ def crawl(
         list[str] | None,
         typer.Option("--set", "-s", help="Extra Scrapy setting NAME=VALUE (repeatable)."),
     ] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="Only failures (stderr) and the results table (stdout): no progress "
+            "lines, no log on the terminal below ERROR (a --log-file still gets INFO).",
+        ),
+    ] = False,
 ) -> None:
     """Crawl sources into the database, all of them in one process.
 
-    Exit status: 0 when every source finished, 1 when a source failed (nothing could be
-    fetched) or stopped early, 2 on a usage error, 75 when another crawl holds a source's
-    lock, 130 when interrupted (Ctrl-C; what was scraped is committed).
+    The results table goes to standard output; a source that did not finish is also one
+    line on stderr. Exit status: 0 when every source finished, 1 when a source failed
+    (nothing could be fetched) or stopped early, 2 on a usage error, 75 when another
+    crawl holds a source's lock, 130 when interrupted (Ctrl-C; what was scraped is
+    committed).
     """
     import sys
 
+    from aggregator.cli.database import since_option
     from aggregator.sources import SourceError, load_sources
     from aggregator.storage.url import resolve, storage_disabled
 
+    since_option(since)  # a bad --since/--until is exit 2 before anything starts
+    since_option(until)
     try:
         registry = load_sources(str(sources_file) if sources_file else None)
     except SourceError as exc:
@@ -95,8 +123,8 @@ def crawl(
     unknown = [n for n in names if n not in registry]
     if unknown:
         raise fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(registry)}")
-    interactive = sys.stderr.isatty() and log_file is None
-    level = log_level or ("INFO" if log_file else "WARNING")
+    interactive = sys.stderr.isatty() and log_file is None and not quiet
+    level = log_level or ("INFO" if log_file else "ERROR" if quiet else "WARNING")
     overrides: dict[str, Any] = {
         "LOG_LEVEL": level.upper(),
         "AGGREGATOR_DB_URL": "none" if storage_disabled(raw_db(db)) else resolve(db),

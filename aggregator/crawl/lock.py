@@ -12,6 +12,7 @@ killed crawl's connection closes and its locks go with it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -197,3 +198,34 @@ def source_locks(db_url: str, sources: list[str]) -> SourceLocks | PgSourceLocks
     if DatabaseURL.of(db_url).backend == "postgresql":
         return PgSourceLocks(db_url, sources)
     return SourceLocks(db_url, sources)
+
+
+def crawl_locks(raw_url: str | None, sources: list[str]) -> SourceLocks | PgSourceLocks | None:
+    """The taken crawl locks of ``sources`` on the database the ``AGGREGATOR_DB_URL``
+    setting names (``raw_url``; None: the environment's or the default), or None when
+    storage is off. When another crawl holds one, the refusal is recorded in
+    ``crawl_runs`` (when the database opens) and :class:`LockedError` raised."""
+    from aggregator.storage.url import resolve, storage_disabled
+
+    if storage_disabled(raw_url):
+        return None
+    url = resolve(raw_url)
+    lock = source_locks(url, sources)
+    try:
+        lock.acquire()
+    except LockedError as exc:
+        _record_refusal(url, sources, str(exc))
+        raise
+    return lock
+
+
+def _record_refusal(url: str, sources: list[str], reason: str) -> None:
+    """Best effort: a database that does not open is reported by the crawl that holds it."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from aggregator.storage.database import shared_engine
+    from aggregator.storage.engine import StorageError
+    from aggregator.storage.runs import RunRecorder
+
+    with contextlib.suppress(SQLAlchemyError, StorageError, OSError, ValueError):
+        RunRecorder(shared_engine(url)).refused(sources, reason)

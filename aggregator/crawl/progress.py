@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from aggregator.crawl.stats import SKIPPED_FRESH, run_figures
+
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from typing_extensions import Self
@@ -35,18 +37,14 @@ class Progress:
         return ext
 
     def line(self) -> str:
+        """The figures so far, as the results table and the run record count them."""
         stats = self.crawler.stats.get_stats() if self.crawler.stats else {}
-
-        def total(prefix: str) -> int:
-            return sum(int(v) for k, v in stats.items() if k.startswith(prefix))
-
+        figures = run_figures(stats, "finished")
         name = getattr(self.crawler.spider, "name", "?")
         return (
-            f"{name}: {stats.get('response_received_count', 0)} pages, "
-            f"{stats.get('aggregator/stored/new', 0)} new, "
-            f"{total('aggregator/stored/updated') + total('aggregator/stored/duplicate')} updated, "
-            f"{stats.get('aggregator/skipped/fresh', 0)} skipped, "
-            f"{total('aggregator/dropped/')} dropped, {total('aggregator/errors/')} errors"
+            f"{name}: {figures.pages} pages, {figures.new} new, {figures.updated} updated, "
+            f"{stats.get(SKIPPED_FRESH, 0)} skipped, {figures.dropped} dropped, "
+            f"{figures.errors} errors"
         )
 
     def tick(self) -> None:

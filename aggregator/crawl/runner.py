@@ -11,6 +11,9 @@ from typing import Any
 from aggregator.crawl.stats import run_figures
 from aggregator.storage.runs import RunFigures
 
+# The finish reason of a crawl whose spider could not be made (Scrapy logs why).
+NOT_STARTED = "not_started"
+
 
 @dataclass
 class CrawlResult:
@@ -76,8 +79,11 @@ def run_crawls(
     """
     from scrapy.crawler import CrawlerProcess
 
+    from aggregator.crawl.logfilter import log_setup_once
+
     settings = project_settings(overrides)
     settings.set("LOG_INSTALL_ROOT_HANDLER", True, priority="cmdline")
+    log_setup_once()  # the crawlers share their settings: list them once, not per source
     process = CrawlerProcess(settings)
     crawlers = []
     for name in names:
@@ -87,6 +93,9 @@ def run_crawls(
     process.start()
     results = []
     for name, crawler in crawlers:
-        stats = crawler.stats.get_stats() if crawler.stats is not None else {}
-        results.append(CrawlResult(name, dict(stats)))
+        try:
+            stats = dict(crawler.stats.get_stats())
+        except RuntimeError:  # the crawl never started (its spider could not be made)
+            stats = {"finish_reason": NOT_STARTED}
+        results.append(CrawlResult(name, stats))
     return results

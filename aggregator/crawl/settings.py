@@ -38,9 +38,11 @@ DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
-# A page that still fails after its retries is a fact about the website (counted in the
-# run's errors and logged by the spider), not a bug of ours: a warning, not an error.
-RETRY_GIVE_UP_LOG_LEVEL = "WARNING"
+# A page that still fails after its retries is a fact about the website, not a bug of
+# ours: the spider's errback logs it in one WARNING line and counts it in the run's errors
+# (robots.txt: see aggregator.crawl.logfilter), so Scrapy's own "Gave up retrying" line
+# would say it twice.
+RETRY_GIVE_UP_LOG_LEVEL = "INFO"
 # Pages beyond these sizes are not articles; the download is aborted and counted.
 DOWNLOAD_MAXSIZE = MAX_PAGE_BYTES
 DOWNLOAD_WARNSIZE = 2 * 1024 * 1024
@@ -57,7 +59,15 @@ AGGREGATOR_SITEMAP_MAX_REQUESTS = 50_000
 AGGREGATOR_SITEMAP_MAX_FILES = 1_000
 
 COOKIES_ENABLED = False
+# Neither of Scrapy's consoles into a running crawl: the Telnet console, nor (Scrapy 2.19)
+# the remote-control HTTP server, which runs any Python code a request sends it.
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+# `scrapy crawl` validates spider arguments and takes the per-source crawl lock like
+# `aggregator crawl`; `scrapy shell` never records a crawl; `scrapy check` serves the
+# bundled fixture site for the outlets' contracts (aggregator/crawl/commands/).
+COMMANDS_MODULE = "aggregator.crawl.commands"
+SPIDER_CONTRACTS = {"aggregator.spiders.contracts.FillsContract": 10}
 LOG_LEVEL = os.environ.get("AGGREGATOR_LOG_LEVEL", "INFO")
 LOGSTATS_INTERVAL = 30.0
 FEED_EXPORT_ENCODING = "utf-8"

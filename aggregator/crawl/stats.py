@@ -24,6 +24,10 @@ BACKOFF = PREFIX + "backoff"
 AGGREGATED = PREFIX + "aggregated"
 DISCOVERY = PREFIX + "discovery/"
 HTTP_STATUS = "downloader/response_status_count/"
+# Scrapy counts a robots.txt that could not be fetched (a network failure) here, per
+# exception class; the run counts them as errors of kind ROBOTS_TXT.
+ROBOTS_FAILED = "robotstxt/exception_count/"
+ROBOTS_TXT = "robots_txt"
 
 # Errors after which a run's results are not all in the database.
 _INCOMPLETE = (ERRORS + "not_stored", ERRORS + "index_failed")
@@ -61,16 +65,20 @@ def run_figures(stats: dict[str, Any], reason: str | None = None) -> RunFigures:
     if reason is not None:
         stats = {**stats, "finish_reason": reason}
     duplicates = int(stats.get(STORED_DUPLICATE, 0))
+    errors = _group(stats, ERRORS)
+    robots = _sum(stats, ROBOTS_FAILED)
+    if robots:
+        errors[ROBOTS_TXT] = errors.get(ROBOTS_TXT, 0) + robots
     return RunFigures(
         status=run_status(stats),
         pages=int(stats.get("response_received_count", 0)),
         new=int(stats.get(STORED_NEW, 0)),
         updated=int(stats.get(STORED_UPDATED, 0)) + duplicates,
         dropped=_sum(stats, DROPPED),
-        errors=_sum(stats, ERRORS),
+        errors=sum(errors.values()),
         details={
             "dropped": _group(stats, DROPPED),
-            "errors": _group(stats, ERRORS),
+            "errors": errors,
             "http_status": _group(stats, HTTP_STATUS),
             "normalized": _group(stats, NORMALIZED),
             "discovery": _group(stats, DISCOVERY),
