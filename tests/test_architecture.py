@@ -222,3 +222,20 @@ def test_the_check_sees_an_arrow_back_up(tmp_path: Path) -> None:
     # ... and a circle is found, however long.
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _circles(graph) == [["a", "b", "c"]]
+
+
+def test_extract_starts_without_the_crawl_wing_or_the_database() -> None:
+    # `aggregator extract` pays the CLI's start-up on every run (the extraction benchmark
+    # times whole processes): the commands' modules import Scrapy and SQLAlchemy inside the
+    # commands that use them, never at the top.
+    import subprocess
+
+    code = (
+        "import sys, aggregator.cli, aggregator.extract.batch; "
+        "heavy = ('sqlalchemy', 'scrapy', 'twisted', 'rich'); "
+        "print(' '.join(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=PROJECT, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.split() == []

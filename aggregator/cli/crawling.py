@@ -10,7 +10,15 @@ import typer
 from aggregator.cli.app import DbOpt, SinceOpt, UntilOpt, app, fail
 from aggregator.cli.database import open_engine, raw_db
 from aggregator.cli.output import Column, output_articles, print_table
-from aggregator.crawl.stats import SKIPPED_FRESH
+
+
+def _skipped_fresh(result: Any) -> int:
+    # Imported here: the crawl wing loads Scrapy and SQLAlchemy, which `aggregator extract`
+    # (the same process start-up) never needs.
+    from aggregator.crawl.stats import SKIPPED_FRESH
+
+    return int(result.stat(SKIPPED_FRESH))
+
 
 RESULT_COLUMNS = (
     Column("source", lambda r: r.source),
@@ -18,7 +26,7 @@ RESULT_COLUMNS = (
     Column("pages", lambda r: str(r.stat("response_received_count")), "right"),
     Column("new", lambda r: str(r.articles_new), "right"),
     Column("updated", lambda r: str(r.articles_updated), "right"),
-    Column("skipped", lambda r: str(r.stat(SKIPPED_FRESH)), "right"),
+    Column("skipped", lambda r: str(_skipped_fresh(r)), "right"),
     Column("dropped", lambda r: str(r.dropped), "right"),
     Column("errors", lambda r: str(r.errors), "right"),
 )
