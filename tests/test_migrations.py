@@ -27,7 +27,7 @@ from sqlalchemy.engine import make_url
 
 from aggregator.aggregate.index import indexed_store
 from aggregator.items import ArticleItem
-from aggregator.storage import Query, make_engine
+from aggregator.storage import Filters, Query, make_engine
 from aggregator.storage.fetchstate import FetchStateStore
 from aggregator.storage.migrate import (
     HEAD,
@@ -699,4 +699,41 @@ def test_failed_migration_leaves_nothing_behind(backend_url: str) -> None:
         upgrade(engine)
     assert schema(backend_url) == before
     assert "alembic_version" not in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_postgresql_authors_and_tags_become_jsonb(pg_url: str) -> None:
+    """0008 turns the JSON lists into jsonb on a database with articles in it: values
+    intact, containment (``@>``) works, the author filter still finds non-ASCII names."""
+    make_first_release_db(pg_url)
+    engine = make_engine(pg_url, create=False)
+    upgrade(engine, "0007")
+    before = dump(pg_url)
+
+    def types() -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(text(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = "
+                "current_schema() AND table_name = 'articles' AND column_name IN "
+                "('authors', 'tags')"
+            )).scalars())  # fmt: skip
+
+    assert types() == {"json"}
+    upgrade(engine, "0008")
+    assert types() == {"jsonb"}
+    assert dump(pg_url) == before
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT canonical_url FROM articles WHERE authors @> CAST(:a AS jsonb) "
+            "AND tags @> CAST(:t AS jsonb)"
+        ), {"a": json.dumps(["Zoë Ångström"]), "t": "[]"}).scalars().all()  # fmt: skip
+    assert found == ["https://www.musikexpress.de/bjoerk-welttournee/"]
+    upgrade(engine)
+    q = Query(engine)
+    for name in ("zoë ångström", "ZOË", "Łukasz", "núñez"):
+        hits = q.latest(Filters(author=name))
+        assert [a.source for a in hits] == ["musikexpress"], name
+    downgrade(engine, "0007")
+    assert types() == {"json"}
+    assert dump(pg_url) == before
     engine.dispose()

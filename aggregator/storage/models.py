@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -73,6 +74,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)  # type: ignore[no-any-return]
 
 
+# authors and tags: jsonb on PostgreSQL (revision 0008: indexable, ``@>``), JSON text on SQLite.
+JSON_LIST = JSON().with_variant(JSONB(), "postgresql")
+
+
 class Base(DeclarativeBase):
     """Declarative base for the aggregator's tables."""
 
@@ -89,7 +94,7 @@ class Article(Base):
     site_name: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
     subtitle: Mapped[str | None] = mapped_column(Text)
-    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    authors: Mapped[list[str]] = mapped_column(JSON_LIST, default=list)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     published_offset: Mapped[int | None] = mapped_column(Integer)
     published_raw: Mapped[str | None] = mapped_column(String(200))
@@ -104,7 +109,7 @@ class Article(Base):
     body: Mapped[str] = mapped_column(Text)
     body_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     image: Mapped[str | None] = mapped_column(String(2048))
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON_LIST, default=list)
     section: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(16))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

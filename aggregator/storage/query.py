@@ -125,20 +125,30 @@ _JSON_STRUCTURE = frozenset("[],: ")
 def _author_spellings(author: str) -> list[str]:
     """How ``author`` can appear in the lowercased JSON text of ``authors``.
 
-    The JSON type writes non-ASCII letters as ``\\uXXXX`` escapes ("Zoë" is stored as
-    ``"Zo\\u00eb"``), so the name as typed would never match; its escaped spellings do.
-    Case is ignored for ASCII letters; a non-ASCII letter must be typed lowercase or in
-    the case it is stored in ("zoë" and "ZOË" find "Zoë"; "Łukasz", not "łukasz", finds
-    "Łukasz").
+    SQLite's JSON text writes non-ASCII letters as ``\\uXXXX`` escapes ("Zoë" is stored as
+    ``"Zo\\u00eb"``), so the name as typed would never match there; its escaped spellings
+    do. PostgreSQL's ``jsonb`` (revision 0008) prints the letters themselves: the
+    unescaped spellings match there. Case is ignored for ASCII letters; a non-ASCII letter
+    must be typed lowercase or in the case it is stored in ("zoë" and "ZOË" find "Zoë";
+    "Łukasz", not "łukasz", finds "Łukasz" where the database lowercases ASCII only).
 
-    Only JSON-escaped spellings are used, so a quote in ``author`` matches a quote inside
-    a name, never the quotes around one (with ``i"`` as typed, "Shivam Gulati" would match
-    ``"shivam gulati"``). A filter made only of the characters JSON leaves unescaped
-    between names (``[``, ``]``, ``,``, ``:``, spaces) names nobody: no spellings."""
+    Only JSON-escaped spellings are used (quotes and backslashes escaped), so a quote in
+    ``author`` matches a quote inside a name, never the quotes around one (with ``i"`` as
+    typed, "Shivam Gulati" would match ``"shivam gulati"``). A filter made only of the
+    characters JSON leaves unescaped between names (``[``, ``]``, ``,``, ``:``, spaces)
+    names nobody: no spellings."""
     if not set(author) - _JSON_STRUCTURE:
         return []
     folded = author.casefold()
-    return list(dict.fromkeys([json.dumps(folded)[1:-1], json.dumps(author)[1:-1].lower()]))
+    spellings = [
+        json.dumps(text, ensure_ascii=escape)[1:-1]
+        for escape in (True, False)
+        for text in (folded, author)
+    ]
+    return list(dict.fromkeys(s.translate(_ASCII_LOWER) for s in spellings))
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def article_dict(a: Article) -> dict[str, Any]:
