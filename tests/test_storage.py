@@ -229,27 +229,6 @@ def test_author_filter_finds_non_ascii_names(engine: Engine) -> None:
     assert by("zoe") == by("z_ë") == by("yamada") == []
 
 
-def test_postgresql_search_uses_the_fulltext_index(pg_url: str) -> None:
-    """Search reads the GIN index on the stored document (else PostgreSQL would read every
-    article for every search)."""
-    from sqlalchemy import func, select
-
-    from aggregator.storage.models import Article
-    from aggregator.storage.query import PG_SEARCH_VECTOR, _register_pg_functions
-
-    engine = make_engine(pg_url)
-    indexed_store(engine).upsert([item(n) for n in range(1, 4)])
-    _register_pg_functions()
-    words = func.plainto_tsquery(text("'simple'"), "zombie season")
-    stmt = select(Article.id).where(PG_SEARCH_VECTOR.bool_op("@@")(words))
-    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        conn.execute(text("set enable_seqscan = off"))  # three rows: force the question
-        plan = "\n".join(conn.exec_driver_sql("explain " + sql).scalars())
-    engine.dispose()
-    assert "ix_articles_search" in plan, plan
-
-
 @pytest.mark.parametrize(
     "hostile", ['"', "'; DROP TABLE articles; --", "AND OR NOT", "*", "title:x", "NEAR(a b)", "%_"]
 )

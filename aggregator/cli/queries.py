@@ -24,6 +24,7 @@ from aggregator.cli.app import (
 )
 from aggregator.cli.database import filters, open_engine, since_option
 from aggregator.cli.output import (
+    ARTICLE_COLUMNS,
     Column,
     output_articles,
     output_file,
@@ -33,9 +34,33 @@ from aggregator.cli.output import (
 )
 
 
+def _marked(hit: Any) -> str:
+    """The hit's snippet for the terminal, the matches in bold."""
+    from rich.markup import escape
+
+    from aggregator.storage.query import MARK_CLOSE, MARK_OPEN
+
+    out = escape(" ".join(hit.marked.split()))
+    return out.replace(MARK_OPEN, "[bold]").replace(MARK_CLOSE, "[/bold]")
+
+
+def _of_article(col: Column) -> Column:
+    """``col`` (a column of articles) for search hits."""
+    return Column(col.header, lambda hit: col.cell(hit.article), col.justify)
+
+
+SEARCH_COLUMNS = (*(_of_article(c) for c in ARTICLE_COLUMNS[:4]), Column("snippet", _marked))
+
+
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find in title or body (all required).")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words to find in title or body (all required); "a phrase", prefix*, '
+            "OR between alternatives, -word to exclude."
+        ),
+    ],
     source: SourceOpt = None,
     author: AuthorOpt = None,
     since: SinceOpt = None,
@@ -47,13 +72,23 @@ def search(
         bool, typer.Option("--by-story", help="One line per story, its matching articles under it.")
     ] = False,
 ) -> None:
-    """Full-text search over titles and bodies, best matches first."""
-    from aggregator.storage import Query
+    """Full-text search over titles and bodies, best matches first: words (all
+    required), "a phrase", prefix*, this OR that, -excluded."""
+    from aggregator.storage import Query, SearchSyntaxError
     from aggregator.storage.query import group_by_story, story_group_dict
 
-    rows = Query(open_engine(db)).search(query, filters(source, author, since, until, limit))
+    try:
+        hits = Query(open_engine(db)).search_hits(
+            query, filters(source, author, since, until, limit)
+        )
+    except SearchSyntaxError as exc:
+        raise fail(f"cannot search for {query!r}: {exc}") from None
+    rows = [hit.article for hit in hits]
     if not by_story:
-        output_articles(rows, f"{len(rows)} result(s) for {query!r}", as_json=as_json)
+        title = f"{len(rows)} result(s) for {query!r}"
+        output_rows(
+            hits, SEARCH_COLUMNS, title=title, as_json=as_json, to_dict=lambda h: h.to_dict()
+        )
         return
     groups = group_by_story(rows)  # best match first: a story ranks by its best article
     if as_json:

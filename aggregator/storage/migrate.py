@@ -37,8 +37,9 @@ logger = logging.getLogger("aggregator.storage")
 # near-duplicate links and their lookup tables); 0005 lookup indexes (duplicate_of;
 # body_hash + source); 0006 PostgreSQL search document folding accents; 0007 date
 # precision (published_precision, modified_precision); 0008 PostgreSQL authors and tags
-# as jsonb.
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
+# as jsonb; 0009 search stemming (FTS5 porter, content="articles"; PostgreSQL per-language
+# configurations).
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]
 VERSION_TABLE = "alembic_version"
