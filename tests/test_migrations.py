@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, inspect, text
+from sqlalchemy import Column, DateTime, Engine, MetaData, Table, TypeDecorator, inspect, text
 from sqlalchemy.engine import make_url
 
 from aggregator.aggregate.index import indexed_store
@@ -37,7 +37,13 @@ from aggregator.storage.migrate import (
     downgrade,
     upgrade,
 )
-from aggregator.storage.models import Article, CrawlRun, FetchState
+from aggregator.storage.models import (
+    Article,
+    CrawlRun,
+    FetchState,
+    UTCDateTime,
+    parse_sqlite_time,
+)
 from tests.conftest import PROJECT, cli, other_database, require_service
 
 ARTICLES_TABLE: Table = Article.__table__  # type: ignore[assignment]
@@ -294,6 +300,34 @@ def run_ddl(engine: Engine, script: str) -> None:
             conn.exec_driver_sql(stmt)
 
 
+class _FirstReleaseTime(TypeDecorator[datetime]):
+    """The first release's time type: SQLAlchemy's ``DateTime(timezone=True)`` given naive
+    UTC on SQLite (stored as ``2022-06-06 16:05:00.000000``), aware times on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def as_first_release(table: Table) -> Table:
+    """``table`` (a model's) with the first release's time type, to write rows as it did."""
+    columns = [
+        Column(c.name, _FirstReleaseTime() if isinstance(c.type, UTCDateTime) else c.type,
+               primary_key=c.primary_key)
+        for c in table.columns
+    ]  # fmt: skip
+    return Table(table.name, MetaData(), *columns)
+
+
+# Time columns: SQLite's text is compared as the time it says (revision 0010 rewrote it).
+TIME_COLUMNS = {"published", "modified", "fetched_at", "first_seen", "last_seen",
+                "started_at", "finished_at"}  # fmt: skip
+
+
 def make_first_release_db(url: str, *, fetch_state: bool = False) -> None:
     """The first release's schema and rows (no alembic_version), optionally with the
     fetch_state table of the release after it."""
@@ -305,19 +339,21 @@ def make_first_release_db(url: str, *, fetch_state: bool = False) -> None:
                 conn.exec_driver_sql(stmt)
     if fetch_state:
         run_ddl(engine, FETCH_STATE_TABLE)
-    with engine.begin() as conn:  # the models' types store values as that release did
-        conn.execute(ARTICLES_TABLE.insert(), ARTICLES)
-        conn.execute(RUNS_TABLE.insert(), CRAWL_RUNS)
+    with engine.begin() as conn:  # stored as that release's types did
+        conn.execute(as_first_release(ARTICLES_TABLE).insert(), ARTICLES)
+        conn.execute(as_first_release(RUNS_TABLE).insert(), CRAWL_RUNS)
         if fetch_state:
             gone = {"url": "https://www.dualshockers.com/gone/", "source": "dualshockers",
                     "kind": "article", "status": 410, "etag": '"x"', "fetched_at": T0}  # fmt: skip
-            conn.execute(FETCH_STATE_TABLE_.insert(), gone)
+            conn.execute(as_first_release(FETCH_STATE_TABLE_).insert(), gone)
     engine.dispose()
 
 
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the first release's tables as the database returns it (no types of
-    ours in between: SQLite's stored text, PostgreSQL's values)."""
+    ours in between: SQLite's stored text, PostgreSQL's values), but SQLite's times read
+    as the times they say (revision 0010 rewrote their text; test_sqlite_times_* checks
+    that text)."""
     engine = make_engine(url, create=False)
     with engine.connect() as conn:
         # The first release's columns only: later revisions add columns of their own.
@@ -325,7 +361,15 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
         for name, rows in (("articles", ARTICLES), ("crawl_runs", CRAWL_RUNS)):
             columns = ", ".join(["id", *(k for k in rows[0] if k != "id")])
             query = text(f"SELECT {columns} FROM {name} ORDER BY id")
-            out[name] = [tuple(r) for r in conn.execute(query)]
+            result = conn.execute(query)
+            times = [k in TIME_COLUMNS for k in result.keys()]  # noqa: SIM118 (a Result)
+            out[name] = [
+                tuple(
+                    parse_sqlite_time(v) if t and isinstance(v, str) else v
+                    for v, t in zip(row, times, strict=True)
+                )
+                for row in result
+            ]
     engine.dispose()
     return out
 
@@ -778,4 +822,54 @@ def test_search_stemming_revision_rebuilds_the_index_of_existing_rows(backend_ur
     downgrade(engine, "0008")
     assert not any(s in search_sql() for s in stemmed)
     assert dump(backend_url) == before
+    engine.dispose()
+
+
+def test_sqlite_times_become_iso_8601_utc(tmp_path: Path) -> None:
+    """0010 rewrites SQLite's stored times from ``2022-06-06 16:05:00.000000`` to
+    ``2022-06-06T16:05:00.000000Z``, so that other programs' string comparisons
+    with ISO times are right; text that is no time is left alone; the query filters read
+    both; downgrading writes the old form back."""
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    make_first_release_db(url)
+    engine = make_engine(url, create=False)
+    upgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE articles SET modified = 'sometime' WHERE id = 2"))
+
+    def raw(sql: str) -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+
+    times = "SELECT published, modified, last_seen FROM articles WHERE id IN (1, 2) ORDER BY id"
+    after_ten = "SELECT id FROM articles WHERE published > '2022-06-06T10:00:00Z' ORDER BY id"
+    old = raw(times)
+    assert old == [
+        ("2022-06-06 16:05:00.000000", "2022-06-06 19:05:00.123456", "2022-06-15 16:05:01.000000"),
+        (None, "sometime", "2023-01-01 00:00:00.000000"),
+    ]
+    assert raw(after_ten) == []  # ' ' sorts before 'T': 16:05 compared as before 10:00
+    upgrade(engine, "0010")
+    assert raw(times) == [
+        (
+            "2022-06-06T16:05:00.000000Z",
+            "2022-06-06T19:05:00.123456Z",
+            "2022-06-15T16:05:01.000000Z",
+        ),
+        (None, "sometime", "2023-01-01T00:00:00.000000Z"),
+    ]
+    assert raw(after_ten) == [(1,)]
+    assert raw("SELECT started_at, finished_at FROM crawl_runs WHERE id = 1") == [
+        ("2022-06-06T16:05:00.000000Z", "2022-06-06T16:07:05.000000Z")
+    ]
+    q = Query(engine)
+    first = q.get("1")
+    assert first is not None and first.modified == ARTICLES[0]["modified"]
+    window = Filters(since=T0, until=T0, limit=None)  # exactly the stored time, both ends
+    assert [a.id for a in q.latest(window)] == [1]
+    assert [a.id for a in q.search("zombie", window)] == [1]
+    later = Filters(since=T0 + timedelta(microseconds=1), limit=None)
+    assert [a.id for a in q.latest(later)] == []
+    downgrade(engine, "0009")
+    assert raw(times) == old
     engine.dispose()

@@ -96,15 +96,19 @@ def test_insert_racing_another_writer_updates_its_row(engine: Engine) -> None:
 
 def test_dates_stored_utc_with_original_offset(engine: Engine) -> None:
     est = timezone(timedelta(hours=-4))
-    indexed_store(engine).upsert([item(1, published=datetime(2022, 6, 6, 12, 5, tzinfo=est))])
+    indexed_store(engine).upsert(
+        [item(1, published=datetime(2022, 6, 6, 12, 5, tzinfo=est))],
+        now=T0 + timedelta(microseconds=250000),
+    )
     a = Query(engine).get("https://www.dualshockers.com/story-1/")
     assert a is not None
     assert a.published == datetime(2022, 6, 6, 16, 5, tzinfo=timezone.utc)
     assert a.published_offset == -240
+    assert a.first_seen == T0 + timedelta(microseconds=250000)
     with engine.connect() as conn:
-        if engine.dialect.name == "sqlite":  # naive UTC text
-            raw = conn.execute(text("select published from articles")).scalar_one()
-            assert raw.startswith("2022-06-06 16:05:00")
+        if engine.dialect.name == "sqlite":  # ISO 8601 UTC text
+            raw = conn.execute(text("select published, first_seen from articles")).one()
+            assert tuple(raw) == ("2022-06-06T16:05:00.000000Z", "2022-06-06T18:00:00.250000Z")
         else:  # timestamp with time zone, whatever the session's zone
             conn.execute(text("set time zone 'America/Los_Angeles'"))
             utc = conn.execute(text("select published at time zone 'UTC' from articles"))

@@ -38,8 +38,10 @@ logger = logging.getLogger("aggregator.storage")
 # body_hash + source); 0006 PostgreSQL search document folding accents; 0007 date
 # precision (published_precision, modified_precision); 0008 PostgreSQL authors and tags
 # as jsonb; 0009 search stemming (FTS5 porter, content="articles"; PostgreSQL per-language
-# configurations).
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009")
+# configurations); 0010 SQLite times as ISO 8601 UTC text (2022-07-20T16:30:00.000000Z).
+REVISIONS = (
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010",
+)  # fmt: skip
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]
 VERSION_TABLE = "alembic_version"

@@ -22,14 +22,59 @@ from sqlalchemy import (
     TypeDecorator,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def sqlite_time(value: datetime) -> str:
+    """An aware time as SQLite stores it (revision 0010): ISO 8601 in UTC, always to the
+    microsecond, ``2022-07-20T16:30:00.000000Z``. One width for every time, so that text
+    order is time order, in our queries and in other programs comparing the text
+    (``published >= '2022-07-20'``, ``> '2022-07-20T16:00'``). Dropping a zero fraction
+    (``...:00Z``) would put ``16:30:00Z`` after ``16:30:00.250000Z`` ('Z' sorts after '.'):
+    ``--since`` would be off by up to a second. ``datetime.isoformat`` would also drop the
+    zone letter and write years before 1000 with fewer digits."""
+    v = value.astimezone(timezone.utc)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}Z"
+    )
+
+
+def parse_sqlite_time(value: str) -> datetime | None:
+    """A time SQLite holds, as aware UTC: this form, the space-separated one SQLAlchemy
+    wrote before revision 0010, or any ISO 8601 text with an offset; None for text that
+    is no time (another program may have written anything)."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+class _SQLiteTime(SQLITE_DATETIME):
+    """SQLite's side of :class:`UTCDateTime`: the text is written and read there, not by
+    SQLAlchemy's SQLite ``DATETIME`` (``2022-07-20 16:30:00.000000``, no zone)."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> None:
+        return None
 
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC.
 
-    SQLite has no zone type, so values are written as naive UTC and read back as aware UTC;
+    SQLite has no time type: values are written as ISO 8601 UTC text
+    (:func:`sqlite_time`, ``2022-07-20T16:30:00.000000Z``) and read back as aware UTC; text
+    in a time column that is no time (written by another program) reads as no time.
     PostgreSQL gets ``timestamp with time zone``. Naive input is refused: every time the
     application stores has been given its zone before it gets here.
     """
@@ -37,18 +82,23 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return _SQLiteTime(timezone=True)  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(self.impl)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} cannot be stored; give it a zone first")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        if dialect.name == "sqlite":
+            return sqlite_time(value)
+        return value.astimezone(timezone.utc)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        """The reading chain, with a stored value that is no time (SQLite keeps whatever
-        text another program wrote) read as no time instead of failing the whole query:
-        indexing and every listing read these columns."""
+        """The reading chain, with a stored value that is no time read as no time instead
+        of failing the whole query: indexing and every listing read these columns."""
         inner = super().result_processor(dialect, coltype)
         if inner is None:
             return None
@@ -64,14 +114,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # raw SQL reads on SQLite
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:  # not a time (written by another program): no time
-                return None
+        if isinstance(value, str):  # SQLite's text
+            return parse_sqlite_time(value)
+        if not isinstance(value, datetime):  # a number another program stored
+            return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)  # type: ignore[no-any-return]
-        return value.astimezone(timezone.utc)  # type: ignore[no-any-return]
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
 
 
 # authors and tags: jsonb on PostgreSQL (revision 0008: indexable, ``@>``), JSON text on SQLite.
