@@ -69,3 +69,13 @@ def test_sqlite_utils_search(db: Path) -> None:
     assert [r["title"] for r in table.search("chefs")] == ["Hulu drops a trailer"]
     out = cli("search", str(db), "articles", "lineup", prog="sqlite-utils", cwd=None, check=True)
     assert [r["title"] for r in json.loads(out.stdout)] == ["A festival lineup"]
+
+
+def test_datasette_links_rows_through_the_foreign_keys(db: Path) -> None:
+    rows = datasette_get(db, "/news/articles.json?_shape=array&_labels=on")
+    # Expanded through articles.story_id -> stories.id: a link, not a bare number.
+    assert all(isinstance(r["story_id"], dict) and r["story_id"]["value"] for r in rows)
+    row = datasette_get(db, "/news/articles/1.json?_extras=foreign_key_tables")
+    linked = {(t["other_table"], t["other_column"]): t["count"] for t in row["foreign_key_tables"]}
+    assert linked[("lsh_keys", "article_id")] > 0 and linked[("story_terms", "article_id")] > 0
+    assert ("articles", "duplicate_of") in linked

@@ -873,3 +873,60 @@ def test_sqlite_times_become_iso_8601_utc(tmp_path: Path) -> None:
     downgrade(engine, "0009")
     assert raw(times) == old
     engine.dispose()
+
+
+def test_foreign_keys_revision_cleans_dangling_references(backend_url: str) -> None:
+    """0011 on a database with rows, some of whose references dangle: those are cleaned
+    (lookup rows of missing articles deleted; a missing copy-of cleared; an article of a
+    missing story unindexed, its lookup rows deleted), every other row is kept, the keys
+    are declared and enforced at commit, and full-text search still follows the table."""
+    make_first_release_db(backend_url)
+    engine = make_engine(backend_url, create=False)
+    upgrade(engine, "0010")
+    with engine.begin() as conn:
+        story = conn.execute(text(
+            "INSERT INTO stories (headline, first_seen, updated, article_count, outlet_count)"
+            " VALUES ('Dead', :t, :t, 2, 2) RETURNING id"
+        ), {"t": T0}).scalar_one()  # fmt: skip
+        links = [(1, story, None), (2, story, 1), (3, 999, 1), (4, story, 777)]
+        for aid, sid, dup in links:
+            conn.execute(text("UPDATE articles SET story_id = :s, duplicate_of = :d WHERE id = :a"),
+                         {"s": sid, "d": dup, "a": aid})  # fmt: skip
+        for aid in (1, 3, 555):  # 555: no such article
+            conn.execute(text("INSERT INTO lsh_keys (key, article_id) VALUES (7, :a)"), {"a": aid})
+            conn.execute(text(
+                "INSERT INTO story_terms (term, article_id, is_name, published) "
+                "VALUES ('dead', :a, false, :t)"
+            ), {"a": aid, "t": T0})  # fmt: skip
+    before = dump(backend_url)
+    upgrade(engine, "0011")
+
+    def rows(sql: str) -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+
+    assert rows("SELECT id, story_id, duplicate_of FROM articles ORDER BY id") == [
+        (1, story, None), (2, story, 1), (3, None, None), (4, story, None)]  # fmt: skip
+    assert rows("SELECT article_id FROM lsh_keys") == [(1,)]
+    assert rows("SELECT article_id FROM story_terms") == [(1,)]
+    assert dump(backend_url) == before  # the first release's columns untouched
+    keys = {
+        (table, fk["constrained_columns"][0], fk["referred_table"])
+        for table in ("articles", "lsh_keys", "story_terms")
+        for fk in inspect(engine).get_foreign_keys(table)
+    }
+    assert keys == {("articles", "story_id", "stories"), ("articles", "duplicate_of", "articles"),
+                    ("lsh_keys", "article_id", "articles"),
+                    ("story_terms", "article_id", "articles")}  # fmt: skip
+    with pytest.raises(Exception, match=r"(?i)foreign key"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM stories"))  # articles still name it
+    with engine.begin() as conn:  # an article's lookup rows go with it; copies forget it
+        conn.execute(text("DELETE FROM articles WHERE id = 1"))
+    assert rows("SELECT article_id FROM lsh_keys") == rows("SELECT term FROM story_terms") == []
+    assert rows("SELECT duplicate_of FROM articles WHERE id = 2") == [(None,)]
+    q = Query(engine)
+    assert q.search("zombie netflix") == [] and len(q.search("welttournee")) == 1
+    downgrade(engine, "0010")
+    assert all(inspect(engine).get_foreign_keys(t) == [] for t in ("articles", "lsh_keys"))
+    engine.dispose()
+    assert_writable(backend_url)

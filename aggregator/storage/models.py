@@ -15,6 +15,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     String,
@@ -127,6 +128,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 JSON_LIST = JSON().with_variant(JSONB(), "postgresql")
 
 
+# Foreign keys (revision 0011) are checked when the transaction commits: the aggregation
+# index moves a story's articles and deletes the story in one transaction, in either order.
+# The lookup rows of an article go with it; an article's copies forget it; a story cannot
+# be deleted while articles name it.
+_DEFERRED: dict[str, Any] = {"deferrable": True, "initially": "DEFERRED"}
+
+
 class Base(DeclarativeBase):
     """Declarative base for the aggregator's tables."""
 
@@ -165,10 +173,18 @@ class Article(Base):
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
-    duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(
+        Integer,
+        ForeignKey(
+            "articles.id", name="fk_articles_duplicate_of", ondelete="SET NULL", **_DEFERRED
+        ),
+        index=True,
+    )
     """Id of the article this one is a near-copy of (syndication, reprint, AMP twin).
     Indexed (revision 0005): a late original re-points its group by this column."""
-    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    story_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("stories.id", name="fk_articles_story_id", **_DEFERRED), index=True
+    )
     """Id of the story (event) this article reports; see aggregator.aggregate."""
 
     __table_args__ = (
@@ -260,7 +276,12 @@ class LshKey(Base):
     __tablename__ = "lsh_keys"
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    article_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("articles.id", name="fk_lsh_keys_article_id", ondelete="CASCADE", **_DEFERRED),
+        primary_key=True,
+        index=True,
+    )
 
 
 class StoryTerm(Base):
@@ -269,7 +290,14 @@ class StoryTerm(Base):
     __tablename__ = "story_terms"
 
     term: Mapped[str] = mapped_column(String(100), primary_key=True)
-    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    article_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey(
+            "articles.id", name="fk_story_terms_article_id", ondelete="CASCADE", **_DEFERRED
+        ),
+        primary_key=True,
+        index=True,
+    )
     is_name: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[datetime] = mapped_column(UTCDateTime)
 
