@@ -294,7 +294,7 @@ class Query:
         _register_pg_functions()
         prepare = _pg_prepare(fold)
         vector = PG_SEARCH_VECTOR
-        words = pg_tsquery(parsed, _PG_OWN_CONFIG, _pg_prepare(fold))
+        words = pg_tsquery(parsed, _PG_OWN_CONFIG, prepare)
         candidates = pg_tsquery(parsed, CONFIG_NAMES[0], prepare)
         for config in CONFIG_NAMES[1:]:
             candidates = func.tsquery_or(candidates, pg_tsquery(parsed, config, prepare))
