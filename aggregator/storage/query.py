@@ -44,6 +44,7 @@ from aggregator.storage.search import (
     fts5_match,
     parse,
     pg_tsquery,
+    pg_tsquery_per_language,
 )
 
 # SQLite's FTS5 index over articles(title, body); made by migration 0001.
@@ -294,7 +295,7 @@ class Query:
         _register_pg_functions()
         prepare = _pg_prepare(fold)
         vector = PG_SEARCH_VECTOR
-        words = pg_tsquery(parsed, _PG_OWN_CONFIG, prepare)
+        words = pg_tsquery_per_language(parsed, "articles.language", prepare)
         candidates = pg_tsquery(parsed, CONFIG_NAMES[0], prepare)
         for config in CONFIG_NAMES[1:]:
             candidates = func.tsquery_or(candidates, pg_tsquery(parsed, config, prepare))
@@ -316,7 +317,7 @@ class Query:
     def _pg_snippets(s: Session, parsed: SearchQuery, ids: list[int], fold: bool) -> dict[int, str]:
         if not ids:
             return {}
-        words = pg_tsquery(parsed, _PG_OWN_CONFIG, _pg_prepare(fold))
+        words = pg_tsquery_per_language(parsed, "articles.language", _pg_prepare(fold))
         snippet = func.ts_headline(_PG_OWN_CONFIG, Article.body, words, _PG_HEADLINE)
         stmt = select(Article.id, snippet).where(Article.id.in_(ids))
         return {int(i): str(text_) for i, text_ in s.execute(stmt)}

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, literal_column
+from sqlalchemy import ColumnElement, case, func, literal, literal_column
 from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 
 
@@ -162,10 +162,16 @@ CONFIGS = {
 CONFIG_NAMES = ("simple", *sorted(set(CONFIGS.values())))
 
 
+def primary_language_sql(language: str) -> str:
+    """The primary subtag of the SQL expression ``language``, lowercased (``en`` of
+    ``en-US`` or ``EN_us``; ``''`` for NULL)."""
+    return f"lower(split_part(replace(coalesce({language}, ''), '_', '-'), '-', 1))"
+
+
 def config_sql(language: str) -> str:
     """The configuration of an article whose language is the SQL expression
     ``language`` (revision 0009's expression)."""
-    primary = f"lower(split_part(replace(coalesce({language}, ''), '_', '-'), '-', 1))"
+    primary = primary_language_sql(language)
     arms = " ".join(f"WHEN '{code}' THEN '{name}'::regconfig" for code, name in CONFIGS.items())
     return f"(CASE {primary} {arms} ELSE 'simple'::regconfig END)"
 
@@ -207,3 +213,21 @@ def pg_tsquery(
     for t in query.excluded:
         result = func.tsquery_and(result, func.tsquery_not(term(t), type_=TSQUERY), type_=TSQUERY)
     return result
+
+
+def pg_tsquery_per_language(
+    query: SearchQuery, language: str, prepare: Callable[[Any], ColumnElement[Any]] = literal
+) -> ColumnElement[Any]:
+    """The query in the configuration of each article's language (the SQL expression
+    ``language``): one :func:`pg_tsquery` per configuration, chosen per row by a CASE on
+    the language. Each arm has constant arguments, so PostgreSQL reads the query once per
+    configuration rather than once per row, as ``pg_tsquery(query, config_sql(...))``
+    would. A word in all of 10,000 articles: 50 ms (47 ms with the one configuration
+    before revision 0009)."""
+    primary: ColumnElement[Any] = literal_column(primary_language_sql(language))
+    whens = [
+        (primary.in_([code for code, cfg in CONFIGS.items() if cfg == name]),
+         pg_tsquery(query, name, prepare))
+        for name in CONFIG_NAMES[1:]
+    ]  # fmt: skip
+    return case(*whens, else_=pg_tsquery(query, CONFIG_NAMES[0], prepare))
