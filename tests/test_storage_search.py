@@ -153,10 +153,11 @@ def test_postgresql_stems_each_article_in_its_language(pg_url: str) -> None:
 
 
 def test_postgresql_configurations_are_the_migrations() -> None:
-    from aggregator.storage import search
+    from aggregator.storage import query, search
 
     rev = importlib.import_module("aggregator.storage.migrations.versions.v0009_search_stemming")
     assert search.CONFIGS == rev.CONFIGS
+    assert rev.MARKS == query.MARKS
     assert search.config_sql("articles.language") == rev.config_sql("articles.language")
 
 

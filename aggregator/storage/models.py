@@ -2,7 +2,8 @@
 
 The schema itself is made by the migrations (``aggregator/storage/migrations``); these
 models must match it (tests/test_migrations.py compares them on SQLite and PostgreSQL).
-Not modelled: SQLite's FTS5 table (0001) and PostgreSQL's full-text index (0003).
+Not modelled: SQLite's FTS5 table and PostgreSQL's full-text document (both last made by
+0009).
 """
 
 from __future__ import annotations

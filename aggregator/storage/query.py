@@ -72,12 +72,13 @@ def _register_pg_functions() -> None:
 
 
 # Combining diacritical marks, removed after canonical decomposition before PostgreSQL
-# indexes or matches words (revision 0006 holds the same SQL): SQLite's FTS5 folds
-# diacritics too, so "beyonce" finds "Beyoncé" on both.
+# indexes or matches words (revisions 0006 and 0009 hold the same SQL): SQLite's FTS5
+# folds diacritics too, so "beyonce" finds "Beyoncé" on both.
 MARKS = "[\u0300-\u036f]"
-# PostgreSQL's stored, GIN-indexed document of each article (revision 0006): title words
-# weighted A, body words B, accents folded, 'simple' configuration (no stemming or stop
-# words: the corpus is multilingual). Not in the models: PostgreSQL computes it on write.
+# PostgreSQL's stored, GIN-indexed document of each article (revision 0009): title words
+# weighted A, body words B, accents folded, in the text-search configuration of the
+# article's language (search.CONFIGS; 'simple', no stemming, for any other). Not in the
+# models: PostgreSQL computes it on write.
 PG_SEARCH_VECTOR: ColumnElement[Any] = literal_column("articles.search_vector")
 
 
