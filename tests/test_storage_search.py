@@ -16,7 +16,7 @@ from sqlalchemy import Engine, text
 from aggregator.aggregate.index import indexed_store
 from aggregator.items import ArticleItem
 from aggregator.storage import Filters, Query, SearchSyntaxError, make_engine
-from aggregator.storage.search import parse
+from aggregator.storage.search import MAX_TERMS, parse
 from tests.conftest import cli, jsonl
 
 T0 = datetime(2022, 6, 6, 18, 0, tzinfo=timezone.utc)
@@ -121,6 +121,16 @@ def test_no_query_makes_the_database_fail(news: Query) -> None:
         with contextlib.suppress(SearchSyntaxError):
             news.search_hits(hostile)
     assert news.get("1") is not None
+
+
+def test_long_searches_are_read_or_refused_clearly(news: Query) -> None:
+    words = [f"w{i}" for i in range(MAX_TERMS)]
+    exclusions = " ".join(f"-{w}" for w in words[1:])
+    phrase = '"' + " ".join(words * 20) + '"'
+    for query in (" ".join(words), " OR ".join(words), f"season {exclusions}", phrase):
+        assert len(news.search(query)) in (0, 2)
+    with pytest.raises(SearchSyntaxError, match=f"at most {MAX_TERMS}"):
+        news.search(" ".join([*words, "one-more"]))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

@@ -40,6 +40,7 @@ from aggregator.storage.search import (
     CONFIG_NAMES,
     SearchQuery,
     Term,
+    balanced,
     config_sql,
     fts5_match,
     parse,
@@ -297,9 +298,9 @@ class Query:
         prepare = _pg_prepare(fold)
         vector = PG_SEARCH_VECTOR
         words = pg_tsquery_per_language(parsed, "articles.language", prepare)
-        candidates = pg_tsquery(parsed, CONFIG_NAMES[0], prepare)
-        for config in CONFIG_NAMES[1:]:
-            candidates = func.tsquery_or(candidates, pg_tsquery(parsed, config, prepare))
+        candidates = balanced(
+            func.tsquery_or, [pg_tsquery(parsed, c, prepare) for c in CONFIG_NAMES]
+        )
         # ts_rank adds up every pair of nearby query words, so a long body that repeats
         # them would outrank a headline made of them: headlines (the document's weight-A
         # words) first.

@@ -60,6 +60,9 @@ class SearchQuery:
         return bool(self.required)
 
 
+# More words than a search needs, which would only make long SQL (PostgreSQL reads the
+# query once per configuration).
+MAX_TERMS = 64
 # A phrase in double quotes (one left open runs to the end), or a run of other characters.
 _TOKEN = re.compile(r'(-?)"([^"]*)(?:"|$)|(\S+)')
 _WORD = re.compile(r"[^\W_]+")
@@ -111,6 +114,8 @@ def parse(query: str) -> SearchQuery:
         last_required, joining = True, False
     if excluded and not required:
         raise SearchSyntaxError("a search needs at least one word to find; '-' only excludes words")
+    if sum(map(len, required)) + len(excluded) > MAX_TERMS:
+        raise SearchSyntaxError(f"a search takes at most {MAX_TERMS} words or phrases")
     return SearchQuery(tuple(tuple(c) for c in required), tuple(excluded))
 
 
@@ -129,8 +134,8 @@ def fts5_match(query: SearchQuery) -> str:
         terms = [_fts_term(t) for t in alternatives]
         clauses.append(terms[0] if len(terms) == 1 else "(" + " OR ".join(terms) + ")")
     out = " AND ".join(clauses)
-    for term in query.excluded:
-        out = f"({out}) NOT {_fts_term(term)}"
+    if query.excluded:  # one NOT: FTS5's parser nests each one
+        out = f"({out}) NOT ({' OR '.join(_fts_term(t) for t in query.excluded)})"
     return out
 
 
@@ -202,17 +207,28 @@ def pg_tsquery(
         return func.phraseto_tsquery(cfg, prepare(literal(t.text)), type_=TSQUERY)
 
     def any_of(terms: tuple[Term, ...]) -> ColumnElement[Any]:
-        out = term(terms[0])
-        for t in terms[1:]:
-            out = func.tsquery_or(out, term(t), type_=TSQUERY)
-        return out
+        return balanced(func.tsquery_or, [term(t) for t in terms])
 
-    result = any_of(query.required[0])
-    for alternatives in query.required[1:]:
-        result = func.tsquery_and(result, any_of(alternatives), type_=TSQUERY)
-    for t in query.excluded:
-        result = func.tsquery_and(result, func.tsquery_not(term(t), type_=TSQUERY), type_=TSQUERY)
+    result = balanced(func.tsquery_and, [any_of(c) for c in query.required])
+    if query.excluded:
+        result = func.tsquery_and(
+            result, func.tsquery_not(any_of(query.excluded), type_=TSQUERY), type_=TSQUERY
+        )
     return result
+
+
+def balanced(
+    operator: Callable[..., ColumnElement[Any]], operands: list[ColumnElement[Any]]
+) -> ColumnElement[Any]:
+    """``operands`` joined by the binary ``operator`` as a balanced tree (nested calls as
+    deep as log2 of their number, not their number)."""
+    while len(operands) > 1:
+        pairs = [
+            operator(a, b, type_=TSQUERY)
+            for a, b in zip(operands[0::2], operands[1::2], strict=False)
+        ]
+        operands = pairs + (operands[-1:] if len(operands) % 2 else [])
+    return operands[0]
 
 
 def pg_tsquery_per_language(
