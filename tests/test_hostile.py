@@ -574,7 +574,7 @@ def test_crawl_stores_pages_with_hostile_jsonld_from_the_dom(
     article = crawls["hostile_pages"].articles()[f"{PAGES}jsonld-{slug}/"]
     assert article["title"].endswith(": the DOM still tells")
     assert json.loads(article["authors"]) == ["Jane Doe"]
-    assert article["published"].startswith("2022-06-06 10:00:00")
+    assert article["published"] == "2022-06-06T10:00:00.000000Z"
     assert "the DOM still tells the story: paragraph 1" in article["body"]
 
 

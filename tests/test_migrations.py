@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, Table, inspect, text
+from sqlalchemy import Column, DateTime, Engine, MetaData, Table, TypeDecorator, inspect, text
 from sqlalchemy.engine import make_url
 
 from aggregator.aggregate.index import indexed_store
 from aggregator.items import ArticleItem
-from aggregator.storage import Query, make_engine
+from aggregator.storage import Filters, Query, make_engine
 from aggregator.storage.fetchstate import FetchStateStore
 from aggregator.storage.migrate import (
     HEAD,
@@ -37,7 +37,13 @@ from aggregator.storage.migrate import (
     downgrade,
     upgrade,
 )
-from aggregator.storage.models import Article, CrawlRun, FetchState
+from aggregator.storage.models import (
+    Article,
+    CrawlRun,
+    FetchState,
+    UTCDateTime,
+    parse_sqlite_time,
+)
 from tests.conftest import PROJECT, cli, other_database, require_service
 
 ARTICLES_TABLE: Table = Article.__table__  # type: ignore[assignment]
@@ -294,6 +300,34 @@ def run_ddl(engine: Engine, script: str) -> None:
             conn.exec_driver_sql(stmt)
 
 
+class _FirstReleaseTime(TypeDecorator[datetime]):
+    """The first release's time type: SQLAlchemy's ``DateTime(timezone=True)`` given naive
+    UTC on SQLite (stored as ``2022-06-06 16:05:00.000000``), aware times on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None or dialect.name != "sqlite":
+            return value
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def as_first_release(table: Table) -> Table:
+    """``table`` (a model's) with the first release's time type, to write rows as it did."""
+    columns = [
+        Column(c.name, _FirstReleaseTime() if isinstance(c.type, UTCDateTime) else c.type,
+               primary_key=c.primary_key)
+        for c in table.columns
+    ]  # fmt: skip
+    return Table(table.name, MetaData(), *columns)
+
+
+# Time columns: SQLite's text is compared as the time it says (revision 0010 rewrote it).
+TIME_COLUMNS = {"published", "modified", "fetched_at", "first_seen", "last_seen",
+                "started_at", "finished_at"}  # fmt: skip
+
+
 def make_first_release_db(url: str, *, fetch_state: bool = False) -> None:
     """The first release's schema and rows (no alembic_version), optionally with the
     fetch_state table of the release after it."""
@@ -305,19 +339,21 @@ def make_first_release_db(url: str, *, fetch_state: bool = False) -> None:
                 conn.exec_driver_sql(stmt)
     if fetch_state:
         run_ddl(engine, FETCH_STATE_TABLE)
-    with engine.begin() as conn:  # the models' types store values as that release did
-        conn.execute(ARTICLES_TABLE.insert(), ARTICLES)
-        conn.execute(RUNS_TABLE.insert(), CRAWL_RUNS)
+    with engine.begin() as conn:  # stored as that release's types did
+        conn.execute(as_first_release(ARTICLES_TABLE).insert(), ARTICLES)
+        conn.execute(as_first_release(RUNS_TABLE).insert(), CRAWL_RUNS)
         if fetch_state:
             gone = {"url": "https://www.dualshockers.com/gone/", "source": "dualshockers",
                     "kind": "article", "status": 410, "etag": '"x"', "fetched_at": T0}  # fmt: skip
-            conn.execute(FETCH_STATE_TABLE_.insert(), gone)
+            conn.execute(as_first_release(FETCH_STATE_TABLE_).insert(), gone)
     engine.dispose()
 
 
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of the first release's tables as the database returns it (no types of
-    ours in between: SQLite's stored text, PostgreSQL's values)."""
+    ours in between: SQLite's stored text, PostgreSQL's values), but SQLite's times read
+    as the times they say (revision 0010 rewrote their text; test_sqlite_times_* checks
+    that text)."""
     engine = make_engine(url, create=False)
     with engine.connect() as conn:
         # The first release's columns only: later revisions add columns of their own.
@@ -325,7 +361,15 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
         for name, rows in (("articles", ARTICLES), ("crawl_runs", CRAWL_RUNS)):
             columns = ", ".join(["id", *(k for k in rows[0] if k != "id")])
             query = text(f"SELECT {columns} FROM {name} ORDER BY id")
-            out[name] = [tuple(r) for r in conn.execute(query)]
+            result = conn.execute(query)
+            times = [k in TIME_COLUMNS for k in result.keys()]  # noqa: SIM118 (a Result)
+            out[name] = [
+                tuple(
+                    parse_sqlite_time(v) if t and isinstance(v, str) else v
+                    for v, t in zip(row, times, strict=True)
+                )
+                for row in result
+            ]
     engine.dispose()
     return out
 
@@ -368,6 +412,10 @@ def schema(url: str) -> set[tuple[str, ...]]:
             out = {tuple(str(v).replace(f"{name}.", "") for v in row) for row in rows}
     engine.dispose()
     return out
+
+
+# What later revisions change rather than add: PostgreSQL's JSON columns (0008, jsonb).
+RETYPED = {("column", "articles", "authors"), ("column", "articles", "tags")}
 
 
 def assert_upgraded_intact(url: str, before: dict[str, list[tuple[Any, ...]]]) -> None:
@@ -425,7 +473,8 @@ def test_first_release_database_upgraded_by_cli(backend_url: str) -> None:
     assert {x[1] for x in old_schema if x[0] == "table"} <= {
         x[1] for x in upgraded if x[0] == "table"
     }
-    assert {x for x in old_schema if x[0] != "table"} <= {x for x in upgraded if x[0] != "table"}
+    kept = {x for x in old_schema if x[0] != "table" and x[:3] not in RETYPED}
+    assert kept <= {x for x in upgraded if x[0] != "table"}
     assert len(upgraded) > len(old_schema)
     # Again: nothing to do, nothing touched.
     again = cli("db", "upgrade", "--db", backend_url, cwd=None, timeout=120)
@@ -700,3 +749,184 @@ def test_failed_migration_leaves_nothing_behind(backend_url: str) -> None:
     assert schema(backend_url) == before
     assert "alembic_version" not in inspect(engine).get_table_names()
     engine.dispose()
+
+
+def test_postgresql_authors_and_tags_become_jsonb(pg_url: str) -> None:
+    """0008 turns the JSON lists into jsonb on a database with articles in it: values
+    intact, containment (``@>``) works, the author filter still finds non-ASCII names."""
+    make_first_release_db(pg_url)
+    engine = make_engine(pg_url, create=False)
+    upgrade(engine, "0007")
+    before = dump(pg_url)
+
+    def types() -> set[str]:
+        with engine.connect() as conn:
+            return set(conn.execute(text(
+                "SELECT data_type FROM information_schema.columns WHERE table_schema = "
+                "current_schema() AND table_name = 'articles' AND column_name IN "
+                "('authors', 'tags')"
+            )).scalars())  # fmt: skip
+
+    assert types() == {"json"}
+    upgrade(engine, "0008")
+    assert types() == {"jsonb"}
+    assert dump(pg_url) == before
+    with engine.connect() as conn:
+        found = conn.execute(text(
+            "SELECT canonical_url FROM articles WHERE authors @> CAST(:a AS jsonb) "
+            "AND tags @> CAST(:t AS jsonb)"
+        ), {"a": json.dumps(["Zoë Ångström"]), "t": "[]"}).scalars().all()  # fmt: skip
+    assert found == ["https://www.musikexpress.de/bjoerk-welttournee/"]
+    upgrade(engine)
+    q = Query(engine)
+    for name in ("zoë ångström", "ZOË", "Łukasz", "núñez"):
+        hits = q.latest(Filters(author=name))
+        assert [a.source for a in hits] == ["musikexpress"], name
+    downgrade(engine, "0007")
+    assert types() == {"json"}
+    assert dump(pg_url) == before
+    engine.dispose()
+
+
+def test_search_stemming_revision_rebuilds_the_index_of_existing_rows(backend_url: str) -> None:
+    """0009 on a database with articles: SQLite's index is made again (findable by other
+    tools, stemmed) from the stored rows, PostgreSQL's documents per language; "renew"
+    finds the article that says "renewed"; downgrading restores 0008's search."""
+    make_first_release_db(backend_url)
+    engine = make_engine(backend_url, create=False)
+    upgrade(engine, "0008")
+    before = dump(backend_url)
+    q = Query(engine)
+    assert q.search("renew") == []
+    upgrade(engine, "0009")
+    assert dump(backend_url) == before
+    assert [a.source for a in q.search("renew")] == ["dualshockers"]
+    for canonical, words in SEARCH_WORDS.items():
+        assert [a.canonical_url for a in q.search(words)] == [canonical], words
+
+    def search_sql() -> str:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                query = "SELECT sql FROM sqlite_master WHERE name = 'articles_fts'"
+            else:
+                query = (
+                    "SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d JOIN pg_attribute"
+                    " a ON a.attrelid = d.adrelid AND a.attnum = d.adnum WHERE d.adrelid ="
+                    " 'articles'::regclass AND a.attname = 'search_vector'"
+                )
+            return str(conn.execute(text(query)).scalar_one())
+
+    stemmed = ('content="articles"', "porter unicode61") if "sqlite" in backend_url else (
+        "'english'::regconfig", "'german'::regconfig")  # fmt: skip
+    assert all(s in search_sql() for s in stemmed)
+    downgrade(engine, "0008")
+    assert not any(s in search_sql() for s in stemmed)
+    assert dump(backend_url) == before
+    engine.dispose()
+
+
+def test_sqlite_times_become_iso_8601_utc(tmp_path: Path) -> None:
+    """0010 rewrites SQLite's stored times from ``2022-06-06 16:05:00.000000`` to
+    ``2022-06-06T16:05:00.000000Z``, so that other programs' string comparisons
+    with ISO times are right; text that is no time is left alone; the query filters read
+    both; downgrading writes the old form back."""
+    url = f"sqlite:///{tmp_path / 'news.db'}"
+    make_first_release_db(url)
+    engine = make_engine(url, create=False)
+    upgrade(engine, "0009")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE articles SET modified = 'sometime' WHERE id = 2"))
+
+    def raw(sql: str) -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+
+    times = "SELECT published, modified, last_seen FROM articles WHERE id IN (1, 2) ORDER BY id"
+    after_ten = "SELECT id FROM articles WHERE published > '2022-06-06T10:00:00Z' ORDER BY id"
+    old = raw(times)
+    assert old == [
+        ("2022-06-06 16:05:00.000000", "2022-06-06 19:05:00.123456", "2022-06-15 16:05:01.000000"),
+        (None, "sometime", "2023-01-01 00:00:00.000000"),
+    ]
+    assert raw(after_ten) == []  # ' ' sorts before 'T': 16:05 compared as before 10:00
+    upgrade(engine, "0010")
+    assert raw(times) == [
+        (
+            "2022-06-06T16:05:00.000000Z",
+            "2022-06-06T19:05:00.123456Z",
+            "2022-06-15T16:05:01.000000Z",
+        ),
+        (None, "sometime", "2023-01-01T00:00:00.000000Z"),
+    ]
+    assert raw(after_ten) == [(1,)]
+    assert raw("SELECT started_at, finished_at FROM crawl_runs WHERE id = 1") == [
+        ("2022-06-06T16:05:00.000000Z", "2022-06-06T16:07:05.000000Z")
+    ]
+    q = Query(engine)
+    first = q.get("1")
+    assert first is not None and first.modified == ARTICLES[0]["modified"]
+    window = Filters(since=T0, until=T0, limit=None)  # exactly the stored time, both ends
+    assert [a.id for a in q.latest(window)] == [1]
+    assert [a.id for a in q.search("zombie", window)] == [1]
+    later = Filters(since=T0 + timedelta(microseconds=1), limit=None)
+    assert [a.id for a in q.latest(later)] == []
+    downgrade(engine, "0009")
+    assert raw(times) == old
+    engine.dispose()
+
+
+def test_foreign_keys_revision_cleans_dangling_references(backend_url: str) -> None:
+    """0011 on a database with rows, some of whose references dangle: those are cleaned
+    (lookup rows of missing articles deleted; a missing copy-of cleared; an article of a
+    missing story unindexed, its lookup rows deleted), every other row is kept, the keys
+    are declared and enforced at commit, and full-text search still follows the table."""
+    make_first_release_db(backend_url)
+    engine = make_engine(backend_url, create=False)
+    upgrade(engine, "0010")
+    with engine.begin() as conn:
+        story = conn.execute(text(
+            "INSERT INTO stories (headline, first_seen, updated, article_count, outlet_count)"
+            " VALUES ('Dead', :t, :t, 2, 2) RETURNING id"
+        ), {"t": T0}).scalar_one()  # fmt: skip
+        links = [(1, story, None), (2, story, 1), (3, 999, 1), (4, story, 777)]
+        for aid, sid, dup in links:
+            conn.execute(text("UPDATE articles SET story_id = :s, duplicate_of = :d WHERE id = :a"),
+                         {"s": sid, "d": dup, "a": aid})  # fmt: skip
+        for aid in (1, 3, 555):  # 555: no such article
+            conn.execute(text("INSERT INTO lsh_keys (key, article_id) VALUES (7, :a)"), {"a": aid})
+            conn.execute(text(
+                "INSERT INTO story_terms (term, article_id, is_name, published) "
+                "VALUES ('dead', :a, false, :t)"
+            ), {"a": aid, "t": T0})  # fmt: skip
+    before = dump(backend_url)
+    upgrade(engine, "0011")
+
+    def rows(sql: str) -> list[tuple[Any, ...]]:
+        with engine.connect() as conn:
+            return [tuple(r) for r in conn.execute(text(sql))]
+
+    assert rows("SELECT id, story_id, duplicate_of FROM articles ORDER BY id") == [
+        (1, story, None), (2, story, 1), (3, None, None), (4, story, None)]  # fmt: skip
+    assert rows("SELECT article_id FROM lsh_keys") == [(1,)]
+    assert rows("SELECT article_id FROM story_terms") == [(1,)]
+    assert dump(backend_url) == before  # the first release's columns untouched
+    keys = {
+        (table, fk["constrained_columns"][0], fk["referred_table"])
+        for table in ("articles", "lsh_keys", "story_terms")
+        for fk in inspect(engine).get_foreign_keys(table)
+    }
+    assert keys == {("articles", "story_id", "stories"), ("articles", "duplicate_of", "articles"),
+                    ("lsh_keys", "article_id", "articles"),
+                    ("story_terms", "article_id", "articles")}  # fmt: skip
+    with pytest.raises(Exception, match=r"(?i)foreign key"), engine.begin() as conn:
+        conn.execute(text("DELETE FROM stories"))  # articles still name it
+    with engine.begin() as conn:  # an article's lookup rows go with it; copies forget it
+        conn.execute(text("DELETE FROM articles WHERE id = 1"))
+    assert rows("SELECT article_id FROM lsh_keys") == rows("SELECT term FROM story_terms") == []
+    assert rows("SELECT duplicate_of FROM articles WHERE id = 2") == [(None,)]
+    q = Query(engine)
+    assert q.search("zombie netflix") == [] and len(q.search("welttournee")) == 1
+    downgrade(engine, "0010")
+    assert all(inspect(engine).get_foreign_keys(t) == [] for t in ("articles", "lsh_keys"))
+    engine.dispose()
+    assert_writable(backend_url)

@@ -30,6 +30,27 @@ class Column:
     cell: Callable[[Any], str]
     justify: Literal["left", "right"] = "left"
     width: int | None = None
+    marked: bool = False
+    """Cells hold matches between ``storage.query.MARK_OPEN``/``MARK_CLOSE`` (a search
+    snippet): bold on a terminal, the marks dropped elsewhere."""
+
+
+def _unmarked(text: str) -> str:
+    from aggregator.storage.query import MARK_CLOSE, MARK_OPEN
+
+    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+
+def _marked_text(text: str) -> Any:
+    """``text`` as rich Text, its marked matches bold (never read as markup)."""
+    from rich.text import Text
+
+    from aggregator.storage.query import MARK_CLOSE, MARK_OPEN
+
+    out = Text()
+    for i, part in enumerate(text.replace(MARK_CLOSE, MARK_OPEN).split(MARK_OPEN)):
+        out.append(part, style="bold" if i % 2 else "")
+    return out
 
 
 def is_terminal(stream: TextIO) -> bool:
@@ -106,7 +127,8 @@ def print_table(
     if not is_terminal(stream):
         stream.write("\t".join(col.header for col in columns) + "\n")
         for row in rows:
-            stream.write("\t".join(_one_line(col.cell(row)) for col in columns) + "\n")
+            cells = (col.cell(row) for col in columns)
+            stream.write("\t".join(_one_line(_unmarked(c)) for c in cells) + "\n")
         return
     from rich.table import Table
     from rich.text import Text
@@ -115,9 +137,17 @@ def print_table(
     for col in columns:
         table.add_column(col.header, justify=col.justify)
     for row in rows:
-        cells = (short(col.cell(row), col.width) if col.width else col.cell(row) for col in columns)
-        table.add_row(*(Text(cell) for cell in cells))
+        table.add_row(*(_cell_text(col, row) for col in columns))
     _console(stderr).print(table)
+
+
+def _cell_text(col: Column, row: Any) -> Any:
+    from rich.text import Text
+
+    cell = col.cell(row)
+    if col.marked:
+        return _marked_text(" ".join(cell.split()))
+    return Text(short(cell, col.width) if col.width else cell)
 
 
 def output_rows(

@@ -24,6 +24,7 @@ from aggregator.cli.app import (
 )
 from aggregator.cli.database import filters, open_engine, since_option
 from aggregator.cli.output import (
+    ARTICLE_COLUMNS,
     Column,
     human,
     nothing,
@@ -37,9 +38,26 @@ from aggregator.cli.output import (
 )
 
 
+def _of_article(col: Column) -> Column:
+    """``col`` (a column of articles) for search hits."""
+    return Column(col.header, lambda hit: col.cell(hit.article), col.justify)
+
+
+SEARCH_COLUMNS = (
+    *(_of_article(c) for c in ARTICLE_COLUMNS[:4]),
+    Column("snippet", lambda hit: hit.marked, marked=True),
+)
+
+
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="Words to find in title or body (all required).")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words to find in title or body (all required); "a phrase", prefix*, '
+            "OR between alternatives, -word to exclude."
+        ),
+    ],
     source: SourceOpt = None,
     author: AuthorOpt = None,
     since: SinceOpt = None,
@@ -51,15 +69,29 @@ def search(
         bool, typer.Option("--by-story", help="One line per story, its matching articles under it.")
     ] = False,
 ) -> None:
-    """Full-text search over titles and bodies, best matches first."""
-    from aggregator.storage import Query
+    """Full-text search over titles and bodies, best matches first: words (all
+    required), "a phrase", prefix*, this OR that, -excluded."""
+    from aggregator.storage import Query, SearchSyntaxError
     from aggregator.storage.query import group_by_story, story_group_dict
 
-    rows = Query(open_engine(db)).search(query, filters(source, author, since, until, limit))
+    try:
+        hits = Query(open_engine(db)).search_hits(
+            query, filters(source, author, since, until, limit)
+        )
+    except SearchSyntaxError as exc:
+        raise fail(f"cannot search for {query!r}: {exc}") from None
+    rows = [hit.article for hit in hits]
     empty = f"no articles match {query!r}"
     if not by_story:
         title = f"{plural(len(rows), 'result')} for {query!r}"
-        output_articles(rows, title, as_json=as_json, empty=empty)
+        output_rows(
+            hits,
+            SEARCH_COLUMNS,
+            title=title,
+            as_json=as_json,
+            to_dict=lambda h: h.to_dict(),
+            empty=empty,
+        )
         return
     groups = group_by_story(rows)  # best match first: a story ranks by its best article
     if as_json:

@@ -18,6 +18,8 @@ and then upgraded like any other.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,8 +38,13 @@ logger = logging.getLogger("aggregator.storage")
 # schema; 0002 + fetch_state; 0003 PostgreSQL full-text index; 0004 aggregation (stories,
 # near-duplicate links and their lookup tables); 0005 lookup indexes (duplicate_of;
 # body_hash + source); 0006 PostgreSQL search document folding accents; 0007 date
-# precision (published_precision, modified_precision).
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+# precision (published_precision, modified_precision); 0008 PostgreSQL authors and tags
+# as jsonb; 0009 search stemming (FTS5 porter, content="articles"; PostgreSQL per-language
+# configurations); 0010 SQLite times as ISO 8601 UTC text (2022-07-20T16:30:00.000000Z);
+# 0011 foreign keys (story_id, duplicate_of, lsh_keys and story_terms article_id).
+REVISIONS = (
+    "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
+)  # fmt: skip
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]
 VERSION_TABLE = "alembic_version"
@@ -157,6 +164,40 @@ def _lock(conn: Connection) -> None:
     write_lock(conn, _PG_LOCK_KEY)
 
 
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection holding the migration lock, committed when the block ends well.
+
+    On SQLite, foreign-key enforcement is off meanwhile, as SQLite's documented way to
+    change a table's schema goes: a revision that rebuilds a table (Alembic's batch mode
+    copies it, drops it and renames the copy) would otherwise have the drop checked against
+    every row that refers to it. The pragma is a no-op inside a transaction, hence before
+    the lock; ``PRAGMA foreign_key_check`` before the commit refuses to leave a reference
+    dangling, and enforcement is back on for the connection's next user.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+        try:
+            _lock(conn)
+            yield conn
+            if sqlite:
+                dangling = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if dangling:
+                    table, rowid, parent, _ = dangling[0]
+                    raise SchemaError(
+                        f"{len(dangling)} reference(s) would dangle after the migration "
+                        f"(first: {table} row {rowid} -> {parent}); nothing was changed"
+                    )
+            conn.commit()
+        finally:
+            if sqlite:
+                conn.rollback()
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
+
+
 def _pre_migration_revision(conn: Connection) -> str | None:
     """The revision a database without ``alembic_version`` matches: None if it has no
     aggregator tables, else FIRST_SCHEMA or FETCH_STATE by whether ``fetch_state`` exists."""
@@ -173,8 +214,7 @@ def upgrade(engine: Engine, revision: str = "head") -> UpgradeResult:
     from alembic import command
     from alembic.util import CommandError
 
-    with engine.connect() as conn:
-        _lock(conn)
+    with _migrating(engine) as conn:
         before = _read_version(conn)
         cfg = alembic_config(conn)
         stamped = None
@@ -193,7 +233,6 @@ def upgrade(engine: Engine, revision: str = "head") -> UpgradeResult:
                 ) from exc
             raise SchemaError(str(exc)) from exc
         after = _read_version(conn)
-        conn.commit()
     result = UpgradeResult(before, stamped, after)
     if result.changed:
         logger.info("%s", result.describe())
@@ -207,9 +246,7 @@ def downgrade(engine: Engine, revision: str) -> str | None:
     _quiet_alembic()
     from alembic import command
 
-    with engine.connect() as conn:
-        _lock(conn)
+    with _migrating(engine) as conn:
         command.downgrade(alembic_config(conn), revision)
         after = _read_version(conn)
-        conn.commit()
     return after

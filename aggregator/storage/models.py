@@ -2,7 +2,8 @@
 
 The schema itself is made by the migrations (``aggregator/storage/migrations``); these
 models must match it (tests/test_migrations.py compares them on SQLite and PostgreSQL).
-Not modelled: SQLite's FTS5 table (0001) and PostgreSQL's full-text index (0003).
+Not modelled: SQLite's FTS5 table and PostgreSQL's full-text document (both last made by
+0009).
 """
 
 from __future__ import annotations
@@ -15,20 +16,67 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    ForeignKey,
     Index,
     Integer,
     String,
     Text,
     TypeDecorator,
 )
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def sqlite_time(value: datetime) -> str:
+    """An aware time as SQLite stores it (revision 0010): ISO 8601 in UTC, always to the
+    microsecond, ``2022-07-20T16:30:00.000000Z``. One width for every time, so that text
+    order is time order, in our queries and in other programs comparing the text
+    (``published >= '2022-07-20'``, ``> '2022-07-20T16:00'``). Dropping a zero fraction
+    (``...:00Z``) would put ``16:30:00Z`` after ``16:30:00.250000Z`` ('Z' sorts after '.'):
+    ``--since`` would be off by up to a second. ``datetime.isoformat`` would also drop the
+    zone letter and write years before 1000 with fewer digits."""
+    v = value.astimezone(timezone.utc)
+    return (
+        f"{v.year:04d}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}"
+        f".{v.microsecond:06d}Z"
+    )
+
+
+def parse_sqlite_time(value: str) -> datetime | None:
+    """A time SQLite holds, as aware UTC: this form, the space-separated one SQLAlchemy
+    wrote before revision 0010, or any ISO 8601 text with an offset; None for text that
+    is no time (another program may have written anything)."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+class _SQLiteTime(SQLITE_DATETIME):
+    """SQLite's side of :class:`UTCDateTime`: the text is written and read there, not by
+    SQLAlchemy's SQLite ``DATETIME`` (``2022-07-20 16:30:00.000000``, no zone)."""
+
+    def bind_processor(self, dialect: Dialect) -> None:
+        return None
+
+    def result_processor(self, dialect: Dialect, coltype: Any) -> None:
+        return None
 
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware datetimes stored as UTC.
 
-    SQLite has no zone type, so values are written as naive UTC and read back as aware UTC;
+    SQLite has no time type: values are written as ISO 8601 UTC text
+    (:func:`sqlite_time`, ``2022-07-20T16:30:00.000000Z``) and read back as aware UTC; text
+    in a time column that is no time (written by another program) reads as no time.
     PostgreSQL gets ``timestamp with time zone``. Naive input is refused: every time the
     application stores has been given its zone before it gets here.
     """
@@ -36,18 +84,23 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "sqlite":
+            return _SQLiteTime(timezone=True)  # type: ignore[no-untyped-call]
+        return dialect.type_descriptor(self.impl)
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r} cannot be stored; give it a zone first")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+        if dialect.name == "sqlite":
+            return sqlite_time(value)
+        return value.astimezone(timezone.utc)
 
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
-        """The reading chain, with a stored value that is no time (SQLite keeps whatever
-        text another program wrote) read as no time instead of failing the whole query:
-        indexing and every listing read these columns."""
+        """The reading chain, with a stored value that is no time read as no time instead
+        of failing the whole query: indexing and every listing read these columns."""
         inner = super().result_processor(dialect, coltype)
         if inner is None:
             return None
@@ -63,14 +116,24 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if isinstance(value, str):  # raw SQL reads on SQLite
-            try:
-                value = datetime.fromisoformat(value)
-            except ValueError:  # not a time (written by another program): no time
-                return None
+        if isinstance(value, str):  # SQLite's text
+            return parse_sqlite_time(value)
+        if not isinstance(value, datetime):  # a number another program stored
+            return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)  # type: ignore[no-any-return]
-        return value.astimezone(timezone.utc)  # type: ignore[no-any-return]
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+# authors and tags: jsonb on PostgreSQL (revision 0008: indexable, ``@>``), JSON text on SQLite.
+JSON_LIST = JSON().with_variant(JSONB(), "postgresql")
+
+
+# Foreign keys (revision 0011) are checked when the transaction commits: the aggregation
+# index moves a story's articles and deletes the story in one transaction, in either order.
+# The lookup rows of an article go with it; an article's copies forget it; a story cannot
+# be deleted while articles name it.
+_DEFERRED: dict[str, Any] = {"deferrable": True, "initially": "DEFERRED"}
 
 
 class Base(DeclarativeBase):
@@ -89,7 +152,7 @@ class Article(Base):
     site_name: Mapped[str | None] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(Text)
     subtitle: Mapped[str | None] = mapped_column(Text)
-    authors: Mapped[list[str]] = mapped_column(JSON, default=list)
+    authors: Mapped[list[str]] = mapped_column(JSON_LIST, default=list)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     published_offset: Mapped[int | None] = mapped_column(Integer)
     published_raw: Mapped[str | None] = mapped_column(String(200))
@@ -104,17 +167,25 @@ class Article(Base):
     body: Mapped[str] = mapped_column(Text)
     body_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     image: Mapped[str | None] = mapped_column(String(2048))
-    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON_LIST, default=list)
     section: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(16))
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     first_seen: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
-    duplicate_of: Mapped[int | None] = mapped_column(Integer, index=True)
+    duplicate_of: Mapped[int | None] = mapped_column(
+        Integer,
+        ForeignKey(
+            "articles.id", name="fk_articles_duplicate_of", ondelete="SET NULL", **_DEFERRED
+        ),
+        index=True,
+    )
     """Id of the article this one is a near-copy of (syndication, reprint, AMP twin).
     Indexed (revision 0005): a late original re-points its group by this column."""
-    story_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    story_id: Mapped[int | None] = mapped_column(
+        Integer, ForeignKey("stories.id", name="fk_articles_story_id", **_DEFERRED), index=True
+    )
     """Id of the story (event) this article reports; see aggregator.aggregate."""
 
     __table_args__ = (
@@ -206,7 +277,12 @@ class LshKey(Base):
     __tablename__ = "lsh_keys"
 
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    article_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("articles.id", name="fk_lsh_keys_article_id", ondelete="CASCADE", **_DEFERRED),
+        primary_key=True,
+        index=True,
+    )
 
 
 class StoryTerm(Base):
@@ -215,7 +291,14 @@ class StoryTerm(Base):
     __tablename__ = "story_terms"
 
     term: Mapped[str] = mapped_column(String(100), primary_key=True)
-    article_id: Mapped[int] = mapped_column(Integer, primary_key=True, index=True)
+    article_id: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey(
+            "articles.id", name="fk_story_terms_article_id", ondelete="CASCADE", **_DEFERRED
+        ),
+        primary_key=True,
+        index=True,
+    )
     is_name: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -1,15 +1,15 @@
 """Reading articles: search, latest, one article, per-source statistics, export.
 
-Every filter is a bound parameter. Full-text search takes the words of the user's query
-(all required): on SQLite as quoted FTS5 terms, on PostgreSQL as a bound
-``plainto_tsquery`` argument, so user input can never change the SQL or the search syntax.
+Every filter is a bound parameter. Full-text search reads the user's query with
+:mod:`aggregator.storage.search` and writes it in the backend's syntax: on SQLite as
+quoted FTS5 strings, on PostgreSQL as bound ``phraseto_tsquery`` arguments, so user input
+can never change the SQL or the search syntax.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -28,20 +28,40 @@ from sqlalchemy import (
     table,
     text,
 )
+from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.expression import ColumnClause
 
 from aggregator.normalize.dates import iso_date
 from aggregator.storage.engine import session_factory
 from aggregator.storage.models import Article, Story
+from aggregator.storage.search import (
+    CONFIG_NAMES,
+    SearchQuery,
+    Term,
+    balanced,
+    config_sql,
+    fts5_match,
+    parse,
+    pg_tsquery,
+    pg_tsquery_per_language,
+)
 
-_TERM = re.compile(r"\w+", re.UNICODE)
 # SQLite's FTS5 index over articles(title, body); made by migration 0001.
 _FTS = table("articles_fts", column("rowid"), column("title"), column("body"))
 _FTS_SELF: ColumnClause[Any] = literal_column("articles_fts")
 # ts_rank weights for {D, C, B, A}: title (A) words count 10x body (B) words, as in
 # SQLite's bm25 weights below.
 _PG_RANK_WEIGHTS = text("'{0, 0, 0.1, 1}'::real[]")
+# The snippet's marks around each match (control characters no stored text has: the
+# normalizer drops them), and its length in words (SQLite; PostgreSQL's in _PG_HEADLINE).
+MARK_OPEN, MARK_CLOSE = "\x02", "\x03"
+SNIPPET_WORDS = 24
+_PG_HEADLINE = (
+    f'StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}", MaxWords=24, MinWords=12, '
+    'MaxFragments=2, FragmentDelimiter=" … "'
+)
 # Largest article id: PostgreSQL's SERIAL is a 4-byte integer, SQLite's rowid 8 bytes.
 _MAX_ID = {"postgresql": 2**31 - 1}
 
@@ -53,12 +73,13 @@ def _register_pg_functions() -> None:
 
 
 # Combining diacritical marks, removed after canonical decomposition before PostgreSQL
-# indexes or matches words (revision 0006 holds the same SQL): SQLite's FTS5 folds
-# diacritics too, so "beyonce" finds "Beyoncé" on both.
+# indexes or matches words (revisions 0006 and 0009 hold the same SQL): SQLite's FTS5
+# folds diacritics too, so "beyonce" finds "Beyoncé" on both.
 MARKS = "[\u0300-\u036f]"
-# PostgreSQL's stored, GIN-indexed document of each article (revision 0006): title words
-# weighted A, body words B, accents folded, 'simple' configuration (no stemming or stop
-# words: the corpus is multilingual). Not in the models: PostgreSQL computes it on write.
+# PostgreSQL's stored, GIN-indexed document of each article (revision 0009): title words
+# weighted A, body words B, accents folded, in the text-search configuration of the
+# article's language (search.CONFIGS; 'simple', no stemming, for any other). Not in the
+# models: PostgreSQL computes it on write.
 PG_SEARCH_VECTOR: ColumnElement[Any] = literal_column("articles.search_vector")
 
 
@@ -66,6 +87,15 @@ def pg_fold(value: Any) -> ColumnElement[Any]:
     """``value`` with diacritics removed, as revision 0006 folds the documents."""
     decomposed = func.normalize(value, text("NFD"))
     return func.regexp_replace(decomposed, text(f"'{MARKS}'"), text("''"), text("'g'"))
+
+
+def _pg_prepare(fold: bool) -> Callable[[Any], ColumnElement[Any]]:
+    """What the query's words go through: :func:`pg_fold` where documents are folded."""
+    return pg_fold if fold else (lambda value: value)
+
+
+# The text-search configuration of each article's language (revision 0009).
+_PG_OWN_CONFIG: ColumnElement[Any] = literal_column(config_sql("articles.language"), REGCONFIG)
 
 
 def pg_folds(connection: Any) -> bool:
@@ -80,13 +110,47 @@ def pg_folds(connection: Any) -> bool:
     return bool(encoding == "UTF8")
 
 
-def fts_query(terms: list[str]) -> str:
-    """Words of the user's text -> FTS5 MATCH expression: every word quoted, all required."""
-    return " ".join(f'"{t}"' for t in terms)
-
-
 def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass
+class SearchHit:
+    """One search result: the article, and the passage of it that matches."""
+
+    article: Article
+    marked: str
+    """The passage, each match between :data:`MARK_OPEN` and :data:`MARK_CLOSE`."""
+
+    @property
+    def snippet(self) -> str:
+        """The passage as plain text."""
+        return self.marked.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+
+    @property
+    def highlights(self) -> list[tuple[int, int]]:
+        """Where the matches are in :attr:`snippet`: ``(start, end)`` character offsets."""
+        out: list[tuple[int, int]] = []
+        plain = 0
+        start = None
+        for ch in self.marked:
+            if ch == MARK_OPEN:
+                start = plain
+            elif ch == MARK_CLOSE:
+                if start is not None:
+                    out.append((start, plain))
+                start = None
+            else:
+                plain += 1
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """:func:`article_dict` of the article, with ``snippet`` and ``highlights``."""
+        return {
+            **article_dict(self.article),
+            "snippet": self.snippet,
+            "highlights": [list(h) for h in self.highlights],
+        }
 
 
 @dataclass
@@ -125,20 +189,30 @@ _JSON_STRUCTURE = frozenset("[],: ")
 def _author_spellings(author: str) -> list[str]:
     """How ``author`` can appear in the lowercased JSON text of ``authors``.
 
-    The JSON type writes non-ASCII letters as ``\\uXXXX`` escapes ("Zoë" is stored as
-    ``"Zo\\u00eb"``), so the name as typed would never match; its escaped spellings do.
-    Case is ignored for ASCII letters; a non-ASCII letter must be typed lowercase or in
-    the case it is stored in ("zoë" and "ZOË" find "Zoë"; "Łukasz", not "łukasz", finds
-    "Łukasz").
+    SQLite's JSON text writes non-ASCII letters as ``\\uXXXX`` escapes ("Zoë" is stored as
+    ``"Zo\\u00eb"``), so the name as typed would never match there; its escaped spellings
+    do. PostgreSQL's ``jsonb`` (revision 0008) prints the letters themselves: the
+    unescaped spellings match there. Case is ignored for ASCII letters; a non-ASCII letter
+    must be typed lowercase or in the case it is stored in ("zoë" and "ZOË" find "Zoë";
+    "Łukasz", not "łukasz", finds "Łukasz" where the database lowercases ASCII only).
 
-    Only JSON-escaped spellings are used, so a quote in ``author`` matches a quote inside
-    a name, never the quotes around one (with ``i"`` as typed, "Shivam Gulati" would match
-    ``"shivam gulati"``). A filter made only of the characters JSON leaves unescaped
-    between names (``[``, ``]``, ``,``, ``:``, spaces) names nobody: no spellings."""
+    Only JSON-escaped spellings are used (quotes and backslashes escaped), so a quote in
+    ``author`` matches a quote inside a name, never the quotes around one (with ``i"`` as
+    typed, "Shivam Gulati" would match ``"shivam gulati"``). A filter made only of the
+    characters JSON leaves unescaped between names (``[``, ``]``, ``,``, ``:``, spaces)
+    names nobody: no spellings."""
     if not set(author) - _JSON_STRUCTURE:
         return []
     folded = author.casefold()
-    return list(dict.fromkeys([json.dumps(folded)[1:-1], json.dumps(author)[1:-1].lower()]))
+    spellings = [
+        json.dumps(text, ensure_ascii=escape)[1:-1]
+        for escape in (True, False)
+        for text in (folded, author)
+    ]
+    return list(dict.fromkeys(s.translate(_ASCII_LOWER) for s in spellings))
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
 def article_dict(a: Article) -> dict[str, Any]:
@@ -166,54 +240,104 @@ class Query:
         self.sessions = session_factory(engine)
 
     def search(self, query: str, filters: Filters | None = None) -> list[Article]:
-        """Articles matching all words of ``query`` in title or body, best match first."""
+        """Articles matching ``query`` (see :mod:`aggregator.storage.search`) in title or
+        body, best match first."""
+        return [hit.article for hit in self.search_hits(query, filters)]
+
+    def search_hits(self, query: str, filters: Filters | None = None) -> list[SearchHit]:
+        """:meth:`search` with each article's snippet: the passage of its text that
+        matches, the matches marked. Raises :class:`SearchSyntaxError` for a search made
+        of exclusions only."""
         filters = filters or Filters()
-        terms = _TERM.findall(query)
-        if not terms:
+        parsed = parse(query)
+        if not parsed:
             return []
+        name = self.engine.dialect.name
+        # The snippets are made for the page of results only, by a second query: made in
+        # the search itself, they were made for every match before the sort and the limit.
         with self.sessions() as s:
-            if self.engine.dialect.name == "sqlite":
-                stmt = (
-                    select(Article)
-                    .join(_FTS, _FTS.c.rowid == Article.id)
-                    .where(_FTS_SELF.op("MATCH")(fts_query(terms)))
-                    .order_by(func.bm25(_FTS_SELF, 10.0, 1.0))  # title weighs 10x body
-                )
-                return list(s.execute(filters.apply(stmt)).scalars())
-            if self.engine.dialect.name == "postgresql":
-                # The GIN index on the stored document answers the @@; plainto_tsquery
-                # ANDs the words and reads no operators in them.
-                _register_pg_functions()
+            if name == "sqlite":
+                articles = list(s.execute(filters.apply(self._sqlite_search(parsed))).scalars())
+                snippets = self._sqlite_snippets(s, parsed, [a.id for a in articles])
+            elif name == "postgresql":
                 fold = pg_folds(s.connection())
-                vector = PG_SEARCH_VECTOR
-                plain = " ".join(terms)
-                words = func.plainto_tsquery(text("'simple'"), pg_fold(plain) if fold else plain)
-                # ts_rank adds up every pair of nearby query words, so a long body that
-                # repeats them would outrank a headline made of them: headlines (the
-                # document's weight-A words) first.
-                title = func.ts_filter(vector, text("'{a}'::\"char\"[]"))
-                in_title = title.bool_op("@@")(words)
-                rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
-                stmt = (
-                    select(Article)
-                    .where(vector.bool_op("@@")(words))
-                    .order_by(
-                        in_title.desc(),
-                        rank.desc(),
-                        Article.published.desc().nulls_last(),
-                        Article.id,
-                    )
-                )
-                return list(s.execute(filters.apply(stmt)).scalars())
-            conds = [
-                or_(
-                    Article.title.ilike(f"%{_like_escape(t)}%", escape="\\"),
-                    Article.body.ilike(f"%{_like_escape(t)}%", escape="\\"),
-                )
-                for t in terms
-            ]
-            stmt = select(Article).where(*conds).order_by(Article.published.desc())
-            return list(s.execute(filters.apply(stmt)).scalars())
+                articles = list(s.execute(filters.apply(self._pg_search(parsed, fold))).scalars())
+                snippets = self._pg_snippets(s, parsed, [a.id for a in articles], fold)
+            else:
+                articles = list(s.execute(filters.apply(self._like_search(parsed))).scalars())
+                snippets = {a.id: a.body[:200] for a in articles}
+        return [SearchHit(a, snippets.get(a.id) or "") for a in articles]
+
+    @staticmethod
+    def _sqlite_search(parsed: SearchQuery) -> Select[Any]:
+        return (
+            select(Article)
+            .join(_FTS, _FTS.c.rowid == Article.id)
+            .where(_FTS_SELF.op("MATCH")(fts5_match(parsed)))
+            .order_by(func.bm25(_FTS_SELF, 10.0, 1.0))  # title weighs 10x body
+        )
+
+    @staticmethod
+    def _sqlite_snippets(s: Session, parsed: SearchQuery, ids: list[int]) -> dict[int, str]:
+        if not ids:
+            return {}
+        snippet = func.snippet(_FTS_SELF, -1, MARK_OPEN, MARK_CLOSE, "…", SNIPPET_WORDS)
+        stmt = (
+            select(_FTS.c.rowid, snippet)
+            .where(_FTS_SELF.op("MATCH")(fts5_match(parsed)))
+            .where(_FTS.c.rowid.in_(ids))
+        )
+        return {int(i): str(text_) for i, text_ in s.execute(stmt)}
+
+    @staticmethod
+    def _pg_search(parsed: SearchQuery, fold: bool) -> Select[Any]:
+        """The GIN index on the stored document answers the query read in every
+        configuration (a superset of the matches); each candidate is then matched, ranked
+        and quoted with the configuration of its own language."""
+        _register_pg_functions()
+        prepare = _pg_prepare(fold)
+        vector = PG_SEARCH_VECTOR
+        words = pg_tsquery_per_language(parsed, "articles.language", prepare)
+        candidates = balanced(
+            func.tsquery_or, [pg_tsquery(parsed, c, prepare) for c in CONFIG_NAMES]
+        )
+        # ts_rank adds up every pair of nearby query words, so a long body that repeats
+        # them would outrank a headline made of them: headlines (the document's weight-A
+        # words) first.
+        title = func.ts_filter(vector, text("'{a}'::\"char\"[]"))
+        in_title = title.bool_op("@@")(words)
+        rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
+        return (
+            select(Article)
+            .where(vector.bool_op("@@")(candidates), vector.bool_op("@@")(words))
+            .order_by(
+                in_title.desc(), rank.desc(), Article.published.desc().nulls_last(), Article.id
+            )
+        )
+
+    @staticmethod
+    def _pg_snippets(s: Session, parsed: SearchQuery, ids: list[int], fold: bool) -> dict[int, str]:
+        if not ids:
+            return {}
+        words = pg_tsquery_per_language(parsed, "articles.language", _pg_prepare(fold))
+        snippet = func.ts_headline(_PG_OWN_CONFIG, Article.body, words, _PG_HEADLINE)
+        stmt = select(Article.id, snippet).where(Article.id.in_(ids))
+        return {int(i): str(text_) for i, text_ in s.execute(stmt)}
+
+    @staticmethod
+    def _like_search(parsed: SearchQuery) -> Select[Any]:
+        """Other databases: every word as a substring of title or body, no index."""
+
+        def has(term: Term) -> ColumnElement[bool]:
+            pattern = f"%{_like_escape(term.text)}%"
+            return or_(
+                Article.title.ilike(pattern, escape="\\"),
+                Article.body.ilike(pattern, escape="\\"),
+            )
+
+        conds = [or_(*(has(t) for t in alternatives)) for alternatives in parsed.required]
+        conds += [~has(t) for t in parsed.excluded]
+        return select(Article).where(*conds).order_by(Article.published.desc())
 
     def latest(self, filters: Filters | None = None) -> list[Article]:
         """Most recently published articles first (undated ones by when they were seen)."""
