@@ -9,7 +9,7 @@ import typer
 
 from aggregator.cli.app import DbOpt, SinceOpt, UntilOpt, app, fail
 from aggregator.cli.database import open_engine, raw_db
-from aggregator.cli.output import Column, output_articles, print_table
+from aggregator.cli.output import Column, output_articles, plural, print_table
 
 
 def _skipped_fresh(result: Any) -> int:
@@ -130,7 +130,8 @@ def crawl(
         raise fail("name at least one source, or use --all (see `aggregator sources`)")
     unknown = [n for n in names if n not in registry]
     if unknown:
-        raise fail(f"unknown source(s): {', '.join(unknown)}; known: {', '.join(registry)}")
+        noun = "source" if len(unknown) == 1 else "sources"
+        raise fail(f"unknown {noun}: {', '.join(unknown)}; known: {', '.join(registry)}")
     interactive = sys.stderr.isatty() and log_file is None and not quiet
     level = log_level or ("INFO" if log_file else "ERROR" if quiet else "WARNING")
     overrides: dict[str, Any] = {
@@ -230,7 +231,7 @@ def demo(db: DbOpt = None) -> None:
         ]
         url = resolve(db)
         typer.echo(
-            f"Demo: serving {len(hosts)} site(s) on 127.0.0.1:{server.port}; "
+            f"Demo: serving {plural(len(hosts), 'site')} on 127.0.0.1:{server.port}; "
             f"crawling {', '.join(names)} into {safe_url(url)}",
             err=True,
         )
