@@ -15,7 +15,7 @@ from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from aggregator.storage.models import Article, CrawlRun, Story
 from aggregator.storage.query import Filters, Query, StoryView, article_dict, group_by_story
@@ -66,19 +66,38 @@ class FrontPage:
     has_next: bool
 
 
+# What a story's listing shows of each article (and StoryView.to_dict writes): read as
+# plain rows, not ORM objects, which cost more than the query on a front page of big
+# stories (a page of 20 stories of 12 outlets is 240 articles).
+_LISTED = (
+    Article.id,
+    Article.story_id,
+    Article.title,
+    Article.subtitle,
+    Article.canonical_url,
+    Article.source,
+    Article.site_name,
+    Article.published,
+    Article.published_precision,
+    Article.published_offset,
+    Article.duplicate_of,
+    Article.image,
+)
+
+
 def _light_articles(session: Session, story_ids: Sequence[int]) -> dict[int, list[Article]]:
-    """The stories' articles without their bodies, earliest first, in one query."""
+    """The stories' articles, earliest first, in one query: the listed fields only, as rows
+    that read like articles (``a.title``), without bodies."""
     if not story_ids:
         return {}
     stmt = (
-        select(Article)
-        .options(defer(Article.body))
+        select(*_LISTED)
         .where(Article.story_id.in_(story_ids))
         .order_by(Article.story_id, Article.published, Article.id)
     )
     out: dict[int, list[Article]] = {}
-    for a in session.execute(stmt).scalars():
-        out.setdefault(a.story_id or 0, []).append(a)
+    for row in session.execute(stmt):
+        out.setdefault(row.story_id or 0, []).append(row)  # type: ignore[arg-type]
     return out
 
 
