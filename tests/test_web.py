@@ -423,3 +423,24 @@ def test_serve_serves_and_never_writes(site: dict[str, Any]) -> None:
         proc.terminate()
         proc.wait(timeout=10)
     assert _state(site) == before
+
+
+def test_a_database_gone_while_serving_is_a_503_page() -> None:
+    engine = connect(f"postgresql://nobody@127.0.0.1:{_free_port()}/gone")
+    client = TestClient(create_app(engine, registry={}))
+    res = client.get("/")
+    assert res.status_code == 503
+    assert "Database unavailable" in res.text and "Traceback" not in res.text
+    api = client.get("/api/stories")
+    assert api.status_code == 503 and api.json()["error"].startswith("the database cannot be read")
+
+
+def test_images_only_when_asked(site: dict[str, Any]) -> None:
+    seed = seed_story(site)
+    plain = get(site, f"/stories/{seed['id']}")
+    assert "<img" not in plain.text
+    client = TestClient(create_app(site["engine"], images=True))
+    res = client.get(f"/stories/{seed['id']}")
+    assert '<img class="lead" src="https://' in res.text
+    assert 'alt="Image for: ' in res.text
+    assert "img-src 'self' https:;" in res.headers["content-security-policy"]
