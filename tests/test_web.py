@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import socket
 import sqlite3
 import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -130,6 +131,25 @@ def test_front_page_lists_stories_with_their_outlets(site: dict[str, Any]) -> No
     default = get(site, "/").text
     assert "Hostile" in default and seed["headline"] not in default
     assert "Earlier stories" in default
+
+
+def test_front_page_order_is_the_clis(site: dict[str, Any]) -> None:
+    # Over a year every story is in the window, which SQLite reads by the outlet-count
+    # index; a week holds a few, read by time: either way, the CLI's order.
+    for window, days in (("1y", 365), ("1w", 7)):
+        ids: list[int] = []
+        page = 1
+        while True:
+            html = get(site, f"/?window={window}&page={page}").text
+            ids += [int(x) for x in re.findall(r'<h2><a href="/stories/(\d+)">', html)]
+            if 'rel="next"' not in html:
+                break
+            page += 1
+        stories = cli_json(site, "stories", "--limit", "500")
+        start = max(datetime.fromisoformat(s["updated"]) for s in stories) - timedelta(days)
+        expected = [s["id"] for s in stories if datetime.fromisoformat(s["updated"]) > start]
+        assert ids == expected
+        assert len(ids) == (66 if window == "1y" else 3)  # the demo's stories, and a hostile one
 
 
 def test_front_page_tabs_filter_by_category(site: dict[str, Any]) -> None:

@@ -14,10 +14,10 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, literal_column, select
 from sqlalchemy.orm import Session
 
-from aggregator.storage.models import Article, CrawlRun, Story
+from aggregator.storage.models import Article, CrawlRun, Story, UTCDateTime
 from aggregator.storage.query import Filters, Query, StoryView, article_dict, group_by_story
 
 CATEGORIES = ("film", "tv", "music", "games", "celebrity")
@@ -101,6 +101,28 @@ def _light_articles(session: Session, story_ids: Sequence[int]) -> dict[int, lis
     return out
 
 
+def _by_outlets(
+    session: Session, start: datetime, end: datetime, wanted: int, category: str | None
+) -> bool:
+    """Whether SQLite should find a window's stories by walking the outlet-count index
+    (most outlets first, each story's time checked, until the page is full) rather than
+    by reading the whole window from the time index and sorting it.
+
+    SQLite picks the time index whatever the window holds: 17,000 stories read and sorted
+    for a week of 200,000 articles (110 ms). Walking the outlet-count index reads about
+    ``wanted * stories / in window`` stories instead (1 ms for the first pages), but
+    would read far more for a narrow window in a long history. Both counts come from
+    indexes; a category (one story in five, say) makes the walk five times longer."""
+    in_window = session.execute(
+        select(func.count()).select_from(Story).where(Story.updated > start, Story.updated <= end)
+    ).scalar_one()
+    total = session.execute(select(func.max(Story.id))).scalar_one() or 0
+    if not in_window:
+        return False
+    walk = wanted * total / in_window * (len(CATEGORIES) if category else 1)
+    return walk < in_window
+
+
 def card(view: StoryView) -> StoryCard:
     image = next((a.image for a in view.articles if a.image), None)
     dek = next((a.subtitle for a in view.articles if a.subtitle), None)
@@ -130,12 +152,19 @@ def front_page(
         if end is None:
             return FrontPage([], None, None, page, False)
         start = end - window
-        stmt = select(Story).where(Story.updated > start, Story.updated <= end)
+        offset = (page - 1) * per_page
+        updated: Any = Story.updated
+        if engine.dialect.name == "sqlite" and _by_outlets(
+            s, start, end, offset + per_page, category
+        ):
+            # SQLite's way of keeping an index out of a plan: a unary + on its column.
+            updated = literal_column("+stories.updated", type_=UTCDateTime())
+        stmt = select(Story).where(updated > start, updated <= end)
         if category:
             stmt = stmt.where(Story.category == category)
         stmt = (
             stmt.order_by(Story.outlet_count.desc(), Story.updated.desc(), Story.id)
-            .offset((page - 1) * per_page)
+            .offset(offset)
             .limit(per_page + 1)
         )
         stories = list(s.execute(stmt).scalars())
@@ -310,6 +339,9 @@ class HealthCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # One computation at a time: requests that arrive meanwhile wait for its result
+        # instead of reading every article again.
+        self._computing = threading.Lock()
         self._key: tuple[Any, ...] | None = None
         self._value: list[SourceHealth] = []
 
@@ -318,19 +350,29 @@ class HealthCache:
         with self._lock:
             if key == self._key:
                 return self._value
-        value = source_health(engine, registry)
-        with self._lock:
-            self._key, self._value = key, value
+        with self._computing:
+            with self._lock:
+                if key == self._key:
+                    return self._value
+            value = source_health(engine, registry)
+            with self._lock:
+                self._key, self._value = key, value
         return value
 
 
 def _health_key(engine: Engine) -> tuple[Any, ...]:
+    # One aggregate per query: SQLite answers a lone max() from an index, but scans the
+    # whole table for two in one query.
+    queries = (
+        select(func.max(CrawlRun.id)),
+        select(func.max(CrawlRun.finished_at)),
+        select(func.count(CrawlRun.id)),
+        select(func.max(Article.id)),
+        select(func.max(Article.last_seen)),
+    )
     with Session(engine) as s:
-        runs = s.execute(
-            select(func.max(CrawlRun.id), func.max(CrawlRun.finished_at), func.count(CrawlRun.id))
-        ).one()
-        articles = s.execute(select(func.max(Article.id), func.max(Article.last_seen))).one()
-    return (*runs, *articles, datetime.now(timezone.utc).date())
+        values = [s.execute(q).scalar_one_or_none() for q in queries]
+    return (*values, datetime.now(timezone.utc).date())
 
 
 def _day(column: Any, dialect: str) -> Any:
