@@ -21,7 +21,8 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from sqlalchemy import Engine, event
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -294,6 +295,8 @@ def create_app(
         return error(site, request, exc.status_code, str(exc.detail))
 
     async def database_error(request: Request, exc: Exception) -> Response:
+        # The database is down, gone, locked or unreachable; not our own errors, which
+        # are 500s like any other bug.
         from aggregator.storage.engine import error_line
 
         return error(site, request, 503, f"the database cannot be read: {error_line(exc)}")
@@ -309,7 +312,12 @@ def create_app(
         lifespan=lifespan,
         routes=routes,
         middleware=[Middleware(SecurityHeaders, images=images)],
-        exception_handlers={HTTPException: http_error, SQLAlchemyError: database_error},
+        exception_handlers={
+            HTTPException: http_error,
+            OperationalError: database_error,
+            InterfaceError: database_error,
+            PoolTimeoutError: database_error,
+        },
     )
     # /stories/1/ is not /stories/1: no redirect built from the request's Host header.
     assert isinstance(app.router, Router)
@@ -361,17 +369,8 @@ def _front_args(request: Request) -> dict[str, Any]:
     window_name = text_param(request, "window") or DEFAULT_WINDOW
     if window_name not in WINDOWS:
         raise bad(f"window must be one of {', '.join(WINDOWS)}, not {window_name[:40]!r}")
-    before = None
-    raw = text_param(request, "before")
-    if raw is not None:
-        from aggregator.normalize.dates import parse_iso
-
-        try:
-            before = parse_iso(raw)
-        except ValueError:
-            before = None
-        if before is None:
-            raise bad(f"before must be an ISO 8601 time such as 2022-06-06T12:00:00Z, not {raw!r}")
+    # The same forms as since/until (2022-06-10, 2022-06-10T12:00:00Z, 2d), in UTC.
+    before = time_param(request, "before", datetime.now(timezone.utc))
     return {
         "window_name": window_name,
         "window": WINDOWS[window_name],

@@ -151,7 +151,10 @@ def front_page(
             end = s.execute(newest).scalar_one_or_none()
         if end is None:
             return FrontPage([], None, None, page, False)
-        start = end - window
+        try:
+            start = end - window
+        except OverflowError:  # a window reaching before year 1
+            start = datetime.min.replace(tzinfo=timezone.utc)
         offset = (page - 1) * per_page
         updated: Any = Story.updated
         if engine.dialect.name == "sqlite" and _by_outlets(
