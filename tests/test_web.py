@@ -371,10 +371,14 @@ def test_json_feed(site: dict[str, Any]) -> None:
 
 def test_highlight_escapes_and_marks() -> None:
     out = str(highlight("Tom <b>Cruise</b> & friends: cruise control", ["cruise"]))
-    assert (
-        out
-        == "Tom &lt;b&gt;<mark>Cruise</mark>&lt;/b&gt; &amp; friends: <mark>cruise</mark> control"
-    )
+    marked = "Tom &lt;b&gt;<mark>Cruise</mark>&lt;/b&gt; &amp; friends: <mark>cruise</mark>"
+    assert out == marked + " control"
+    # As the search folds accents: "beyonce" finds, and marks, "Beyoncé".
+    out = str(highlight("Tickets for Beyoncé’s <tour> sold out", ["beyonce", "tour"]))
+    assert out == "Tickets for <mark>Beyoncé</mark>’s &lt;<mark>tour</mark>&gt; sold out"
+    long = "word " * 200 + "the end"
+    assert str(highlight(long, ["end"], width=60)).startswith("…word")
+    assert str(highlight(long, ["end"], width=60)).endswith("<mark>end</mark>")
 
 
 def _free_port() -> int:

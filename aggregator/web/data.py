@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
@@ -30,6 +31,9 @@ HISTORY_DAYS = 30
 # The fields whose missing rate the sources page shows (Query.stats' keys).
 MISSING_FIELDS = ("title", "subtitle", "authors", "published", "body", "image")
 _TERM = re.compile(r"\w+", re.UNICODE)
+# How much of a text is read character by character to find words without their
+# diacritics (only when they are not found as typed).
+FOLD_LIMIT = 20_000
 
 
 # -- the front page ---------------------------------------------------------------------
@@ -255,31 +259,57 @@ def search_terms(query: str) -> list[str]:
     return _TERM.findall(query)
 
 
+def _fold(text: str) -> tuple[str, list[int]]:
+    """``text`` lowercased without diacritics (as both databases' search folds it), and
+    for each of its characters the index of the character of ``text`` it comes from."""
+    chars: list[str] = []
+    origin: list[int] = []
+    for i, ch in enumerate(text):
+        for c in unicodedata.normalize("NFD", ch):
+            if not unicodedata.combining(c):
+                for low in c.lower():
+                    chars.append(low)
+                    origin.append(i)
+    return "".join(chars), origin
+
+
+def _spans(text: str, terms: Sequence[str]) -> list[tuple[int, int]]:
+    """Where the words of ``terms`` are in ``text``: as typed, any case; when one is not
+    found so (a search for "beyonce" finds "Beyoncé"), with diacritics ignored."""
+    words = sorted({t for t in terms if t}, key=len, reverse=True)
+    if not words:
+        return []
+    alternatives = "|".join(re.escape(t) for t in words)
+    pattern = re.compile(rf"\b(?:{alternatives})\b", re.IGNORECASE)
+    matches = list(pattern.finditer(text))
+    found = {m.group(0).lower() for m in matches}
+    if text.isascii() or all(t.lower() in found for t in words):
+        return [m.span() for m in matches]
+    folded, origin = _fold(text[:FOLD_LIMIT])
+    alternatives = "|".join(re.escape(_fold(t)[0]) for t in words)
+    pattern = re.compile(rf"\b(?:{alternatives})\b")
+    return [(origin[m.start()], origin[m.end() - 1] + 1) for m in pattern.finditer(folded)]
+
+
 def highlight(text: str, terms: Sequence[str], *, width: int = 240) -> Markup:
     """A snippet of ``text`` around the first word of ``terms`` it holds, every such word
     marked (``<mark>``), everything else escaped."""
     text = " ".join((text or "").split())
-    if not terms:
-        return Markup(escape(text[:width]))
-    pattern = re.compile(
-        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\b",
-        re.IGNORECASE | re.UNICODE,
-    )
-    first = pattern.search(text)
+    spans = _spans(text, terms)
     start = 0
-    if first is not None and first.start() > width // 3:
-        start = text.rfind(" ", 0, first.start() - width // 3) + 1
+    if spans and spans[0][0] > width // 3:
+        start = text.rfind(" ", 0, spans[0][0] - width // 3) + 1
     end = min(len(text), start + width)
     if end < len(text):
         end = max(text.rfind(" ", start, end), start + width // 2)
-    piece = text[start:end]
     out = Markup("…") if start else Markup("")
-    pos = 0
-    for m in pattern.finditer(piece):
-        out += escape(piece[pos : m.start()]) + Markup("<mark>") + escape(m.group(0))
-        out += Markup("</mark>")
-        pos = m.end()
-    out += escape(piece[pos:])
+    pos = start
+    for a, b in spans:
+        if a < start or b > end:
+            continue
+        out += escape(text[pos:a]) + Markup("<mark>") + escape(text[a:b]) + Markup("</mark>")
+        pos = b
+    out += escape(text[pos:end])
     if end < len(text):
         out += Markup("…")
     return out
