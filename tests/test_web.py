@@ -395,6 +395,16 @@ def test_serve_refuses_a_missing_database_and_creates_none(tmp_path: Path) -> No
     assert not missing.exists()
 
 
+def test_serve_refuses_a_port_in_use(site: dict[str, Any]) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        res = cli("serve", "--db", site["url"], "--port", str(port), timeout=30)
+    assert res.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: " in res.stderr and "serving on" not in res.stderr
+
+
 def test_serve_refuses_an_unreachable_server(tmp_path: Path) -> None:
     url = f"postgresql://nobody@127.0.0.1:{_free_port()}/none"
     res = cli("serve", "--db", url, timeout=30)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated, Any
 
 import typer
@@ -73,6 +74,24 @@ def serve(
     from aggregator.web.app import create_app
 
     engine = open_read_only(db)
+    sock = listen(host, port)
     application = create_app(engine, images=images)
-    typer.echo(f"aggregator: serving on http://{host}:{port}/ (Ctrl-C stops)", err=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
+    shown = f"[{host}]" if ":" in host else host
+    typer.echo(f"aggregator: serving on http://{shown}:{port}/ (Ctrl-C stops)", err=True)
+    server.run(sockets=[sock])
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port``, or one line and exit 2 (a port in use, an address
+    not of this machine) before anything says the server is up."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        reason = exc.strerror or str(exc)
+        raise fail(f"cannot listen on {host}:{port}: {reason}") from None
+    return sock
