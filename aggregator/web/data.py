@@ -234,11 +234,18 @@ def search_page(
     """One page of ``aggregator search``'s results for ``query`` (the same query, so the
     same matches in the same order); with ``category``, only articles of stories in it."""
     wanted = page * per_page + 1
-    filters.limit = max(wanted, CATEGORY_SCAN) if category else wanted
-    rows = Query(engine).search(query, filters)
-    categories = story_categories(engine, {a.story_id for a in rows if a.story_id})
-    if category:
-        rows = [a for a in rows if a.story_id and categories.get(a.story_id) == category]
+    # A category is a story's, not an article's: the best matches are read and filtered,
+    # a few times the page first, up to CATEGORY_SCAN when that is not enough.
+    scans = [wanted] if not category else [min(wanted * 8, CATEGORY_SCAN), CATEGORY_SCAN]
+    for scan in scans:
+        filters.limit = max(wanted, scan)
+        rows = Query(engine).search(query, filters)
+        categories = story_categories(engine, {a.story_id for a in rows if a.story_id})
+        exhausted = len(rows) < filters.limit
+        if category:
+            rows = [a for a in rows if a.story_id and categories.get(a.story_id) == category]
+        if len(rows) >= wanted or exhausted:
+            break
     has_next = len(rows) > page * per_page
     rows = rows[(page - 1) * per_page : page * per_page]
     groups = group_by_story(rows) if by_story else []
