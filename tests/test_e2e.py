@@ -66,6 +66,8 @@ def test_demo_then_search(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     demo = cli("demo", "--db", str(db), env=LOG_INFO, cwd=tmp_path, check=True)
     assert "dualshockers" in demo.stdout and "finished" in demo.stdout  # the results table
+    # It ends by saying how to read what it collected (on stderr: stdout stays data).
+    assert f"aggregator serve --db {db}" in demo.stderr.splitlines()[-1]
     search = ["search", "All of Us Are Dead", "--db", str(db), "--json"]
     found = cli(*search, env=LOG_INFO, cwd=tmp_path, check=True)
     rows = {r["canonical_url"]: r for r in map(json.loads, found.stdout.splitlines())}

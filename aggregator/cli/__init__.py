@@ -5,7 +5,7 @@ per line, every field), through one output layer (:mod:`aggregator.cli.output`).
 commands register on :data:`app` when their modules are imported here.
 """
 
-from aggregator.cli import crawling, extracting, queries, registry, schema  # noqa: F401
+from aggregator.cli import crawling, extracting, queries, registry, schema, serving  # noqa: F401
 from aggregator.cli.app import app, main, unwrap_help
 
 unwrap_help(app)

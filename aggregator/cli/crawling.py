@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -246,4 +247,8 @@ def demo(db: DbOpt = None) -> None:
     print_results(results)
     rows = Query(open_engine(url)).latest(Filters(limit=20))
     output_articles(rows, f"Collected articles (newest 20) in {safe_url(url)}")
+    # As the user named the database (a password masked: it is on screen, not in a script).
+    named = (safe_url(db) if "://" in db else shlex.quote(db)) if db else None
+    browse = "aggregator serve" + (f" --db {named}" if named else "")
+    typer.echo(f"Read them in a browser: {browse}  (then open http://127.0.0.1:8080/)", err=True)
     raise typer.Exit(exit_status(results))
