@@ -50,8 +50,8 @@ def runs(db: Path) -> list[dict[str, Any]]:
 
 
 def results(table: str) -> dict[str, str]:
-    """{source: result} from the results table."""
-    rows = [[c.strip() for c in line.split("│")[1:-1]] for line in table.splitlines()]
+    """{source: result} from the results table (tab-separated: standard output is a pipe)."""
+    rows = [line.split("\t") for line in table.splitlines()[1:]]
     return {row[0]: row[1] for row in rows if len(row) > 1}
 
 
@@ -128,6 +128,23 @@ def test_refused_connections_are_one_line_per_failure_and_counted(tmp_path: Path
     assert run["details"]["errors"] == {"DownloadConnectionRefusedError": 3, "robots_txt": 1}
 
 
+def test_a_source_that_never_answers_is_given_up(tmp_path: Path) -> None:
+    # At the default retries and backoff: three refused connections and no response, and
+    # the source's run ends there (its other start requests fail at once, not retried),
+    # rather than backing off through every retry of every start request.
+    db = tmp_path / "news.db"
+    proc = cli("crawl", "variety", "--db", str(db), *FAST, timeout=120,
+               env={"AGGREGATOR_HOST_MAP": f"variety.com=127.0.0.1:{closed_port()}"})  # fmt: skip
+    assert proc.returncode == 1, proc.stderr[-3000:]
+    no_traceback(proc)
+    assert "Giving up this source: 3 connections failed and none answered" in proc.stderr
+    (run,) = runs(db)
+    assert run["status"] == "failed"
+    # robots.txt (fetched before anything else) failed three times: the source is given
+    # up, and the feed and both sitemaps are not sent at all.
+    assert run["details"]["errors"] == {"SourceUnreachable": 3, "robots_txt": 1}
+
+
 # -- cron: set-up logged once, --quiet, results on stdout ------------------------------------
 
 
@@ -140,7 +157,7 @@ def test_cron_run_logs_setup_once_and_says_nothing_on_success(
                env={"AGGREGATOR_HOST_MAP": mirror.host_map()})  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # cron mails nothing
-    assert "Crawl results" in proc.stdout
+    assert proc.stdout.startswith("source\tresult\t")  # the results table, tab-separated in a pipe
     assert results(proc.stdout) == dict.fromkeys(sources, "finished"), proc.stdout
     text = log.read_text()
     assert text.count("Spider closed (finished)") == 3  # one crawl per source...

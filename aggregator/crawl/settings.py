@@ -37,6 +37,9 @@ CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_TIMEOUT = 30
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# Connection failures (refused, name not found) in a row, with no response at all, after
+# which a source's run gives up as unreachable (crawl.backoff); 0 never gives up.
+AGGREGATOR_UNREACHABLE_AFTER = 3
 RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # A page that still fails after its retries is a fact about the website, not a bug of
 # ours: the spider's errback logs it in one WARNING line and counts it in the run's errors

@@ -28,6 +28,8 @@ HTTP_STATUS = "downloader/response_status_count/"
 # exception class; the run counts them as errors of kind ROBOTS_TXT.
 ROBOTS_FAILED = "robotstxt/exception_count/"
 ROBOTS_TXT = "robots_txt"
+# The finish reason of a source whose hosts never answered (crawl.backoff gives it up).
+UNREACHABLE = "unreachable"
 
 # Errors after which a run's results are not all in the database.
 _INCOMPLETE = (ERRORS + "not_stored", ERRORS + "index_failed")
@@ -39,6 +41,8 @@ def run_status(stats: dict[str, Any]) -> str:
     "incomplete" (articles were fetched but the database failed to store or index some)
     or Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits)."""
     reason = str(stats.get("finish_reason", "unknown"))
+    if reason == UNREACHABLE:
+        return "failed"
     if reason != "finished":
         return reason
     if any(stats.get(key) for key in _INCOMPLETE):
