@@ -850,3 +850,22 @@ def test_headline_list_after_the_prose_is_dropped() -> None:
     closing = "<p>We hope you enjoy them and share them with your friends.</p>"
     html = page(f"<div itemprop='articleBody'>{prose}{module}{closing}</div>")
     assert len(body_of(html)) == 7 + 5 + 1
+
+
+def test_text_in_spans_of_a_layout_cell_is_found_when_nothing_else_scores() -> None:
+    # An old table layout: the article is the text of <span>s (and their tails) in a
+    # cell that also holds blocks. Spans in a cell do not score as paragraphs; on a page
+    # where nothing else does either, they do rather than leave the body empty.
+    cell = (
+        "<td><h1>A Headline About the Story</h1><span class='txt'>London, Dec 29: "
+        "<a href='/topic/'>Netflix</a> confirmed on Monday that the zombie series will return. "
+        "<table align='left'><tr><td><img src='/ad.gif'></td></tr></table>"
+        f"<br><br>{PARA}<br><br>{PARA} Second.</span></td>"
+    )
+    html = (
+        "<html><head><title>A Headline About the Story</title></head><body>"
+        f"<table><tr><td><a href='/'>Home</a></td></tr><tr>{cell}</tr></table></body></html>"
+    )
+    body = extract(html).body or ""
+    assert PARA in body and f"{PARA} Second." in body
+    assert body.startswith("London, Dec 29: Netflix confirmed")
