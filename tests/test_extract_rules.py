@@ -869,3 +869,26 @@ def test_text_in_spans_of_a_layout_cell_is_found_when_nothing_else_scores() -> N
     body = extract(html).body or ""
     assert PARA in body and f"{PARA} Second." in body
     assert body.startswith("London, Dec 29: Netflix confirmed")
+
+
+def test_comment_prompt_after_the_prose_ends_the_article() -> None:
+    # Readers' comments in markup that does not name them: an author in bold, a line
+    # break, the comment; the thread announced by a prompt after the article.
+    comments = "".join(
+        f"<br><b>Reader {i}</b><br>I think the second season will be even better than "
+        f"the first, and I cannot wait to watch it with my family, number {i}.<br><br><hr>"
+        for i in range(6)
+    )
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p><p>{PARA} Three.</p>"
+    closed = "<hr><a name='commentSection'></a><b>Comments are now closed for this story</b>"
+    html = page(f"<div class='content'>{prose}{closed}<br><br>{comments}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+    # The prompt in a block of its own, the entries in paragraphs after it.
+    entries = "".join(
+        f"<p>Reader {i} says the show is great and deserves it.</p>" for i in range(4)
+    )
+    html = page(f"<div class='content'>{prose}<h3>12 Comments</h3>{entries}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+    # A comment count at the top of the article, before its prose, ends nothing.
+    html = page(f"<div class='content'><p>12 Comments</p>{prose}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]

@@ -125,10 +125,13 @@ def assemble(
     Dropped: link-dominated blocks, furniture phrases ("More:", "Got a tip?"), advert
     labels, bylines and date lines, and the headline repeated inside the container. A
     block equal to the dek stays: pages often use their first paragraph as description.
+    A comment prompt after the article's prose ends the article: the readers' comments
+    follow it even where nothing in their markup names them.
     """
     skip = {_norm(h) for h in headlines if h}
     names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
+    kept = 0  # characters of text in out
     blocks = [b for part in parts for b in _blocks(part)]
     # Share of link-heavy items per list: a link list is furniture, a linked item in a
     # list of prose items is content.
@@ -152,6 +155,8 @@ def assemble(
             and (b.link_chars or n < 40 or text.endswith("?"))
         ):
             continue
+        if kept >= _PROSE_BEFORE_THREAD and _opens_thread(b.text):
+            break  # the readers' comments, however their entries are marked up
         if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)) or _is_comment_prompt(text):
             continue
         if n < 300 and _CREDIT_LINE.search(text):
@@ -167,9 +172,21 @@ def assemble(
         if skip and _norm(text) in skip:
             continue
         out.append(text)
+        kept += n
     return clean_body("\n\n".join(out))
 
 
+def _opens_thread(text: str) -> bool:
+    """Whether a block opens the readers' comments: its first line announces them
+    ("12 Comments", "Leave a reply", "Comments are now closed for this story"), whether
+    the entries follow in blocks of their own or in the same block after a line break."""
+    first = text.strip().split("\n", 1)[0]
+    return _is_comment_prompt(_INLINE_SPACE.sub(" ", first).strip())
+
+
+# Text kept before a comment prompt that makes it the end of the article rather than a
+# line at its top (a comment count beside the byline): what follows is the thread.
+_PROSE_BEFORE_THREAD = 500
 # A paragraph this long, and mostly unlinked, is prose (in _section_heads).
 _PROSE_MIN = 150
 

@@ -266,7 +266,8 @@ _BYLINE = re.compile(r"^\s*(?:by|von|par|por)\s+\S", re.IGNORECASE)
 _COMMENT_PROMPT = re.compile(
     r"(?:there\s+(?:are|is)\s+)?\d+\s+(?:comments?|responses?|replies|reply)"
     r"|(?:post|leave|add|write)\s+a\s+"
-    r"(?:comment|reply|response)|add\s+yours|comments?\s+(?:are\s+)?closed"
+    r"(?:comment|reply|response)|add\s+yours"
+    r"|comments?\s+(?:are\s+)?(?:now\s+)?closed(?:\s+for\s+this\s+(?:story|article|post|entry))?"
     r"|you\s+must\s+be\s+logged\s+in\s+to\s+post\s+a\s+comment"
     r"|you\s+may\s+use\s+these\s+html\s+tags.*"
     r"|your\s+email\s+address\s+will\s+not\s+be\s+published.*",
