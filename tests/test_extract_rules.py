@@ -892,3 +892,21 @@ def test_comment_prompt_after_the_prose_ends_the_article() -> None:
     # A comment count at the top of the article, before its prose, ends nothing.
     html = page(f"<div class='content'><p>12 Comments</p>{prose}</div>")
     assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+
+
+def test_repeated_attribution_lines_after_the_prose_are_a_thread() -> None:
+    # Readers' comments with no name in their markup and no prompt before them: each
+    # entry signed "Posted by: name | date". Two or more such lines after the article's
+    # prose are a thread, which ends the article at the first of them.
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p><p>{PARA} Three.</p>"
+    thread = "".join(
+        f"<p>Posted by: reader{i}, Bolton on 8:2{i}pm Tue 1 Jan 08</p>"
+        f"<p>I think the second season will be even better than the first one, number {i}.</p>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{prose}{thread}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+    # One such line is the post's own signature, and stays.
+    signed = "<p>Posted by Jane Doe at August 9, 2012 8:27 AM</p>"
+    html = page(f"<div class='content'>{prose}{signed}</div>")
+    assert body_of(html)[-1] == "Posted by Jane Doe at August 9, 2012 8:27 AM"

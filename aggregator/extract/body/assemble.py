@@ -125,13 +125,14 @@ def assemble(
     Dropped: link-dominated blocks, furniture phrases ("More:", "Got a tip?"), advert
     labels, bylines and date lines, and the headline repeated inside the container. A
     block equal to the dek stays: pages often use their first paragraph as description.
-    A comment prompt after the article's prose ends the article: the readers' comments
-    follow it even where nothing in their markup names them.
+    A comment prompt after the article's prose ends the article, and so does a run of
+    signed entries: the readers' comments, even where nothing in their markup names them.
     """
     skip = {_norm(h) for h in headlines if h}
     names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
     kept = 0  # characters of text in out
+    signed: list[int] = []  # indexes in out of attribution lines after the prose
     blocks = [b for part in parts for b in _blocks(part)]
     # Share of link-heavy items per list: a link list is furniture, a linked item in a
     # list of prose items is content.
@@ -173,6 +174,12 @@ def assemble(
             continue
         out.append(text)
         kept += n
+        if kept - n >= _PROSE_BEFORE_THREAD and n < 160 and _ATTRIBUTION.match(text):
+            signed.append(len(out) - 1)
+    if len(signed) >= 2:
+        # Entries signed one by one ("Posted by: name | date"): the readers' comments,
+        # which end the article at the first signature (the post's own, if it has one).
+        del out[signed[0] :]
     return clean_body("\n\n".join(out))
 
 
@@ -187,6 +194,8 @@ def _opens_thread(text: str) -> bool:
 # Text kept before a comment prompt that makes it the end of the article rather than a
 # line at its top (a comment count beside the byline): what follows is the thread.
 _PROSE_BEFORE_THREAD = 500
+# A short line signing an entry with its author and a date or time.
+_ATTRIBUTION = re.compile(r"(?:posted|written|submitted)\s+by\b:?.*\d", re.IGNORECASE)
 # A paragraph this long, and mostly unlinked, is prose (in _section_heads).
 _PROSE_MIN = 150
 
