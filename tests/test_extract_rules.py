@@ -910,3 +910,21 @@ def test_repeated_attribution_lines_after_the_prose_are_a_thread() -> None:
     signed = "<p>Posted by Jane Doe at August 9, 2012 8:27 AM</p>"
     html = page(f"<div class='content'>{prose}{signed}</div>")
     assert body_of(html)[-1] == "Posted by Jane Doe at August 9, 2012 8:27 AM"
+
+
+def test_trackbacks_and_closed_feedback_after_the_prose_end_the_article() -> None:
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p>"
+    pings = "".join(
+        f"<p>Another blog writes about the zombie series and its second season, {i}.</p>"
+        for i in range(3)
+    )
+    url = "<p>TrackBack URL for this entry:<br>http://blog.example/mt-tb.cgi/123</p>"
+    for heading in ("<h3>TrackBack</h3>", "<p>Trackback(0)</p>", url):
+        html = page(f"<div class='content'>{prose}{heading}{pings}</div>")
+        assert body_of(html) == [PARA, PARA + " Two."], heading
+    closed = "<p>Thanks for your comments - this feedback is now closed</p>"
+    html = page(f"<div class='content'>{prose}{closed}{pings}</div>")
+    assert body_of(html) == [PARA, PARA + " Two."]
+    # Above the prose, a trackback link is the post's own meta line: nothing ends.
+    html = page(f"<div class='content'><p>trackback</p>{prose}</div>")
+    assert body_of(html) == ["trackback", PARA, PARA + " Two."]
