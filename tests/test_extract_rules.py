@@ -928,3 +928,23 @@ def test_trackbacks_and_closed_feedback_after_the_prose_end_the_article() -> Non
     # Above the prose, a trackback link is the post's own meta line: nothing ends.
     html = page(f"<div class='content'><p>trackback</p>{prose}</div>")
     assert body_of(html) == ["trackback", PARA, PARA + " Two."]
+
+
+def test_rights_notice_followed_by_no_prose_ends_the_article() -> None:
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p>"
+    notice = (
+        "<p>Copyright 2008 Example Wire. All rights reserved. This material may not be "
+        "published, broadcast, rewritten or redistributed.</p>"
+    )
+    module = "<p>Breaking News</p>" + "".join(
+        f"<p>Markets close higher on Wednesday | Wire | 07:5{i} GMT</p>" for i in range(4)
+    )
+    html = page(f"<div class='content'>{prose}{notice}{module}</div>")
+    assert body_of(html) == [PARA, PARA + " Two."]
+    # Prose after the notice (a press release's trademark lines between paragraphs)
+    # goes on; a notice that is the last block is the article's own end and stays.
+    html = page(f"<div class='content'>{prose}{notice}<p>{PARA} Three.</p>{module}</div>")
+    body = body_of(html)
+    assert PARA + " Three." in body and body[-1].startswith("Markets close higher")
+    html = page(f"<div class='content'>{prose}{notice}</div>")
+    assert len(body_of(html)) == 3

@@ -128,6 +128,7 @@ def assemble(
     block equal to the dek stays: pages often use their first paragraph as description.
     A comment prompt after the article's prose ends the article, and so does a run of
     signed entries: the readers' comments, even where nothing in their markup names them.
+    A rights notice followed by no prose ends it too, with the modules below it.
     """
     skip = {_norm(h) for h in headlines if h}
     names = [a.casefold() for a in authors if len(a) > 3]
@@ -159,6 +160,8 @@ def assemble(
             continue
         if kept >= _PROSE_BEFORE_THREAD and _opens_thread(b.text):
             break  # the readers' comments, however their entries are marked up
+        if kept >= _PROSE_BEFORE_THREAD and _ends_with_notice(b, text, blocks[i + 1 :]):
+            break  # the page's legal notice and the modules below it
         if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)) or _is_comment_prompt(text):
             continue
         if n < 300 and _CREDIT_LINE.search(text):
@@ -197,6 +200,29 @@ def _opens_thread(text: str) -> bool:
 # line at its top (a comment count or a trackback link beside the byline): what follows
 # is the thread. A short post of a few lines has its thread too.
 _PROSE_BEFORE_THREAD = 200
+# A rights notice: "Copyright 2008 The Associated Press. All rights reserved. This
+# material may not be published, broadcast, rewritten or redistributed."
+_RIGHTS = re.compile(
+    r"all rights reserved|may not be (?:re)?published|registered trademarks?", re.IGNORECASE
+)
+# Unlinked text of a block after a notice that makes it the article going on (a press
+# release's trademark lines between its paragraphs), not a module below the article.
+_PROSE_AFTER_NOTICE = 150
+# A notice longer than this, or of several paragraphs, holds article text too.
+_NOTICE_MAX = 1000
+
+
+def _ends_with_notice(block: Block, text: str, following: list[Block]) -> bool:
+    """Whether ``block`` is a rights notice that ends the article: one paragraph
+    ("All rights reserved", "may not be published", "registered trademarks") followed
+    by blocks with no prose of their own (headline lists, links, a footer). A notice
+    that is the container's last block stays: some articles end with their agency's."""
+    if len(text) >= _NOTICE_MAX or "\n\n" in block.text.strip() or not _RIGHTS.search(text):
+        return False
+    after = [len(b.text.strip()) - b.link_chars for b in following if not _RIGHTS.search(b.text)]
+    return bool(after) and max(after) < _PROSE_AFTER_NOTICE
+
+
 # A short line signing an entry with its author and a date or time.
 _ATTRIBUTION = re.compile(r"(?:posted|written|submitted)\s+by\b:?.*\d", re.IGNORECASE)
 # A paragraph this long, and mostly unlinked, is prose (in _section_heads).
