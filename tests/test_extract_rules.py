@@ -850,3 +850,101 @@ def test_headline_list_after_the_prose_is_dropped() -> None:
     closing = "<p>We hope you enjoy them and share them with your friends.</p>"
     html = page(f"<div itemprop='articleBody'>{prose}{module}{closing}</div>")
     assert len(body_of(html)) == 7 + 5 + 1
+
+
+def test_text_in_spans_of_a_layout_cell_is_found_when_nothing_else_scores() -> None:
+    # An old table layout: the article is the text of <span>s (and their tails) in a
+    # cell that also holds blocks. Spans in a cell do not score as paragraphs; on a page
+    # where nothing else does either, they do rather than leave the body empty.
+    cell = (
+        "<td><h1>A Headline About the Story</h1><span class='txt'>London, Dec 29: "
+        "<a href='/topic/'>Netflix</a> confirmed on Monday that the zombie series will return. "
+        "<table align='left'><tr><td><img src='/ad.gif'></td></tr></table>"
+        f"<br><br>{PARA}<br><br>{PARA} Second.</span></td>"
+    )
+    html = (
+        "<html><head><title>A Headline About the Story</title></head><body>"
+        f"<table><tr><td><a href='/'>Home</a></td></tr><tr>{cell}</tr></table></body></html>"
+    )
+    body = extract(html).body or ""
+    assert PARA in body and f"{PARA} Second." in body
+    assert body.startswith("London, Dec 29: Netflix confirmed")
+
+
+def test_comment_prompt_after_the_prose_ends_the_article() -> None:
+    # Readers' comments in markup that does not name them: an author in bold, a line
+    # break, the comment; the thread announced by a prompt after the article.
+    comments = "".join(
+        f"<br><b>Reader {i}</b><br>I think the second season will be even better than "
+        f"the first, and I cannot wait to watch it with my family, number {i}.<br><br><hr>"
+        for i in range(6)
+    )
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p><p>{PARA} Three.</p>"
+    closed = "<hr><a name='commentSection'></a><b>Comments are now closed for this story</b>"
+    html = page(f"<div class='content'>{prose}{closed}<br><br>{comments}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+    # The prompt in a block of its own, the entries in paragraphs after it.
+    entries = "".join(
+        f"<p>Reader {i} says the show is great and deserves it.</p>" for i in range(4)
+    )
+    html = page(f"<div class='content'>{prose}<h3>12 Comments</h3>{entries}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+    # A comment count at the top of the article, before its prose, ends nothing.
+    html = page(f"<div class='content'><p>12 Comments</p>{prose}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+
+
+def test_repeated_attribution_lines_after_the_prose_are_a_thread() -> None:
+    # Readers' comments with no name in their markup and no prompt before them: each
+    # entry signed "Posted by: name | date". Two or more such lines after the article's
+    # prose are a thread, which ends the article at the first of them.
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p><p>{PARA} Three.</p>"
+    thread = "".join(
+        f"<p>Posted by: reader{i}, Bolton on 8:2{i}pm Tue 1 Jan 08</p>"
+        f"<p>I think the second season will be even better than the first one, number {i}.</p>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{prose}{thread}</div>")
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " Three."]
+    # One such line is the post's own signature, and stays.
+    signed = "<p>Posted by Jane Doe at August 9, 2012 8:27 AM</p>"
+    html = page(f"<div class='content'>{prose}{signed}</div>")
+    assert body_of(html)[-1] == "Posted by Jane Doe at August 9, 2012 8:27 AM"
+
+
+def test_trackbacks_and_closed_feedback_after_the_prose_end_the_article() -> None:
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p>"
+    pings = "".join(
+        f"<p>Another blog writes about the zombie series and its second season, {i}.</p>"
+        for i in range(3)
+    )
+    url = "<p>TrackBack URL for this entry:<br>http://blog.example/mt-tb.cgi/123</p>"
+    for heading in ("<h3>TrackBack</h3>", "<p>Trackback(0)</p>", url):
+        html = page(f"<div class='content'>{prose}{heading}{pings}</div>")
+        assert body_of(html) == [PARA, PARA + " Two."], heading
+    closed = "<p>Thanks for your comments - this feedback is now closed</p>"
+    html = page(f"<div class='content'>{prose}{closed}{pings}</div>")
+    assert body_of(html) == [PARA, PARA + " Two."]
+    # Above the prose, a trackback link is the post's own meta line: nothing ends.
+    html = page(f"<div class='content'><p>trackback</p>{prose}</div>")
+    assert body_of(html) == ["trackback", PARA, PARA + " Two."]
+
+
+def test_rights_notice_followed_by_no_prose_ends_the_article() -> None:
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p>"
+    notice = (
+        "<p>Copyright 2008 Example Wire. All rights reserved. This material may not be "
+        "published, broadcast, rewritten or redistributed.</p>"
+    )
+    module = "<p>Breaking News</p>" + "".join(
+        f"<p>Markets close higher on Wednesday | Wire | 07:5{i} GMT</p>" for i in range(4)
+    )
+    html = page(f"<div class='content'>{prose}{notice}{module}</div>")
+    assert body_of(html) == [PARA, PARA + " Two."]
+    # Prose after the notice (a press release's trademark lines between paragraphs)
+    # goes on; a notice that is the last block is the article's own end and stays.
+    html = page(f"<div class='content'>{prose}{notice}<p>{PARA} Three.</p>{module}</div>")
+    body = body_of(html)
+    assert PARA + " Three." in body and body[-1].startswith("Markets close higher")
+    html = page(f"<div class='content'>{prose}{notice}</div>")
+    assert len(body_of(html)) == 3

@@ -23,6 +23,7 @@ from aggregator.extract.body.lexicon import (
     _NOT_LETTERS,
     _READING_TIME,
     _TIME_IN_TEXT,
+    _TRACKBACKS,
     _is_comment_prompt,
 )
 from aggregator.extract.page import HtmlElement
@@ -125,10 +126,15 @@ def assemble(
     Dropped: link-dominated blocks, furniture phrases ("More:", "Got a tip?"), advert
     labels, bylines and date lines, and the headline repeated inside the container. A
     block equal to the dek stays: pages often use their first paragraph as description.
+    A comment prompt after the article's prose ends the article, and so does a run of
+    signed entries: the readers' comments, even where nothing in their markup names them.
+    A rights notice followed by no prose ends it too, with the modules below it.
     """
     skip = {_norm(h) for h in headlines if h}
     names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
+    kept = 0  # characters of text in out
+    signed: list[int] = []  # indexes in out of attribution lines after the prose
     blocks = [b for part in parts for b in _blocks(part)]
     # Share of link-heavy items per list: a link list is furniture, a linked item in a
     # list of prose items is content.
@@ -152,6 +158,10 @@ def assemble(
             and (b.link_chars or n < 40 or text.endswith("?"))
         ):
             continue
+        if kept >= _PROSE_BEFORE_THREAD and _opens_thread(b.text):
+            break  # the readers' comments, however their entries are marked up
+        if kept >= _PROSE_BEFORE_THREAD and _ends_with_notice(b, text, blocks[i + 1 :]):
+            break  # the page's legal notice and the modules below it
         if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)) or _is_comment_prompt(text):
             continue
         if n < 300 and _CREDIT_LINE.search(text):
@@ -167,9 +177,54 @@ def assemble(
         if skip and _norm(text) in skip:
             continue
         out.append(text)
+        kept += n
+        if kept - n >= _PROSE_BEFORE_THREAD and n < 160 and _ATTRIBUTION.match(text):
+            signed.append(len(out) - 1)
+    if len(signed) >= 2:
+        # Entries signed one by one ("Posted by: name | date"): the readers' comments,
+        # which end the article at the first signature (the post's own, if it has one).
+        del out[signed[0] :]
     return clean_body("\n\n".join(out))
 
 
+def _opens_thread(text: str) -> bool:
+    """Whether a block opens the readers' comments: its first line announces them
+    ("12 Comments", "Leave a reply", "Comments are now closed for this story") or the
+    trackbacks listed before them ("TrackBack"), whether the entries follow in blocks of
+    their own or in the same block after a line break."""
+    first = _INLINE_SPACE.sub(" ", text.strip().split("\n", 1)[0]).strip()
+    return _is_comment_prompt(first) or bool(_TRACKBACKS.fullmatch(first))
+
+
+# Text kept before a comment prompt that makes it the end of the article rather than a
+# line at its top (a comment count or a trackback link beside the byline): what follows
+# is the thread. A short post of a few lines has its thread too.
+_PROSE_BEFORE_THREAD = 200
+# A rights notice: "Copyright 2008 The Associated Press. All rights reserved. This
+# material may not be published, broadcast, rewritten or redistributed."
+_RIGHTS = re.compile(
+    r"all rights reserved|may not be (?:re)?published|registered trademarks?", re.IGNORECASE
+)
+# Unlinked text of a block after a notice that makes it the article going on (a press
+# release's trademark lines between its paragraphs), not a module below the article.
+_PROSE_AFTER_NOTICE = 150
+# A notice longer than this, or of several paragraphs, holds article text too.
+_NOTICE_MAX = 1000
+
+
+def _ends_with_notice(block: Block, text: str, following: list[Block]) -> bool:
+    """Whether ``block`` is a rights notice that ends the article: one paragraph
+    ("All rights reserved", "may not be published", "registered trademarks") followed
+    by blocks with no prose of their own (headline lists, links, a footer). A notice
+    that is the container's last block stays: some articles end with their agency's."""
+    if len(text) >= _NOTICE_MAX or "\n\n" in block.text.strip() or not _RIGHTS.search(text):
+        return False
+    after = [len(b.text.strip()) - b.link_chars for b in following if not _RIGHTS.search(b.text)]
+    return bool(after) and max(after) < _PROSE_AFTER_NOTICE
+
+
+# A short line signing an entry with its author and a date or time.
+_ATTRIBUTION = re.compile(r"(?:posted|written|submitted)\s+by\b:?.*\d", re.IGNORECASE)
 # A paragraph this long, and mostly unlinked, is prose (in _section_heads).
 _PROSE_MIN = 150
 

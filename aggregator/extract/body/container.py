@@ -44,11 +44,15 @@ def _own_text(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> int:
     return st.text - st.links
 
 
-def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElement, float]:
+def _score(
+    root: HtmlElement, stats: dict[HtmlElement, _Stats], *, inline: bool = False
+) -> dict[HtmlElement, float]:
     """Content scores: every text block credits its unlinked characters to its parent,
     half to its grandparent and a third to its great-grandparent (wrappers with a single
     child are looked through), so the element that directly holds most of the prose
-    wins; then scaled by 1 - link density and by class names."""
+    wins; then scaled by 1 - link density and by class names. With ``inline``, a span
+    inside a paragraph or cell counts as a block too (for a page where nothing else
+    scores: an old table layout whose article is the text of spans in one cell)."""
     scores: dict[HtmlElement, float] = {}
     punctuated = SubtreeSearch(_PUNCTUATION)
     for el in root.iter(*_PARAGRAPH_TAGS, "div", "section", "article", "font", "span"):
@@ -57,7 +61,11 @@ def _score(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> dict[HtmlElem
         own: float = _own_text(el, stats)
         if own < 25:
             continue
-        if el.tag == "span" and (el.getparent() is None or el.getparent().tag in _PARAGRAPH_TAGS):
+        if (
+            el.tag == "span"
+            and not inline
+            and (el.getparent() is None or el.getparent().tag in _PARAGRAPH_TAGS)
+        ):
             continue  # a span counts only when it stands in for a paragraph
         # Prose has sentence punctuation; menus, tag lists and teasers have little.
         if own < 400 and not punctuated(el):
@@ -90,7 +98,9 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
     of teasers gives way to the headline's own article. Siblings and same-class
     fragments of the body are merged in.
     """
-    scores = _score(root, stats)
+    # No block of prose anywhere: the spans in cells and paragraphs are the prose, rather
+    # than an empty body. Only then: elsewhere a span in a cell is inline text.
+    scores = _score(root, stats) or _score(root, stats, inline=True)
     best = max(scores, key=scores.__getitem__) if scores else None
     hint = _hinted(root, stats)
     if hint is not None and (best is None or _prefer_hint(hint, best, stats)):
