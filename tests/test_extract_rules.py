@@ -912,26 +912,8 @@ def test_repeated_attribution_lines_after_the_prose_are_a_thread() -> None:
     assert body_of(html)[-1] == "Posted by Jane Doe at August 9, 2012 8:27 AM"
 
 
-def test_trackbacks_and_closed_feedback_after_the_prose_end_the_article() -> None:
-    prose = f"<p>{PARA}</p><p>{PARA} Two.</p>"
-    pings = "".join(
-        f"<p>Another blog writes about the zombie series and its second season, {i}.</p>"
-        for i in range(3)
-    )
-    url = "<p>TrackBack URL for this entry:<br>http://blog.example/mt-tb.cgi/123</p>"
-    for heading in ("<h3>TrackBack</h3>", "<p>Trackback(0)</p>", url):
-        html = page(f"<div class='content'>{prose}{heading}{pings}</div>")
-        assert body_of(html) == [PARA, PARA + " Two."], heading
-    closed = "<p>Thanks for your comments - this feedback is now closed</p>"
-    html = page(f"<div class='content'>{prose}{closed}{pings}</div>")
-    assert body_of(html) == [PARA, PARA + " Two."]
-    # Above the prose, a trackback link is the post's own meta line: nothing ends.
-    html = page(f"<div class='content'><p>trackback</p>{prose}</div>")
-    assert body_of(html) == ["trackback", PARA, PARA + " Two."]
-
-
 def test_rights_notice_followed_by_no_prose_ends_the_article() -> None:
-    prose = f"<p>{PARA}</p><p>{PARA} Two.</p>"
+    prose = f"<p>{PARA}</p><p>{PARA} Two.</p><p>{PARA} One more.</p>"
     notice = (
         "<p>Copyright 2008 Example Wire. All rights reserved. This material may not be "
         "published, broadcast, rewritten or redistributed.</p>"
@@ -940,11 +922,11 @@ def test_rights_notice_followed_by_no_prose_ends_the_article() -> None:
         f"<p>Markets close higher on Wednesday | Wire | 07:5{i} GMT</p>" for i in range(4)
     )
     html = page(f"<div class='content'>{prose}{notice}{module}</div>")
-    assert body_of(html) == [PARA, PARA + " Two."]
+    assert body_of(html) == [PARA, PARA + " Two.", PARA + " One more."]
     # Prose after the notice (a press release's trademark lines between paragraphs)
     # goes on; a notice that is the last block is the article's own end and stays.
     html = page(f"<div class='content'>{prose}{notice}<p>{PARA} Three.</p>{module}</div>")
     body = body_of(html)
     assert PARA + " Three." in body and body[-1].startswith("Markets close higher")
     html = page(f"<div class='content'>{prose}{notice}</div>")
-    assert len(body_of(html)) == 3
+    assert len(body_of(html)) == 4

@@ -23,7 +23,6 @@ from aggregator.extract.body.lexicon import (
     _NOT_LETTERS,
     _READING_TIME,
     _TIME_IN_TEXT,
-    _TRACKBACKS,
     _is_comment_prompt,
 )
 from aggregator.extract.page import HtmlElement
@@ -189,17 +188,15 @@ def assemble(
 
 def _opens_thread(text: str) -> bool:
     """Whether a block opens the readers' comments: its first line announces them
-    ("12 Comments", "Leave a reply", "Comments are now closed for this story") or the
-    trackbacks listed before them ("TrackBack"), whether the entries follow in blocks of
-    their own or in the same block after a line break."""
-    first = _INLINE_SPACE.sub(" ", text.strip().split("\n", 1)[0]).strip()
-    return _is_comment_prompt(first) or bool(_TRACKBACKS.fullmatch(first))
+    ("12 Comments", "Leave a reply", "Comments are now closed for this story"), whether
+    the entries follow in blocks of their own or in the same block after a line break."""
+    first = text.strip().split("\n", 1)[0]
+    return _is_comment_prompt(_INLINE_SPACE.sub(" ", first).strip())
 
 
 # Text kept before a comment prompt that makes it the end of the article rather than a
-# line at its top (a comment count or a trackback link beside the byline): what follows
-# is the thread. A short post of a few lines has its thread too.
-_PROSE_BEFORE_THREAD = 200
+# line at its top (a comment count beside the byline): what follows is the thread.
+_PROSE_BEFORE_THREAD = 500
 # A rights notice: "Copyright 2008 The Associated Press. All rights reserved. This
 # material may not be published, broadcast, rewritten or redistributed."
 _RIGHTS = re.compile(

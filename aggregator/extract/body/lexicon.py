@@ -267,8 +267,7 @@ _COMMENT_PROMPT = re.compile(
     r"(?:there\s+(?:are|is)\s+)?\d+\s+(?:comments?|responses?|replies|reply)"
     r"|(?:post|leave|add|write)\s+a\s+"
     r"(?:comment|reply|response)|add\s+yours"
-    r"|(?:thanks\s+for\s+your\s+comments\s*[-–—]\s*)?(?:this\s+)?(?:comments?|feedback)"
-    r"\s+(?:is\s+|are\s+)?(?:now\s+)?closed(?:\s+for\s+this\s+(?:story|article|post|entry))?"
+    r"|comments?\s+(?:are\s+)?(?:now\s+)?closed(?:\s+for\s+this\s+(?:story|article|post|entry))?"
     r"|you\s+must\s+be\s+logged\s+in\s+to\s+post\s+a\s+comment"
     r"|you\s+may\s+use\s+these\s+html\s+tags.*"
     r"|your\s+email\s+address\s+will\s+not\s+be\s+published.*",
@@ -281,15 +280,6 @@ _POST_META = re.compile(
     re.IGNORECASE,
 )
 _META_SEPARATOR = re.compile(r"\s*[|·•]\s*|(?<=[.!?])\s+")
-
-
-# Headings of the trackbacks listed between a post and its comments ("TrackBack",
-# "Trackback(0)", "TrackBack URL for this entry:"): below the post's prose they end it;
-# above it, a "trackback" link is the post's own meta line.
-_TRACKBACKS = re.compile(
-    r"trackbacks?(?:\s*\(\d+\))?|trackback\s+url\s+for\s+this\s+(?:entry|post):?",
-    re.IGNORECASE,
-)
 
 
 def _is_comment_prompt(text: str) -> bool:
