@@ -112,6 +112,30 @@ def test_read_command_on_a_missing_database_is_an_error_and_creates_nothing(
     assert list(tmp_path.iterdir()) == []  # neither the directory nor the file
 
 
+@pytest.mark.parametrize("args", [c for c in READ_COMMANDS if c != ["db", "current"]], ids=" ".join)
+def test_read_command_on_an_older_schema_says_upgrade_and_changes_nothing(
+    args: list[str], tmp_path: Path
+) -> None:
+    from aggregator.storage.engine import connect
+    from aggregator.storage.migrate import HEAD, current_revision, upgrade
+
+    db = tmp_path / "old.db"
+    engine = connect(f"sqlite:///{db}")
+    upgrade(engine, "0007")  # a database an earlier version made
+    engine.dispose()
+    before = db.read_bytes()
+    res = cli(*args, "--db", str(db))
+    assert res.returncode == 2, (res.returncode, res.stdout, res.stderr)
+    assert res.stdout == "" and "Traceback" not in res.stderr
+    (line,) = res.stderr.splitlines()
+    assert f"has schema revision 0007; this version reads {HEAD}" in line
+    assert "aggregator db upgrade" in line
+    engine = connect(f"sqlite:///{db}")
+    assert current_revision(engine) == "0007"  # a reader never upgrades
+    engine.dispose()
+    assert db.read_bytes() == before
+
+
 def _in(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The command run in ``directory`` with no database named: ./aggregator.db."""
     env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_DB_URL"}

@@ -48,9 +48,10 @@ def missing_sqlite_file(db: str | None) -> Path | None:
 
 def open_engine(db: str | None, *, write: bool = False) -> Any:
     """The engine of ``db``, or one clear line and exit 2. Commands that only read never
-    create a database: a SQLite file that does not exist is an error. With ``write``
-    (commands that store), the database is created if need be, and it is an error when
-    it takes no writes."""
+    write: a SQLite file that does not exist is an error (never created), and so is a
+    schema that is not this version's (never upgraded: `aggregator db upgrade` does it).
+    With ``write`` (commands that store), the database is created or upgraded if need
+    be, and it is an error when it takes no writes."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from aggregator.storage import make_engine
@@ -61,19 +62,29 @@ def open_engine(db: str | None, *, write: bool = False) -> Any:
         require_writable,
         safe_url,
     )
+    from aggregator.storage.migrate import HEAD, REVISIONS, SchemaError, current_revision
     from aggregator.storage.url import resolve, storage_disabled
 
     if storage_disabled(raw_db(db)):
         raise fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
     url = resolve(db)
     try:
-        engine = make_engine(url, must_exist=not write)
+        engine = make_engine(url, create=write, must_exist=not write)
+        revision = HEAD if write else current_revision(engine)
     except DatabaseMissingError as exc:
         raise missing_database(exc.path) from exc
-    except (SQLAlchemyError, OSError, StorageError, ValueError) as exc:
+    except (SQLAlchemyError, OSError, StorageError, SchemaError, ValueError) as exc:
         # The driver's own first line says what is wrong (no password: drivers never echo
         # it); SQLAlchemy's wrapper would add the statement and a documentation link.
         raise fail(f"cannot open database {safe_url(url)}: {failure_reason(exc, url)}") from exc
+    if revision != HEAD:
+        engine.dispose()
+        found = f"schema revision {revision}" if revision else "no aggregator schema"
+        if revision is not None and revision not in REVISIONS:
+            what = "a newer version of the aggregator wrote it: upgrade the aggregator"
+        else:
+            what = "`aggregator db upgrade --db ...` brings it there"
+        raise fail(f"database {safe_url(url)} has {found}; this version reads {HEAD}: {what}")
     if write:
         try:
             require_writable(engine)

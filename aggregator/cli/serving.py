@@ -3,52 +3,12 @@
 from __future__ import annotations
 
 import socket
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from aggregator.cli.app import DbOpt, app, fail
-from aggregator.cli.database import raw_db
-
-
-def open_read_only(db: str | None) -> Any:
-    """The engine of an existing database whose schema is this version's, without writing
-    to it (other commands create or upgrade the schema on start; a server must not); one
-    clear line and exit 2 when it cannot be read."""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from aggregator.storage.engine import StorageError, connect, failure_reason, safe_url
-    from aggregator.storage.migrate import HEAD, SchemaError, current_revision
-    from aggregator.storage.url import DatabaseURL, resolve, storage_disabled
-
-    if storage_disabled(raw_db(db)):
-        raise fail("storage is off (--db none or AGGREGATOR_DB_URL=none): name a database")
-    url = resolve(db)
-    shown = safe_url(url)
-    try:
-        database = DatabaseURL.of(url)
-    except (ValueError, SQLAlchemyError) as exc:
-        raise fail(f"cannot open database {shown}: {exc}") from exc
-    path = database.sqlite_path
-    if database.backend == "sqlite" and (path is None or not path.is_file()):
-        where = path if path is not None else "an in-memory database"
-        raise fail(
-            f"no database at {where}: crawl first (`aggregator demo --db FILE` builds one "
-            "offline), or name one with --db"
-        )
-    try:
-        engine = connect(database)
-        revision = current_revision(engine)
-    except (SQLAlchemyError, OSError, StorageError, SchemaError) as exc:
-        raise fail(f"cannot open database {shown}: {failure_reason(exc, url)}") from exc
-    if revision != HEAD:
-        engine.dispose()
-        found = f"schema revision {revision}" if revision else "no aggregator schema"
-        raise fail(
-            f"database {shown} has {found}; this version reads {HEAD}: "
-            f"`aggregator db upgrade --db ...` brings it there"
-        )
-    return engine
+from aggregator.cli.database import open_engine
 
 
 @app.command()
@@ -73,7 +33,7 @@ def serve(
 
     from aggregator.web.app import create_app
 
-    engine = open_read_only(db)
+    engine = open_engine(db)
     sock = listen(host, port)
     application = create_app(engine, images=images)
     server = uvicorn.Server(uvicorn.Config(application, log_level="warning", access_log=False))
