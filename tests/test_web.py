@@ -485,3 +485,37 @@ def test_images_only_when_asked(site: dict[str, Any]) -> None:
     assert '<img class="lead" src="https://' in res.text
     assert 'alt="Image for: ' in res.text
     assert "img-src 'self' https:;" in res.headers["content-security-policy"]
+
+
+def test_serve_listens_with_nagle_off_for_keep_alive_clients() -> None:
+    # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and accepted
+    # sockets copy the listening one's: left 0, every small response on a keep-alive
+    # connection waited for the client's delayed ACK (44 ms a page; benchmarks.web).
+    import asyncio
+    import socket
+
+    from aggregator.cli.serving import listen
+
+    sock = listen("127.0.0.1", 0)
+    sock.listen()
+    port = sock.getsockname()[1]
+
+    async def accepted_nodelay() -> int:
+        flags: list[int] = []
+
+        def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            peer = writer.get_extra_info("socket")
+            flags.append(peer.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            writer.close()
+
+        server = await asyncio.start_server(serve, sock=sock)
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        for _ in range(100):
+            if flags:
+                break
+            await asyncio.sleep(0.01)
+        writer.close()
+        server.close()
+        return flags[0]
+
+    assert asyncio.run(accepted_nodelay()) != 0

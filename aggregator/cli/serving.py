@@ -46,7 +46,10 @@ def listen(host: str, port: int) -> socket.socket:
     """A socket bound to ``host:port``, or one line and exit 2 (a port in use, an address
     not of this machine) before anything says the server is up."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not left 0: asyncio turns Nagle's algorithm off (TCP_NODELAY) only
+    # on sockets whose proto says TCP, and accepted sockets copy this one's. With Nagle on,
+    # a response written as headers then body waits for the client's delayed ACK: 40 ms.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
