@@ -23,6 +23,9 @@ SKIPPED_FRESH = PREFIX + "skipped/fresh"
 BACKOFF = PREFIX + "backoff"
 AGGREGATED = PREFIX + "aggregated"
 DISCOVERY = PREFIX + "discovery/"
+# An import's files and each one's figures (``aggregator import-warc``): a list, kept in
+# the run's details as "files".
+IMPORT_FILES = PREFIX + "import/files"
 HTTP_STATUS = "downloader/response_status_count/"
 # Scrapy counts a robots.txt that could not be fetched (a network failure) here, per
 # exception class; the run counts them as errors of kind ROBOTS_TXT.
@@ -73,6 +76,9 @@ def run_figures(stats: dict[str, Any], reason: str | None = None) -> RunFigures:
     robots = _sum(stats, ROBOTS_FAILED)
     if robots:
         errors[ROBOTS_TXT] = errors.get(ROBOTS_TXT, 0) + robots
+    details: dict[str, Any] = {}
+    if stats.get(IMPORT_FILES):
+        details["files"] = list(stats[IMPORT_FILES])
     return RunFigures(
         status=run_status(stats),
         pages=int(stats.get("response_received_count", 0)),
@@ -92,5 +98,6 @@ def run_figures(stats: dict[str, Any], reason: str | None = None) -> RunFigures:
             "skipped_fresh": int(stats.get(SKIPPED_FRESH, 0)),
             "duplicates": duplicates,
             "backoffs": int(stats.get(BACKOFF, 0)),
+            **details,
         },
     )

@@ -1,0 +1,394 @@
+"""Reading web archives (WARC and ARC, gzipped per record or not) as a stream of records.
+
+Records are parsed by warcio (headers, HTTP headers, chunked and compressed payloads),
+but this module splits the stream into records itself, so that a damaged part costs
+only itself: a gzip member that does not inflate, a record whose ``Content-Length``
+disagrees with what follows, a record over :data:`MAX_RECORD_BYTES` are each reported
+(:class:`Bad`) and skipped, and reading resumes at the next gzip member or the next
+``WARC/1.x`` header line. A file that ends inside a record reports it as truncated. Memory
+holds one record at most (a giant one is read through and dropped, never kept), whatever
+the size of the file; a URL is read as it is downloaded.
+
+ARC files (the format before WARC) are read by warcio alone: a damaged ARC record ends
+its file there, reported.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import IO, Any, Protocol
+
+from aggregator.extract.page import MAX_PAGE_BYTES
+
+# A record's page may be as large as a crawl's download (DOWNLOAD_MAXSIZE); its WARC and
+# HTTP headers come on top.
+MAX_RECORD_BYTES = MAX_PAGE_BYTES + 256 * 1024
+# A WARC header block longer than this is not one.
+MAX_HEADER_BYTES = 64 * 1024
+CHUNK = 256 * 1024
+GZIP_MAGIC = b"\x1f\x8b\x08"
+_CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$")
+_TARGET = re.compile(rb"(?im)^warc-target-uri:[ \t]*<?([^\r\n>]*)>?[ \t]*\r?$")
+USER_AGENT_HEADER = "User-Agent"
+HTTP_TIMEOUT_S = 60
+
+
+@dataclass
+class Record:
+    """One response or revisit record, its payload read (at most ``MAX_PAGE_BYTES + 1``)."""
+
+    kind: str
+    """"response" or "revisit"."""
+    url: str
+    date: datetime | None
+    status: int
+    content_type: str
+    body: bytes
+    digest: str | None = None
+    refers_to: tuple[str, str] | None = None
+    """A revisit's original: (WARC-Refers-To-Target-URI, WARC-Refers-To-Date)."""
+
+
+@dataclass
+class Bad:
+    """A part of the file that was skipped, and why: ``reason`` is a stats key under
+    ``aggregator/`` (``errors/corrupt_gzip``, ``dropped/too_large``...)."""
+
+    reason: str
+    url: str = ""
+    detail: str = ""
+
+
+@dataclass
+class Other:
+    """A record that is not a page (warcinfo, request, metadata...): counted, not used."""
+
+    kind: str
+
+
+Item = Record | Bad | Other
+
+
+class Readable(Protocol):
+    def read(self, n: int = ..., /) -> bytes: ...
+
+
+class Counted:
+    """A stream that counts the bytes read from it (progress: how far into a file)."""
+
+    def __init__(self, raw: Readable) -> None:
+        self.raw = raw
+        self.count = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        data = self.raw.read(n)
+        self.count += len(data)
+        return data
+
+
+class _Pushback:
+    """A binary stream that can be given bytes back (read again first), and counts what
+    it read from its source (for progress)."""
+
+    def __init__(self, raw: Readable) -> None:
+        self.raw = raw
+        self.pending = b""
+
+    def read(self, n: int = CHUNK) -> bytes:
+        if self.pending:
+            out, self.pending = self.pending[:n], self.pending[n:]
+            return out
+        return self.raw.read(n)
+
+    def read_exactly(self, n: int) -> bytes:
+        parts: list[bytes] = []
+        while n > 0:
+            data = self.read(min(n, CHUNK))
+            if not data:
+                break
+            parts.append(data)
+            n -= len(data)
+        return b"".join(parts)
+
+    def unread(self, data: bytes) -> None:
+        self.pending = data + self.pending
+
+    def readline(self, limit: int) -> bytes:
+        """A line (with its end), at most ``limit`` bytes."""
+        parts: list[bytes] = []
+        size = 0
+        while size < limit:
+            data = self.read(min(CHUNK, limit - size))
+            if not data:
+                break
+            end = data.find(b"\n")
+            if end >= 0:
+                parts.append(data[: end + 1])
+                self.unread(data[end + 1 :])
+                break
+            parts.append(data)
+            size += len(data)
+        return b"".join(parts)
+
+
+def read_archive(raw: Readable) -> Iterator[Item]:
+    """Every record of the archive ``raw`` (a binary stream, read once, in pieces)."""
+    stream = _Pushback(raw)
+    head = stream.read_exactly(CHUNK)
+    if not head:
+        yield Bad("errors/empty_file", detail="the file is empty")
+        return
+    stream.unread(head)
+    gzipped = head.startswith(GZIP_MAGIC)
+    start = head
+    if gzipped:
+        try:
+            start = zlib.decompressobj(31).decompress(head, 64)
+        except zlib.error:
+            start = b""
+    if start.startswith(b"filedesc://"):
+        yield from _arc(stream)
+    elif gzipped:
+        for member in _members(stream):
+            if isinstance(member, Bad):
+                yield member
+            else:
+                yield from _records(_Pushback(io.BytesIO(member)))
+    else:
+        yield from _records(stream)
+
+
+def _members(stream: _Pushback) -> Iterator[bytes | Bad]:
+    """The inflated gzip members of ``stream``, each at most MAX_RECORD_BYTES (a bigger one
+    is inflated through and reported). A member that does not inflate is reported, and
+    reading resumes at the next gzip header after it."""
+    while True:
+        data = stream.read()
+        if not data:
+            return
+        if not data.startswith(GZIP_MAGIC[:2]):
+            skipped = _resync_gzip(stream, data)
+            yield Bad("errors/corrupt_gzip", detail=f"{skipped} bytes outside any gzip member")
+            continue
+        inflater = zlib.decompressobj(31)
+        out = bytearray()
+        size = 0
+        while True:
+            try:
+                piece = inflater.decompress(data, CHUNK)
+            except zlib.error as exc:
+                _resync_gzip(stream, data[1:])
+                yield Bad("errors/corrupt_gzip", detail=str(exc))
+                break
+            size += len(piece)
+            if size <= MAX_RECORD_BYTES:
+                out += piece
+            if inflater.eof:
+                stream.unread(inflater.unused_data)
+                if size > MAX_RECORD_BYTES:
+                    yield Bad("dropped/too_large", _target(bytes(out)), f"{size} bytes inflated")
+                else:
+                    yield bytes(out)
+                break
+            data = inflater.unconsumed_tail
+            if not data:
+                data = stream.read()
+                if not data:
+                    yield Bad("errors/truncated", _target(bytes(out)), "the file ends in a record")
+                    return
+
+
+def _resync_gzip(stream: _Pushback, data: bytes) -> int:
+    """Skip to the next gzip member header (leaving it to be read); bytes skipped."""
+    skipped = 0
+    carry = b""
+    while True:
+        buf = carry + data
+        at = buf.find(GZIP_MAGIC)
+        if at >= 0:
+            stream.unread(buf[at:])
+            return skipped + at
+        keep = len(GZIP_MAGIC) - 1
+        skipped += max(0, len(buf) - keep)
+        carry = buf[-keep:]
+        data = stream.read()
+        if not data:
+            return skipped + len(carry)
+
+
+def _target(block: bytes) -> str:
+    m = _TARGET.search(block[:MAX_HEADER_BYTES])
+    return m.group(1).decode("utf-8", "replace").strip() if m else ""
+
+
+def _records(stream: _Pushback) -> Iterator[Item]:
+    """The records of an uncompressed WARC stream, each checked against its
+    Content-Length before warcio parses it."""
+    while True:
+        line = stream.readline(MAX_HEADER_BYTES)
+        while line in (b"\r\n", b"\n"):
+            line = stream.readline(MAX_HEADER_BYTES)
+        if not line:
+            return
+        if not line.startswith(b"WARC/"):
+            _resync_warc(stream)
+            yield Bad("errors/bad_record", detail="no WARC header where a record should begin")
+            continue
+        header = [line]
+        size = len(line)
+        while line not in (b"\r\n", b"\n", b"") and size < MAX_HEADER_BYTES:
+            line = stream.readline(MAX_HEADER_BYTES - size)
+            header.append(line)
+            size += len(line)
+        head = b"".join(header)
+        url = _target(head)
+        m = _CONTENT_LENGTH.search(head)
+        if line not in (b"\r\n", b"\n") or m is None:
+            if not line:
+                yield Bad("errors/truncated", url, "the file ends in a record's headers")
+                return
+            _resync_warc(stream)
+            yield Bad("errors/bad_record", url, "unreadable WARC headers")
+            continue
+        length = int(m.group(1))
+        if length > MAX_RECORD_BYTES:
+            got = _discard(stream, length)
+            if got < length:
+                yield Bad("errors/truncated", url, "the file ends in a record")
+                return
+            yield Bad("dropped/too_large", url, f"{length} bytes")
+            continue
+        block = stream.read_exactly(length)
+        if len(block) < length:
+            yield Bad("errors/truncated", url, f"{len(block)} of {length} bytes")
+            return
+        end = stream.read_exactly(4)
+        if end != b"\r\n\r\n" and end.strip(b"\r\n"):
+            # The length is wrong: the record is not trusted; the next one is found at its
+            # header line, whether the length ran into it or stopped short of it.
+            stream.unread(block + end)
+            _resync_warc(stream)
+            yield Bad("errors/bad_length", url, f"Content-Length {length} does not match")
+            continue
+        stream.unread(end.lstrip(b"\r\n"))
+        yield from _parse(head + block)
+
+
+def _discard(stream: _Pushback, n: int) -> int:
+    got = 0
+    while got < n:
+        data = stream.read(min(CHUNK, n - got))
+        if not data:
+            break
+        got += len(data)
+    return got
+
+
+def _resync_warc(stream: _Pushback) -> None:
+    """Skip to the next line that begins a WARC record (leaving it to be read)."""
+    while True:
+        line = stream.readline(MAX_HEADER_BYTES)
+        if not line:
+            return
+        if line.startswith(b"WARC/1."):
+            stream.unread(line)
+            return
+        at = line.find(b"\nWARC/1.")
+        if at >= 0:
+            stream.unread(line[at + 1 :])
+            return
+
+
+def _parse(block: bytes) -> Iterator[Item]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    try:
+        for record in ArchiveIterator(io.BytesIO(block)):
+            yield _item(record)
+    except Exception as exc:  # warcio's ArchiveLoadFailed, bad HTTP headers or encodings
+        yield Bad("errors/bad_record", _target(block), f"{type(exc).__name__}: {exc}")
+
+
+def _arc(stream: _Pushback) -> Iterator[Item]:
+    from warcio.archiveiterator import ArchiveIterator
+
+    try:
+        for record in ArchiveIterator(stream, arc2warc=True):
+            yield _item(record)
+    except Exception as exc:
+        yield Bad("errors/bad_record", detail=f"ARC file unreadable from here: {exc}")
+
+
+def _item(record: Any) -> Item:
+    kind = record.rec_type
+    if kind not in ("response", "revisit"):
+        return Other(kind)
+    headers = record.rec_headers
+    url = (headers.get_header("WARC-Target-URI") or "").strip().strip("<>")
+    http = record.http_headers
+    status = 0
+    content_type = ""
+    if http is not None:
+        try:
+            status = int(http.get_statuscode() or 0)
+        except ValueError:
+            status = 0
+        content_type = http.get_header("Content-Type") or ""
+    body = b""
+    if kind == "response" and status == 200:
+        try:
+            body = record.content_stream().read(MAX_PAGE_BYTES + 1)
+        except Exception as exc:  # a broken chunked or compressed payload
+            return Bad("errors/bad_record", url, f"unreadable payload: {exc}")
+    refers = None
+    if kind == "revisit":
+        target = headers.get_header("WARC-Refers-To-Target-URI")
+        if target:
+            refers = (target.strip("<>"), headers.get_header("WARC-Refers-To-Date") or "")
+    return Record(
+        kind=kind,
+        url=url,
+        date=warc_date(headers.get_header("WARC-Date")),
+        status=status,
+        content_type=content_type,
+        body=body,
+        digest=headers.get_header("WARC-Payload-Digest"),
+        refers_to=refers,
+    )
+
+
+def warc_date(value: str | None) -> datetime | None:
+    """A WARC-Date (``2024-06-01T12:00:00Z``, with or without fraction) as an aware time."""
+    if not value:
+        return None
+    try:
+        date = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+
+
+def open_archive(name: str, user_agent: str) -> tuple[IO[bytes], int | None]:
+    """The file or http(s) URL ``name`` as a binary stream, and its size when known. A URL
+    is downloaded as it is read. ``OSError`` says why it cannot be opened."""
+    if name.lower().startswith(("http://", "https://")):
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(name, headers={USER_AGENT_HEADER: user_agent})
+        try:
+            response = urllib.request.urlopen(request, timeout=HTTP_TIMEOUT_S)
+        except urllib.error.HTTPError as exc:
+            raise OSError(f"HTTP {exc.code} {exc.reason}") from exc
+        except urllib.error.URLError as exc:
+            raise OSError(f"cannot fetch: {exc.reason}") from exc
+        length = response.headers.get("Content-Length")
+        return response, int(length) if length and length.isdigit() else None
+    f = open(name, "rb")  # noqa: SIM115 - the caller closes it
+    return f, os.fstat(f.fileno()).st_size
