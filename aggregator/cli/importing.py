@@ -55,7 +55,7 @@ def _is_url(name: str) -> bool:
     return name.lower().startswith(("http://", "https://"))
 
 
-@app.command("import-warc")
+@app.command()
 def import_warc(
     files: Annotated[
         list[str] | None,

@@ -42,7 +42,8 @@ def run_status(stats: dict[str, Any]) -> str:
     """How a source's crawl ended, for people: "finished", "failed" (nothing could be
     fetched: the outlet is down, blocks us, or times out; a person should look),
     "incomplete" (articles were fetched but the database failed to store or index some)
-    or Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits)."""
+    or Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits). An
+    import (``aggregator import-warc``) "failed" when it could read none of its files."""
     reason = str(stats.get("finish_reason", "unknown"))
     if reason == UNREACHABLE:
         return "failed"
@@ -50,6 +51,9 @@ def run_status(stats: dict[str, Any]) -> str:
         return reason
     if any(stats.get(key) for key in _INCOMPLETE):
         return "incomplete"
+    files = stats.get(IMPORT_FILES)
+    if files:  # an import: failed when it could read none of its files
+        return "finished" if any(f.get("status") != "failed" for f in files) else "failed"
     ok = sum(
         int(v) for k, v in stats.items()
         if k.startswith(HTTP_STATUS) and k.rsplit("/", 1)[1][:1] in "23"

@@ -159,7 +159,7 @@ def read_archive(raw: Readable) -> Iterator[Item]:
             if isinstance(member, Bad):
                 yield member
             else:
-                yield from _records(_Pushback(io.BytesIO(member)))
+                yield from _records(_Pushback(io.BytesIO(member)), member=True)
     else:
         yield from _records(stream)
 
@@ -227,9 +227,10 @@ def _target(block: bytes) -> str:
     return m.group(1).decode("utf-8", "replace").strip() if m else ""
 
 
-def _records(stream: _Pushback) -> Iterator[Item]:
+def _records(stream: _Pushback, member: bool = False) -> Iterator[Item]:
     """The records of an uncompressed WARC stream, each checked against its
-    Content-Length before warcio parses it."""
+    Content-Length before warcio parses it. ``member``: the stream is one whole gzip
+    member, so a record that ends early has a wrong length (the file is not cut there)."""
     while True:
         line = stream.readline(MAX_HEADER_BYTES)
         while line in (b"\r\n", b"\n"):
@@ -251,7 +252,8 @@ def _records(stream: _Pushback) -> Iterator[Item]:
         m = _CONTENT_LENGTH.search(head)
         if line not in (b"\r\n", b"\n") or m is None:
             if not line:
-                yield Bad("errors/truncated", url, "the file ends in a record's headers")
+                reason = "errors/bad_record" if member else "errors/truncated"
+                yield Bad(reason, url, "the record ends in its headers")
                 return
             _resync_warc(stream)
             yield Bad("errors/bad_record", url, "unreadable WARC headers")
@@ -266,7 +268,8 @@ def _records(stream: _Pushback) -> Iterator[Item]:
             continue
         block = stream.read_exactly(length)
         if len(block) < length:
-            yield Bad("errors/truncated", url, f"{len(block)} of {length} bytes")
+            reason = "errors/bad_length" if member else "errors/truncated"
+            yield Bad(reason, url, f"{len(block)} of {length} bytes")
             return
         end = stream.read_exactly(4)
         if end != b"\r\n\r\n" and end.strip(b"\r\n"):

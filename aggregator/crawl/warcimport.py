@@ -115,8 +115,8 @@ class Progress:
         done = files_done + fraction
         eta = ""
         if done > 0 and self.total:
-            left = elapsed / done * (self.total - done)
-            eta = f", ETA {int(left // 60)}m{int(left % 60):02d}s"
+            left = round(elapsed / done * (self.total - done))
+            eta = f", ETA {left // 60}m{left % 60:02d}s"
         self.out.write(
             f"\rimport: file {min(files_done + 1, self.total)}/{self.total}, "
             f"{records} records, {articles} articles, {articles / elapsed:.1f} articles/s{eta}  "
