@@ -30,10 +30,11 @@ from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import MemoryStatsCollector
 
 from aggregator.crawl import stats as keys
+from aggregator.crawl.pages import extract_page, not_extracted
 from aggregator.crawl.runner import project_settings
 from aggregator.crawl.warc import Bad, Counted, Other, Record, open_archive, read_archive
-from aggregator.extract import TooComplexError, extract_article, extractor_for_source
-from aggregator.extract.page import MAX_PAGE_BYTES, decode_html
+from aggregator.extract import TooComplexError
+from aggregator.extract.page import MAX_PAGE_BYTES
 from aggregator.items import ArticleItem
 from aggregator.sources import Source
 from aggregator.storage.runs import RunFigures
@@ -332,15 +333,13 @@ class WarcImport:
 
     def _page(self, src: Source, record: Record) -> None:
         """A 200 response of a source's article URL: as the spider's ``parse_article``
-        takes a page (the same checks, counted under the same keys), then the pipelines."""
+        takes a page (:mod:`aggregator.crawl.pages`: the same checks, counted under the
+        same keys, the same extraction), then the pipelines."""
         self._count("pages/article")
-        if not record.body.strip():
-            self._count("dropped/empty_page")
-            return
-        ctype = record.content_type.lower()
-        if ctype and "html" not in ctype:
-            self._count("dropped/not_html")
-            logger.info("Not an HTML page (%s): %s", ctype, record.url)
+        skip = not_extracted(record.body, record.content_type)
+        if skip is not None:
+            self._count(skip)
+            logger.info("Page skipped, %s: %s", skip.split("/", 1)[1], record.url)
             return
         if len(record.body) > MAX_PAGE_BYTES:
             self._count("dropped/too_large")
@@ -353,15 +352,7 @@ class WarcImport:
         if record.kind == "response":
             self._remember(record)
         try:
-            item = extract_article(
-                decode_html(record.body, record.content_type),
-                record.url,
-                record.date,
-                source=src.name,
-                tz=src.timezone,
-                site_names=src.site_names,
-                extractor=extractor_for_source(src),
-            )
+            item = extract_page(src, record.body, record.content_type, record.url, record.date)
         except TooComplexError as exc:
             self._count("dropped/too_complex")
             logger.warning("Page skipped, %s: %s", exc, record.url)
