@@ -93,16 +93,26 @@ class Counted:
 
 
 class _Pushback:
-    """A binary stream that can be given bytes back (read again first), and counts what
-    it read from its source (for progress)."""
+    """A binary stream read through a buffer, which can be given bytes back (read again
+    first); lines are found in the buffer without copying the rest of it."""
 
     def __init__(self, raw: Readable) -> None:
         self.raw = raw
-        self.pending = b""
+        self.buf = b""
+        self.pos = 0
+
+    def _fill(self) -> bool:
+        data = self.raw.read(CHUNK)
+        if not data:
+            return False
+        self.buf = self.buf[self.pos :] + data
+        self.pos = 0
+        return True
 
     def read(self, n: int = CHUNK) -> bytes:
-        if self.pending:
-            out, self.pending = self.pending[:n], self.pending[n:]
+        if self.pos < len(self.buf):
+            out = self.buf[self.pos : self.pos + n]
+            self.pos += len(out)
             return out
         return self.raw.read(n)
 
@@ -117,24 +127,29 @@ class _Pushback:
         return b"".join(parts)
 
     def unread(self, data: bytes) -> None:
-        self.pending = data + self.pending
+        if data:
+            self.buf = data + self.buf[self.pos :]
+            self.pos = 0
 
     def readline(self, limit: int) -> bytes:
         """A line (with its end), at most ``limit`` bytes."""
-        parts: list[bytes] = []
-        size = 0
-        while size < limit:
-            data = self.read(min(CHUNK, limit - size))
-            if not data:
-                break
-            end = data.find(b"\n")
+        scanned = 0  # bytes after pos known to hold no line end
+        while True:
+            stop = min(len(self.buf), self.pos + limit)
+            end = self.buf.find(b"\n", self.pos + scanned, stop)
             if end >= 0:
-                parts.append(data[: end + 1])
-                self.unread(data[end + 1 :])
-                break
-            parts.append(data)
-            size += len(data)
-        return b"".join(parts)
+                line = self.buf[self.pos : end + 1]
+                self.pos = end + 1
+                return line
+            if stop - self.pos >= limit:
+                line = self.buf[self.pos : stop]
+                self.pos = stop
+                return line
+            scanned = stop - self.pos
+            if not self._fill():
+                line = self.buf[self.pos :]
+                self.pos = len(self.buf)
+                return line
 
 
 def read_archive(raw: Readable) -> Iterator[Item]:
