@@ -204,6 +204,47 @@ def test_other_hosts_are_counted_or_stored_under_their_host(crawled: Path, tmp_p
     assert sources == {"news.example.org", "dualshockers"}
 
 
+def test_revisits_follow_their_original_within_the_import(crawled: Path, tmp_path: Path) -> None:
+    url = crawled_urls(crawled)[0]
+    http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    original = tmp_path / "original.warc.gz"
+    with original.open("wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        record = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(page_file(url).read_bytes()),
+            http_headers=http, warc_headers_dict={"WARC-Date": WARC_DATE},
+        )  # fmt: skip
+        writer.write_record(record)
+        digest = record.rec_headers.get_header("WARC-Payload-Digest")
+    revisit = tmp_path / "revisit.warc.gz"
+    with revisit.open("wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        writer.write_record(
+            writer.create_revisit_record(
+                url, digest, url, WARC_DATE, http_headers=http,
+                warc_headers_dict={"WARC-Date": "2024-06-02T12:00:00Z"},
+            )
+        )  # fmt: skip
+    db = tmp_path / "v.db"
+    import_warc(str(original), str(revisit), "--db", str(db))
+    files = runs(db)[0]["details"]["files"]
+    # Its page went through the pipelines again (the same article: a repeat in this run).
+    assert files[1]["pages"] == 1 and files[1]["reasons"] == {"dropped/duplicate_url": 1}
+    # Alone, a revisit has nothing to point back to: counted, nothing stored.
+    import_warc(str(revisit), "--db", str(tmp_path / "alone.db"))
+    alone = runs(tmp_path / "alone.db")[0]["details"]["files"][0]
+    assert alone["reasons"] == {"dropped/revisit_unresolved": 1} and alone["new"] == 0
+
+
+def test_until_keeps_articles_published_in_the_window(crawled: Path, tmp_path: Path) -> None:
+    urls = crawled_urls(crawled)
+    warc = write_warc(tmp_path / "w.warc.gz", urls)
+    db = tmp_path / "w.db"
+    import_warc(str(warc), "--until", "2000-01-01", "--db", str(db))
+    assert articles(db) == {}
+    assert runs(db)[0]["details"]["dropped"] == {"outside_window": len(urls)}
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 
