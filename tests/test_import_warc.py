@@ -370,6 +370,7 @@ class CCNews(ThreadingHTTPServer):
         self.files = files
         self.requests: list[str] = []
         self.stall: str | None = None  # this file is half sent, then the server waits
+        self.cut: str | None = None  # this file is half sent, then the connection closes
         self.stalled = threading.Event()
         self.release = threading.Event()
 
@@ -398,6 +399,10 @@ class _CCHandler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
+        if self.server.cut and self.path.endswith(self.server.cut):
+            self.server.cut = None
+            self.wfile.write(body[: len(body) // 2])  # and the connection closes
+            return
         if self.server.stall and self.path.endswith(self.server.stall):
             self.server.stall = None
             self.wfile.write(body[: len(body) // 2])
@@ -455,6 +460,21 @@ def test_cc_news_month_is_imported_and_resumes_after_an_interruption(
     again = import_warc(f"{cc_news.base}/crawl-data/CC-NEWS/2024/06/{names[0]}", "--db", str(db))
     assert again.returncode == 0 and runs(db)[0]["new"] == 0
     assert len(articles(db)) == len(crawled_urls(crawled))
+
+
+def test_a_download_cut_short_is_failed_and_read_again(
+    cc_news: CCNews, crawled: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "cut.db"
+    names = sorted(cc_news.files)
+    cc_news.cut = names[2]
+    args = ["--cc-news", "2024-06", "--cc-news-base", cc_news.base, "--db", str(db)]
+    first = import_warc(*args, check=False)
+    assert first.returncode == 1 and f"{names[2]}: not read" in first.stderr
+    assert [f["status"] for f in runs(db)[0]["details"]["files"]] == ["done", "done", "failed"]
+    import_warc(*args)
+    assert [f["status"] for f in runs(db)[0]["details"]["files"]] == ["skipped", "skipped", "done"]
+    assert articles(db) == articles(crawled)
 
 
 def test_cc_news_listing_unreachable(tmp_path: Path) -> None:

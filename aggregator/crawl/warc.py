@@ -392,7 +392,27 @@ def warc_date(value: str | None) -> datetime | None:
     return date if date.tzinfo else date.replace(tzinfo=timezone.utc)
 
 
-def open_archive(name: str, user_agent: str) -> tuple[IO[bytes], int | None]:
+class _Download:
+    """A response read to its Content-Length: http.client's ``read(n)`` returns b"" when the
+    connection closes early, which would read as an archive that ends there."""
+
+    def __init__(self, response: Any, size: int) -> None:
+        self.response = response
+        self.size = size
+        self.got = 0
+
+    def read(self, n: int = -1, /) -> bytes:
+        data: bytes = self.response.read(n)
+        self.got += len(data)
+        if not data and n != 0 and self.got < self.size:
+            raise OSError(f"download cut short: {self.got} of {self.size} bytes")
+        return data
+
+    def close(self) -> None:
+        self.response.close()
+
+
+def open_archive(name: str, user_agent: str) -> tuple[IO[bytes] | _Download, int | None]:
     """The file or http(s) URL ``name`` as a binary stream, and its size when known. A URL
     is downloaded as it is read. ``OSError`` says why it cannot be opened."""
     if name.lower().startswith(("http://", "https://")):
@@ -407,6 +427,7 @@ def open_archive(name: str, user_agent: str) -> tuple[IO[bytes], int | None]:
         except urllib.error.URLError as exc:
             raise OSError(f"cannot fetch: {exc.reason}") from exc
         length = response.headers.get("Content-Length")
-        return response, int(length) if length and length.isdigit() else None
+        size = int(length) if length and length.isdigit() else None
+        return (_Download(response, size) if size is not None else response), size
     f = open(name, "rb")  # noqa: SIM115 - the caller closes it
     return f, os.fstat(f.fileno()).st_size

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from http.client import HTTPException
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -228,7 +229,7 @@ class WarcImport:
                 self._take(item)
                 if on_progress is not None:
                     on_progress(self.records, self.articles, counted.count / size if size else 0.0)
-        except OSError as exc:  # the download broke off, the disk failed
+        except (OSError, HTTPException) as exc:  # the download broke off, the disk failed
             self._count("errors/unreadable_file")
             figures.status, figures.detail = "failed", str(exc)
             logger.warning("%s: reading stopped: %s", name, exc)
