@@ -307,6 +307,24 @@ def test_uncompressed_warc_recovers_after_a_wrong_length(crawled: Path, tmp_path
     assert runs(db)[0]["details"]["files"][0]["reasons"] == {"errors/bad_length": 1}
 
 
+def test_a_warc_gzipped_as_one_stream(crawled: Path, tmp_path: Path) -> None:
+    urls = crawled_urls(crawled)
+    plain = io.BytesIO()
+    writer = WARCWriter(plain, gzip=False)
+    filler = page_file(urls[0]).read_bytes()
+    n = 0
+    while plain.tell() < MAX_RECORD_BYTES:  # more than one record may be: read as it inflates
+        response(writer, f"https://filler-{n}.example.net/story/", filler)
+        n += 1
+    for url in urls:
+        response(writer, url, page_file(url).read_bytes())
+    whole = tmp_path / "whole.warc.gz"
+    whole.write_bytes(gzip.compress(plain.getvalue(), compresslevel=1))
+    db = tmp_path / "g.db"
+    import_warc(str(whole), "--db", str(db))
+    assert articles(db) == articles(crawled)
+
+
 def test_empty_and_missing_files_and_arc(crawled: Path, tmp_path: Path) -> None:
     url = crawled_urls(crawled)[0]
     empty = tmp_path / "empty.warc.gz"

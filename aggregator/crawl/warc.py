@@ -170,19 +170,45 @@ def read_archive(raw: Readable) -> Iterator[Item]:
     if start.startswith(b"filedesc://"):
         yield from _arc(stream)
     elif gzipped:
-        for member in _members(stream):
-            if isinstance(member, Bad):
-                yield member
-            else:
-                yield from _records(_Pushback(io.BytesIO(member)), member=True)
+        yield from _members(stream)
     else:
         yield from _records(stream)
 
 
-def _members(stream: _Pushback) -> Iterator[bytes | Bad]:
-    """The inflated gzip members of ``stream``, each at most MAX_RECORD_BYTES (a bigger one
-    is inflated through and reported). A member that does not inflate is reported, and
-    reading resumes at the next gzip header after it."""
+class _TruncatedError(Exception):
+    """The file ends inside a gzip member."""
+
+
+class _Inflate:
+    """One gzip member of ``stream``, inflated as it is read (at most ``n`` bytes out per
+    read, whatever the compression ratio); what follows the member is left in ``stream``."""
+
+    def __init__(self, stream: _Pushback, first: bytes) -> None:
+        self.stream = stream
+        self.inflater = zlib.decompressobj(31)
+        self.data = first
+        self.done = False
+
+    def read(self, n: int = CHUNK, /) -> bytes:
+        while not self.done:
+            if not self.data:
+                self.data = self.stream.read()
+                if not self.data:
+                    raise _TruncatedError
+            piece = self.inflater.decompress(self.data, max(n, 1) if n > 0 else CHUNK)
+            self.data = self.inflater.unconsumed_tail
+            if self.inflater.eof:
+                self.done = True
+                self.stream.unread(self.inflater.unused_data)
+            if piece:
+                return piece
+        return b""
+
+
+def _members(stream: _Pushback) -> Iterator[Item]:
+    """The records of each gzip member of ``stream`` (one record per member, or a whole
+    file gzipped as one stream), inflated as they are read. A member that does not
+    inflate is reported, and reading resumes at the next gzip header after it."""
     while True:
         data = stream.read()
         if not data:
@@ -191,32 +217,17 @@ def _members(stream: _Pushback) -> Iterator[bytes | Bad]:
             skipped = _resync_gzip(stream, data)
             yield Bad("errors/corrupt_gzip", detail=f"{skipped} bytes outside any gzip member")
             continue
-        inflater = zlib.decompressobj(31)
-        out = bytearray()
-        size = 0
-        while True:
-            try:
-                piece = inflater.decompress(data, CHUNK)
-            except zlib.error as exc:
-                _resync_gzip(stream, data[1:])
-                yield Bad("errors/corrupt_gzip", detail=str(exc))
-                break
-            size += len(piece)
-            if size <= MAX_RECORD_BYTES:
-                out += piece
-            if inflater.eof:
-                stream.unread(inflater.unused_data)
-                if size > MAX_RECORD_BYTES:
-                    yield Bad("dropped/too_large", _target(bytes(out)), f"{size} bytes inflated")
-                else:
-                    yield bytes(out)
-                break
-            data = inflater.unconsumed_tail
-            if not data:
-                data = stream.read()
-                if not data:
-                    yield Bad("errors/truncated", _target(bytes(out)), "the file ends in a record")
-                    return
+        member = _Inflate(stream, data)
+        try:
+            yield from _records(_Pushback(member), member=True)
+            while member.read():  # what follows the last record in the member
+                pass
+        except zlib.error as exc:
+            _resync_gzip(stream, member.data[1:])
+            yield Bad("errors/corrupt_gzip", detail=str(exc))
+        except _TruncatedError:
+            yield Bad("errors/truncated", detail="the file ends in a gzip member")
+            return
 
 
 def _resync_gzip(stream: _Pushback, data: bytes) -> int:
