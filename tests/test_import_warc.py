@@ -377,6 +377,32 @@ def test_progress_line_and_one_log_line_per_file(crawled: Path, tmp_path: Path) 
     assert len(lines) == 2 and "2 new" in lines[0], lines
 
 
+def test_progress_line_on_a_terminal(crawled: Path, tmp_path: Path) -> None:
+    import os
+    import pty
+
+    warc = write_warc(tmp_path / "t.warc.gz", crawled_urls(crawled)[:2])
+    master, slave = pty.openpty()
+    cmd = [str(BIN / "aggregator"), "import-warc", str(warc), "--db", str(tmp_path / "t.db")]
+    # Read once it is done: its few lines fit in the terminal's buffer.
+    subprocess.run(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=slave, timeout=120, check=True)
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except OSError:  # the terminal's other end is closed: all read
+            break
+        if not data:
+            break
+        seen += data
+    os.close(master)
+    assert b"import: file 1/1" in seen and b"articles/s" in seen, seen
+    # Not on a pipe (a log, cron): the quiet default.
+    piped = import_warc(str(warc), "--db", str(tmp_path / "p.db"))
+    assert "import: file" not in piped.stderr
+
+
 # -- CC-NEWS ----------------------------------------------------------------------------------
 
 
