@@ -33,8 +33,9 @@ from scrapy.http import Request, Response, TextResponse
 from twisted.internet.defer import Deferred
 
 from aggregator.crawl import stats
+from aggregator.crawl.pages import extract_page, not_extracted
 from aggregator.discovery import DiscoveryError, Entry, parse_feed, parse_listing, read_sitemap
-from aggregator.extract import TooComplexError, extract_article, extractor_for_source
+from aggregator.extract import TooComplexError
 from aggregator.extract.page import decode_html
 from aggregator.items import ArticleItem
 from aggregator.normalize.dates import parse_since
@@ -363,28 +364,22 @@ class NewsSpider(scrapy.Spider):
         if response.status == 304:
             return  # revisited, unchanged since the last run (counted by the middleware)
         self._count("pages/article")
-        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1").lower()
-        if not response.body.strip():
-            self._count("dropped/empty_page")
-            self.logger.info("Empty page (HTTP %d, no content): %s", response.status, response.url)
-            return
-        if not isinstance(response, TextResponse) or (ctype and "html" not in ctype):
-            self._count("dropped/not_html")
-            self.logger.info("Not an HTML page (%s): %s", ctype or "unknown type", response.url)
+        ctype = (response.headers.get(b"Content-Type") or b"").decode("latin-1")
+        skip = not_extracted(response.body, ctype, isinstance(response, TextResponse))
+        if skip is not None:
+            self._count(skip)
+            if skip == "dropped/empty_page":
+                self.logger.info("Empty page (HTTP %d, no content): %s", response.status,
+                                 response.url)  # fmt: skip
+            else:
+                self.logger.info("Not an HTML page (%s): %s", ctype.lower() or "unknown type",
+                                 response.url)  # fmt: skip
             return
         src = self.source
         fetched_at = datetime.now(timezone.utc)
 
         def extract() -> ArticleItem:
-            return extract_article(
-                page_text(response),
-                response.url,
-                fetched_at,
-                source=src.name,
-                tz=src.timezone,
-                site_names=src.site_names,
-                extractor=extractor_for_source(src),
-            )
+            return extract_page(src, response.body, ctype, response.url, fetched_at)
 
         try:
             body = response.body

@@ -325,7 +325,7 @@ def _commands() -> Iterator[tuple[list[str], str | None]]:
     """Every command's words and docstring, groups included."""
     for info in app.registered_commands:
         assert info.callback is not None and info.name is None
-        yield [info.callback.__name__], info.callback.__doc__
+        yield [info.callback.__name__.replace("_", "-")], info.callback.__doc__  # Typer's word
     for group in app.registered_groups:
         assert group.typer_instance is not None and group.name
         yield [group.name], None

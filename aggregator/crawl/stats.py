@@ -23,6 +23,9 @@ SKIPPED_FRESH = PREFIX + "skipped/fresh"
 BACKOFF = PREFIX + "backoff"
 AGGREGATED = PREFIX + "aggregated"
 DISCOVERY = PREFIX + "discovery/"
+# An import's files and each one's figures (``aggregator import-warc``): a list, kept in
+# the run's details as "files".
+IMPORT_FILES = PREFIX + "import/files"
 HTTP_STATUS = "downloader/response_status_count/"
 # Scrapy counts a robots.txt that could not be fetched (a network failure) here, per
 # exception class; the run counts them as errors of kind ROBOTS_TXT.
@@ -39,7 +42,8 @@ def run_status(stats: dict[str, Any]) -> str:
     """How a source's crawl ended, for people: "finished", "failed" (nothing could be
     fetched: the outlet is down, blocks us, or times out; a person should look),
     "incomplete" (articles were fetched but the database failed to store or index some)
-    or Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits)."""
+    or Scrapy's own finish reason ("shutdown" on Ctrl-C, "closespider_..." limits). An
+    import (``aggregator import-warc``) "failed" when it could read none of its files."""
     reason = str(stats.get("finish_reason", "unknown"))
     if reason == UNREACHABLE:
         return "failed"
@@ -47,6 +51,9 @@ def run_status(stats: dict[str, Any]) -> str:
         return reason
     if any(stats.get(key) for key in _INCOMPLETE):
         return "incomplete"
+    files = stats.get(IMPORT_FILES)
+    if files:  # an import: failed when it could read none of its files
+        return "finished" if any(f.get("status") != "failed" for f in files) else "failed"
     ok = sum(
         int(v) for k, v in stats.items()
         if k.startswith(HTTP_STATUS) and k.rsplit("/", 1)[1][:1] in "23"
@@ -73,6 +80,9 @@ def run_figures(stats: dict[str, Any], reason: str | None = None) -> RunFigures:
     robots = _sum(stats, ROBOTS_FAILED)
     if robots:
         errors[ROBOTS_TXT] = errors.get(ROBOTS_TXT, 0) + robots
+    details: dict[str, Any] = {}
+    if stats.get(IMPORT_FILES):
+        details["files"] = list(stats[IMPORT_FILES])
     return RunFigures(
         status=run_status(stats),
         pages=int(stats.get("response_received_count", 0)),
@@ -92,5 +102,6 @@ def run_figures(stats: dict[str, Any], reason: str | None = None) -> RunFigures:
             "skipped_fresh": int(stats.get(SKIPPED_FRESH, 0)),
             "duplicates": duplicates,
             "backoffs": int(stats.get(BACKOFF, 0)),
+            **details,
         },
     )

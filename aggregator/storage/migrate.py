@@ -41,9 +41,11 @@ logger = logging.getLogger("aggregator.storage")
 # precision (published_precision, modified_precision); 0008 PostgreSQL authors and tags
 # as jsonb; 0009 search stemming (FTS5 porter, content="articles"; PostgreSQL per-language
 # configurations); 0010 SQLite times as ISO 8601 UTC text (2022-07-20T16:30:00.000000Z);
-# 0011 foreign keys (story_id, duplicate_of, lsh_keys and story_terms article_id).
+# 0011 foreign keys (story_id, duplicate_of, lsh_keys and story_terms article_id); 0012
+# import_files (the files `aggregator import-warc` read: CC-NEWS resumes from it).
 REVISIONS = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
+    "0012",
 )  # fmt: skip
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]

@@ -303,3 +303,20 @@ class StoryTerm(Base):
     published: Mapped[datetime] = mapped_column(UTCDateTime)
 
     __table_args__ = (Index("ix_story_terms_term_published", "term", "published"),)
+
+
+class ImportedFile(Base):
+    """A web archive file an import read (``aggregator import-warc``): what makes a CC-NEWS
+    import resumable. ``done`` once the file was read to its end and everything it gave
+    was stored; ``running`` while it is read (or when the import was killed in it);
+    ``failed`` when it could not be read. A file is keyed by its URL or absolute path."""
+
+    __tablename__ = "import_files"
+
+    url: Mapped[str] = mapped_column(String(2048), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    records: Mapped[int] = mapped_column(Integer, default=0)
+    articles: Mapped[int] = mapped_column(Integer, default=0)
