@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
 
 from aggregator.aggregate.index import indexed_store
 from aggregator.items import ArticleItem
@@ -176,7 +177,10 @@ def test_postgresql_search_uses_the_fulltext_index(pg_url: str) -> None:
     would read every article for every search)."""
     engine = make_engine(pg_url)
     indexed_store(engine).upsert(NEWS)
-    stmt = Query._pg_search(parse('zombie OR "second season" renew* -disney'), fold=True)
+    with Session(engine) as s:
+        texts = Query._pg_query_texts(s, parse('zombie OR "second season" renew* -disney'))
+    stmt = Query._pg_search(texts)
+    assert stmt is not None
     sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
     with engine.connect() as conn:
         conn.execute(text("set enable_seqscan = off"))  # four rows: force the question

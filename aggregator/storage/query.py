@@ -17,18 +17,20 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     String,
+    Text,
     case,
     cast,
     column,
     false,
     func,
+    literal,
     literal_column,
     or_,
     select,
     table,
     text,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG
+from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.expression import ColumnClause
@@ -40,12 +42,12 @@ from aggregator.storage.search import (
     CONFIG_NAMES,
     SearchQuery,
     Term,
-    balanced,
     config_sql,
     fts5_match,
     parse,
-    pg_tsquery,
-    pg_tsquery_per_language,
+    pg_any_language,
+    pg_query_texts,
+    pg_tsquery_by_language,
 )
 
 # SQLite's FTS5 index over articles(title, body); made by migration 0001.
@@ -260,9 +262,10 @@ class Query:
                 articles = list(s.execute(filters.apply(self._sqlite_search(parsed))).scalars())
                 snippets = self._sqlite_snippets(s, parsed, [a.id for a in articles])
             elif name == "postgresql":
-                fold = pg_folds(s.connection())
-                articles = list(s.execute(filters.apply(self._pg_search(parsed, fold))).scalars())
-                snippets = self._pg_snippets(s, parsed, [a.id for a in articles], fold)
+                texts = self._pg_query_texts(s, parsed)
+                stmt = self._pg_search(texts)
+                articles = [] if stmt is None else list(s.execute(filters.apply(stmt)).scalars())
+                snippets = self._pg_snippets(s, texts, [a.id for a in articles])
             else:
                 articles = list(s.execute(filters.apply(self._like_search(parsed))).scalars())
                 snippets = {a.id: a.body[:200] for a in articles}
@@ -290,17 +293,26 @@ class Query:
         return {int(i): str(text_) for i, text_ in s.execute(stmt)}
 
     @staticmethod
-    def _pg_search(parsed: SearchQuery, fold: bool) -> Select[Any]:
+    def _pg_query_texts(s: Session, parsed: SearchQuery) -> dict[str, str]:
+        """The query read in every configuration (:func:`search.pg_query_texts`), its
+        words accent-folded where the documents are."""
+        _register_pg_functions()
+        prepare = _pg_prepare(pg_folds(s.connection()))
+        row = s.execute(pg_query_texts(parsed, prepare)).one()
+        return {name: str(row._mapping[name] or "") for name in CONFIG_NAMES}
+
+    @staticmethod
+    def _pg_search(texts: dict[str, str]) -> Select[Any] | None:
         """The GIN index on the stored document answers the query read in every
         configuration (a superset of the matches); each candidate is then matched, ranked
-        and quoted with the configuration of its own language."""
+        and quoted with the configuration of its own language. None: the query has no
+        word any configuration reads (stop words only), so nothing matches."""
         _register_pg_functions()
-        prepare = _pg_prepare(fold)
+        candidates = pg_any_language(texts)
+        if candidates is None:
+            return None
         vector = PG_SEARCH_VECTOR
-        words = pg_tsquery_per_language(parsed, "articles.language", prepare)
-        candidates = balanced(
-            func.tsquery_or, [pg_tsquery(parsed, c, prepare) for c in CONFIG_NAMES]
-        )
+        words = pg_tsquery_by_language(texts, "articles.language")
         # ts_rank adds up every pair of nearby query words, so a long body that repeats
         # them would outrank a headline made of them: headlines (the document's weight-A
         # words) first.
@@ -309,17 +321,20 @@ class Query:
         rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
         return (
             select(Article)
-            .where(vector.bool_op("@@")(candidates), vector.bool_op("@@")(words))
+            .where(
+                vector.bool_op("@@")(cast(literal(candidates, Text), TSQUERY)),
+                vector.bool_op("@@")(words),
+            )
             .order_by(
                 in_title.desc(), rank.desc(), Article.published.desc().nulls_last(), Article.id
             )
         )
 
     @staticmethod
-    def _pg_snippets(s: Session, parsed: SearchQuery, ids: list[int], fold: bool) -> dict[int, str]:
+    def _pg_snippets(s: Session, texts: dict[str, str], ids: list[int]) -> dict[int, str]:
         if not ids:
             return {}
-        words = pg_tsquery_per_language(parsed, "articles.language", _pg_prepare(fold))
+        words = pg_tsquery_by_language(texts, "articles.language")
         snippet = func.ts_headline(_PG_OWN_CONFIG, Article.body, words, _PG_HEADLINE)
         stmt = select(Article.id, snippet).where(Article.id.in_(ids))
         return {int(i): str(text_) for i, text_ in s.execute(stmt)}
