@@ -5,7 +5,15 @@ per line, every field), through one output layer (:mod:`aggregator.cli.output`).
 commands register on :data:`app` when their modules are imported here.
 """
 
-from aggregator.cli import crawling, extracting, queries, registry, schema, serving  # noqa: F401
+from aggregator.cli import (  # noqa: F401
+    crawling,
+    distributed,
+    extracting,
+    queries,
+    registry,
+    schema,
+    serving,
+)
 from aggregator.cli.app import app, main, unwrap_help
 
 unwrap_help(app)

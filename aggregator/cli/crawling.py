@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,8 +106,18 @@ def crawl(
             "lines, no log on the terminal below ERROR (a --log-file still gets INFO).",
         ),
     ] = False,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis",
+            envvar="AGGREGATOR_REDIS_URL",
+            help="Distributed mode: share the run's requests through this Redis "
+            "(redis://host:6379/0) with `aggregator worker` processes; needs PostgreSQL.",
+        ),
+    ] = None,
 ) -> None:
-    """Crawl sources into the database, all of them in one process.
+    """Crawl sources into the database, all of them in one process (or, with --redis,
+    seed a run that `aggregator worker` processes on any machine crawl with this one).
 
     The results table goes to standard output; a source that did not finish is also one
     line on stderr. Exit status: 0 when every source finished, 1 when a source failed
@@ -153,7 +164,12 @@ def crawl(
             raise fail(f"--set takes NAME=VALUE, not {item!r}")
         overrides[key.strip()] = value
     spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
-    results = run_locked(names, overrides, spider_args, lock_file)
+    session = None
+    if redis_url:
+        from aggregator.cli.distributed import coordinator_session
+
+        session = coordinator_session(redis_url, names, overrides, spider_args)
+    results = run_locked(names, overrides, spider_args, lock_file, session)
     print_results(results)
     raise typer.Exit(exit_status(results))
 
@@ -171,8 +187,11 @@ def run_locked(
     overrides: dict[str, Any],
     spider_args: dict[str, Any] | None = None,
     lock_file: Path | None = None,
+    session: AbstractContextManager[None] | None = None,
 ) -> list[Any]:
-    """Run the crawls holding the database's crawl lock; exit 75 if another run holds it."""
+    """Run the crawls holding the database's crawl lock; exit 75 if another run holds it.
+    ``session``: entered once the locks are held, around the crawls (a distributed run's
+    publication in Redis)."""
     from aggregator.crawl import run_crawls
     from aggregator.crawl.lock import (
         EXIT_LOCKED,
@@ -204,7 +223,8 @@ def run_locked(
         if engine is not None:
             engine.dispose()  # the crawl's pipelines open their own
     try:
-        return run_crawls(names, overrides=overrides, spider_args=spider_args)
+        with session or nullcontext():
+            return run_crawls(names, overrides=overrides, spider_args=spider_args)
     finally:
         if lock is not None:
             lock.release()

@@ -1,0 +1,516 @@
+"""Distributed crawling: one run's requests shared by any number of crawler processes.
+
+The queue and the duplicate filter are scrapy-redis's (its scheduler and dupefilter, one
+sorted set and one set per source in Redis); what this module adds is what a *run* needs
+around them, none of it a queue of its own:
+
+* the run's description in Redis (``<prefix>:run``: sources, spider arguments, the settings
+  that change what is crawled), written by ``aggregator crawl --redis`` (the
+  *coordinator*), which seeds each source's discovery requests once; ``aggregator worker``
+  processes read it and run the same sources with no start requests of their own
+  (:class:`WorkerStart`);
+* membership and the end of a run (:class:`Fleet`, :class:`FleetExtension`): every process
+  keeps a heartbeat key alive and marks itself busy when it takes a request and idle when
+  Scrapy finds it idle; a process closes when the queue is empty and every live member is
+  idle (a member whose heartbeat expired, a killed worker, no longer counts);
+* each worker's figures (reported to Redis when its spider closes; the coordinator waits for
+  them, adds them to its own and records one ``crawl_runs`` row per source, then indexes
+  stories once: :mod:`aggregator.pipelines.fleet`);
+* politeness across the fleet (:class:`FleetConcurrency`): at most
+  ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests in flight per domain for the whole
+  fleet, as leases in a Redis sorted set that expire on their own (a killed worker's
+  lease does not hold a slot for ever).
+
+A request a killed worker had taken is not in the queue any more (scrapy-redis pops it): it
+is crawled again by the *next* run, whose discovery finds the article again while the
+fetch-state table has no stored copy of it (see README, "Running on several machines").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy_redis.scheduler import Scheduler
+
+from aggregator.crawl import settings as base
+from aggregator.crawl.runner import CrawlResult
+from aggregator.crawl.stats import run_figures
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger("aggregator.distributed")
+
+COORDINATOR = "coordinator"
+WORKER = "worker"
+DEFAULT_PREFIX = "aggregator"
+# Seconds a member's heartbeat lives without being renewed (renewed every third of it).
+DEFAULT_TTL = 30.0
+# How often a process that waits for requests looks at the shared queue (Scrapy's own
+# engine looks every 5 seconds).
+POLL_SECONDS = 0.5
+
+
+def shown_url(url: str) -> str:
+    """A Redis URL with its password masked (for messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def connect(url: str) -> Redis:
+    """A client for ``url`` that answered a PING; ``ConnectionError`` naming the server
+    (password masked) when it does not."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise ConnectionError(f"cannot reach Redis at {shown_url(url)}: {exc}") from None
+    return client
+
+
+def member_id() -> str:
+    """This process in the fleet: host name and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class RunInfo:
+    """What workers need to join a run (stored as JSON in ``<prefix>:run``)."""
+
+    token: str
+    sources: list[str]
+    spider_args: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    coordinator: str = ""
+    database: str = ""
+
+
+class Keys:
+    """The Redis keys of one namespace (``AGGREGATOR_REDIS_PREFIX``)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix or DEFAULT_PREFIX
+
+    @property
+    def run(self) -> str:
+        return f"{self.prefix}:run"
+
+    def queue(self, source: str) -> str:
+        return f"{self.prefix}:{source}:requests"
+
+    def dupefilter(self, source: str) -> str:
+        return f"{self.prefix}:{source}:dupefilter"
+
+    def members(self, source: str) -> str:
+        return f"{self.prefix}:{source}:members"
+
+    def reports(self, source: str) -> str:
+        return f"{self.prefix}:{source}:reports"
+
+    def alive(self, member: str) -> str:
+        return f"{self.prefix}:alive:{member}"
+
+    def slots(self, domain: str) -> str:
+        return f"{self.prefix}:slots:{domain}"
+
+    def of_source(self, source: str) -> list[str]:
+        return [
+            self.queue(source),
+            self.dupefilter(source),
+            self.members(source),
+            self.reports(source),
+        ]
+
+
+class RunBusyError(RuntimeError):
+    """Another coordinator's run is in progress in this Redis namespace."""
+
+
+def fleet_settings(url: str, prefix: str, role: str, ttl: float | None = None) -> dict[str, Any]:
+    """The Scrapy settings of a process in the fleet (``role``: coordinator or worker)."""
+    keys = Keys(prefix)
+    values: dict[str, Any] = {
+        "AGGREGATOR_REDIS_URL": url,
+        "AGGREGATOR_REDIS_PREFIX": keys.prefix,
+        "AGGREGATOR_FLEET_ROLE": role,
+        "REDIS_URL": url,
+        "SCHEDULER": "aggregator.crawl.distributed.FleetScheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        # The queue outlives each process: a worker that ends must not empty it for the
+        # others (scrapy-redis flushes it on close otherwise). The coordinator clears a
+        # run's keys at its start and end.
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_KEY": f"{keys.prefix}:%(spider)s:requests",
+        "SCHEDULER_DUPEFILTER_KEY": f"{keys.prefix}:%(spider)s:dupefilter",
+        # The coordinator records the run with every member's figures; workers report.
+        "ITEM_PIPELINES": {
+            **{k: v for k, v in base.ITEM_PIPELINES.items() if not k.endswith(".StorePipeline")},
+            "aggregator.pipelines.fleet.FleetStorePipeline": 400,
+        },
+    }
+    if ttl is not None:
+        values["AGGREGATOR_FLEET_TTL"] = ttl
+    return values
+
+
+class Fleet:
+    """One process's view of the run: membership, heartbeats, reports."""
+
+    def __init__(self, client: Redis, prefix: str, member: str | None = None) -> None:
+        self.redis = client
+        self.keys = Keys(prefix)
+        self.member = member or member_id()
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Self:
+        import redis
+
+        client = redis.Redis.from_url(
+            settings.get("AGGREGATOR_REDIS_URL"), socket_connect_timeout=5, socket_timeout=30
+        )
+        return cls(client, settings.get("AGGREGATOR_REDIS_PREFIX") or DEFAULT_PREFIX)
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def current_run(self) -> RunInfo | None:
+        raw = self.redis.get(self.keys.run)
+        if not raw:
+            return None
+        return RunInfo(**json.loads(raw))
+
+    def begin_run(self, info: RunInfo) -> None:
+        """Publish a run and clear its sources' keys (the last run's queue, duplicate
+        filter, members and reports); :class:`RunBusyError` if a live coordinator's run
+        is in progress."""
+        current = self.current_run()
+        if current is not None and self.redis.exists(self.keys.alive(current.coordinator)):
+            raise RunBusyError(
+                f"a run of {', '.join(current.sources)} coordinated by {current.coordinator} "
+                f"is in progress in Redis namespace {self.keys.prefix!r}; this run exits "
+                "without crawling"
+            )
+        pipe = self.redis.pipeline()
+        for source in info.sources:
+            pipe.delete(*self.keys.of_source(source))
+        pipe.set(self.keys.run, json.dumps(asdict(info)))
+        pipe.execute()
+
+    def end_run(self, info: RunInfo) -> None:
+        """Remove the run and its sources' keys (only if it is still this run)."""
+        current = self.current_run()
+        pipe = self.redis.pipeline()
+        for source in info.sources:
+            pipe.delete(*self.keys.of_source(source))
+        if current is not None and current.token == info.token:
+            pipe.delete(self.keys.run)
+        pipe.delete(self.keys.alive(self.member))
+        pipe.execute()
+
+    def wait_for_run(self, timeout: float | None, after: str | None = None) -> RunInfo | None:
+        """The run in progress (other than token ``after``), waiting up to ``timeout``
+        seconds (None: for ever) for one to begin."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.current_run()
+            if run is not None and run.token != after:
+                return run
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
+
+    # -- membership ------------------------------------------------------------------------
+
+    def beat(self, ttl: float) -> None:
+        self.redis.set(self.keys.alive(self.member), "1", px=int(ttl * 1000))
+
+    def retire(self) -> None:
+        """This process is done with the fleet (its heartbeat key goes now, not at expiry)."""
+        self.redis.delete(self.keys.alive(self.member))
+
+    def is_alive(self, member: str) -> bool:
+        return bool(self.redis.exists(self.keys.alive(member)))
+
+    def join(self, source: str, busy: bool) -> None:
+        self.redis.hset(self.keys.members(source), self.member, "1" if busy else "0")
+
+    def set_busy(self, source: str, busy: bool) -> None:
+        self.redis.hset(self.keys.members(source), self.member, "1" if busy else "0")
+
+    def leave(self, source: str) -> None:
+        self.redis.hdel(self.keys.members(source), self.member)
+
+    def others(self, source: str) -> dict[str, bool]:
+        """{member: busy} of the source's other live members."""
+        raw = self.redis.hgetall(self.keys.members(source))
+        out = {}
+        for k, v in raw.items():
+            name = k.decode() if isinstance(k, bytes) else str(k)
+            if name == self.member or not self.is_alive(name):
+                continue
+            out[name] = (v.decode() if isinstance(v, bytes) else str(v)) == "1"
+        return out
+
+    def dead_members(self, source: str) -> list[str]:
+        raw = self.redis.hkeys(self.keys.members(source))
+        names = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
+        return [n for n in names if n != self.member and not self.is_alive(n)]
+
+    def queued(self, source: str) -> int:
+        return int(self.redis.zcard(self.keys.queue(source)))
+
+    def run_done(self, source: str) -> bool:
+        """Whether the source's crawl is over for the fleet: nothing queued, and no live
+        member busy (a busy one may still queue requests)."""
+        return self.queued(source) == 0 and not any(self.others(source).values())
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def report(self, source: str, stats: dict[str, Any], stale: Iterable[int]) -> None:
+        counts = {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
+        body = json.dumps({"stats": counts, "stale": sorted(stale)})
+        self.redis.hset(self.keys.reports(source), self.member, body)
+
+    def reports(self, source: str) -> dict[str, dict[str, Any]]:
+        raw = self.redis.hgetall(self.keys.reports(source))
+        return {
+            (k.decode() if isinstance(k, bytes) else str(k)): json.loads(v) for k, v in raw.items()
+        }
+
+    async def wait_for_others(self, source: str, poll: float = POLL_SECONDS) -> list[str]:
+        """Wait until no other live member of the source remains (each leaves after its
+        report); the members that died meanwhile (their heartbeat expired)."""
+        while True:
+            raw = self.redis.hkeys(self.keys.members(source))
+            names = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
+            live = [n for n in names if n != self.member and self.is_alive(n)]
+            if not live:
+                return [n for n in names if n != self.member]
+            await asyncio.sleep(poll)
+
+
+def worker_figures(stats: dict[str, Any]) -> dict[str, int]:
+    """One member's figures as a run's details list them."""
+    fig = run_figures(stats, "finished")
+    return {
+        "pages": fig.pages,
+        "new": fig.new,
+        "updated": fig.updated,
+        "dropped": fig.dropped,
+        "errors": fig.errors,
+    }
+
+
+class WorkerResult(CrawlResult):
+    """A worker's share of a source's crawl: taking no request (the others were faster,
+    or the queue was empty) is not a failure of the source."""
+
+    @property
+    def status(self) -> str:
+        idle = not self.figures.pages and not self.figures.errors
+        return "finished" if idle and self.finish_reason == "finished" else self.figures.status
+
+
+class FleetScheduler(Scheduler):
+    """scrapy-redis's scheduler; taking a request marks this process busy for the source
+    *before* the pop, so no other member can see the queue empty and everyone idle while
+    the request is on its way here."""
+
+    fleet: Fleet | None = None
+    _busy = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        instance: Self = super().from_crawler(crawler)
+        instance.fleet = Fleet.from_settings(crawler.settings)
+        crawler.signals.connect(instance._idle, signal=signals.spider_idle)
+        return instance
+
+    def _idle(self) -> None:
+        self._busy = False
+
+    def next_request(self) -> Request | None:
+        name = getattr(self.spider, "name", "")
+        if self.fleet is not None and not self._busy and len(self.queue):
+            self.fleet.set_busy(name, True)
+            self._busy = True
+        request: Request | None = super().next_request()
+        return request
+
+
+class FleetExtension:
+    """Heartbeat, membership and the fleet-wide end of a source's crawl."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.role = settings.get("AGGREGATOR_FLEET_ROLE")
+        self.follow = settings.getbool("AGGREGATOR_FLEET_FOLLOW")
+        self.ttl = settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL
+        self.fleet = Fleet.from_settings(settings)
+        self._loops: list[Any] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self | None:
+        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
+            from scrapy.exceptions import NotConfigured
+
+            raise NotConfigured("not a distributed crawl")
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    @property
+    def source(self) -> str:
+        return str(getattr(self.crawler.spider, "name", ""))
+
+    def spider_opened(self) -> None:
+        from twisted.internet.task import LoopingCall
+
+        self.fleet.beat(self.ttl)
+        # The coordinator is busy from the start (it is seeding): a worker that joins
+        # first must not find the fleet idle and leave.
+        self.fleet.join(self.source, busy=self.role == COORDINATOR)
+        beat = LoopingCall(self._beat)
+        beat.start(self.ttl / 3, now=False)
+        nudge = LoopingCall(self._nudge)
+        nudge.start(POLL_SECONDS, now=False)
+        self._loops = [beat, nudge]
+
+    def _beat(self) -> None:
+        try:
+            self.fleet.beat(self.ttl)
+        except Exception as exc:  # Redis away for a moment: the next beat tries again
+            logger.warning("Fleet heartbeat failed: %s", exc)
+
+    def _nudge(self) -> None:
+        """Look at the shared queue now, not at Scrapy's next 5-second heartbeat: other
+        members add requests to it while this one waits."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None and slot.closing is None:
+            slot.nextcall.schedule()
+
+    def spider_idle(self) -> None:
+        self.fleet.set_busy(self.source, False)
+        if self.follow or not self.fleet.run_done(self.source):
+            raise DontCloseSpider
+
+    def spider_closed(self) -> None:
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+
+
+class WorkerStart:
+    """Spider middleware: a worker sends no start requests (the coordinator seeded the
+    run's discovery once); the coordinator's go through."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.worker = crawler.settings.get("AGGREGATOR_FLEET_ROLE") == WORKER
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
+            from scrapy.exceptions import NotConfigured
+
+            raise NotConfigured("not a distributed crawl")
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        if self.worker:
+            return
+        async for item_or_request in start:
+            yield item_or_request
+
+
+# Atomically: drop expired leases, then take one if fewer than ARGV[1] are held. Times
+# are the Redis server's (machines' clocks may differ).
+_ACQUIRE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], t + tonumber(ARGV[2]), ARGV[3])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+  return 1
+end
+return 0
+"""
+LEASE = "fleet_lease"
+
+
+class FleetConcurrency:
+    """Downloader middleware: at most ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests
+    (default ``CONCURRENT_REQUESTS_PER_DOMAIN``) in flight per domain across the fleet.
+
+    A request waits for a lease (a member of the domain's sorted set in Redis, scored by
+    its expiry) before it is sent, and gives it back with its response or failure. A lease
+    expires after ``DOWNLOAD_TIMEOUT`` plus a margin, so one held by a killed worker frees
+    its slot by itself."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.limit = settings.getint("AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN") or (
+            settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") or 1
+        )
+        self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
+        self.fleet = Fleet.from_settings(settings)
+        self.acquire_script = self.fleet.redis.register_script(_ACQUIRE)
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
+            from scrapy.exceptions import NotConfigured
+
+            raise NotConfigured("not a distributed crawl")
+        return cls(crawler)
+
+    def _domain(self, request: Request) -> str:
+        return str(request.meta.get("download_slot") or urlparse_cached(request).hostname or "")
+
+    async def process_request(self, request: Request) -> None:
+        key = self.fleet.keys.slots(self._domain(request))
+        lease = secrets.token_hex(8)
+        waited = False
+        while not self.acquire_script(keys=[key], args=[self.limit, self.lease_seconds, lease]):
+            waited = True
+            await asyncio.sleep(0.05)
+        if waited and self.crawler.stats is not None:
+            self.crawler.stats.inc_value("aggregator/fleet/waited_for_slot")
+        request.meta[LEASE] = (key, lease)
+
+    def _release(self, request: Request) -> None:
+        held = request.meta.pop(LEASE, None)
+        if held:
+            self.fleet.redis.zrem(held[0], held[1])
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._release(request)
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        self._release(request)
