@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from aggregator.crawl.distributed import COORDINATOR, Fleet, worker_figures
+from aggregator.crawl.distributed import COORDINATOR, fleet_for, worker_figures
 from aggregator.crawl.stats import WORKER_LOST
 
 from .store import StorePipeline
@@ -29,20 +29,35 @@ class FleetStorePipeline(StorePipeline):
         settings = self.crawler.settings
         self.coordinator = settings.get("AGGREGATOR_FLEET_ROLE") == COORDINATOR
         self.records_run = self.coordinator
-        self.fleet = Fleet.from_settings(settings)
+        self.fleet = fleet_for(self.crawler)
 
     async def spider_closed(self, reason: str) -> None:  # type: ignore[override]
+        import redis
+
         if self.engine is None or self.crawler.stats is None:
             return
+        try:
+            await self._close(reason)
+        except redis.RedisError as exc:
+            # Redis is away: the run is recorded with what this process knows (its own
+            # figures); the others' figures are lost, their articles are stored.
+            logger.error("Could not collect the workers' figures from Redis: %s", exc)
+            if self.coordinator:
+                self.record_run(reason, self.index_stories(), {"redis_error": str(exc)})
+
+    async def _close(self, reason: str) -> None:
+        assert self.crawler.stats is not None
         source = str(getattr(self.crawler.spider, "name", ""))
+        fleet = self.fleet
+        stats = self.crawler.stats.get_stats()
         if not self.coordinator:
             # Report, then leave: the coordinator waits for members until they leave.
-            self.fleet.report(source, self.crawler.stats.get_stats(), self.stale_articles)
-            self.fleet.leave(source)
+            await fleet.patiently(lambda: fleet.report(source, stats, self.stale_articles))
+            await fleet.patiently(lambda: fleet.leave(source))
             return
-        mine = worker_figures(self.crawler.stats.get_stats())
-        lost = await self.fleet.wait_for_others(source)
-        reports = self.fleet.reports(source)
+        mine = worker_figures(stats)
+        lost = await fleet.wait_for_others(source)
+        reports = await fleet.patiently(lambda: fleet.reports(source))
         workers = {f"{self.fleet.member} (coordinator)": mine}
         for member, report in sorted(reports.items()):
             counts: dict[str, int] = report.get("stats", {})
@@ -59,6 +74,6 @@ class FleetStorePipeline(StorePipeline):
                 "taken is crawled again by the next run",
                 source, len(lost), ", ".join(lost),
             )  # fmt: skip
-        self.fleet.leave(source)
+        await fleet.patiently(lambda: fleet.leave(source))
         indexed = self.index_stories()
         self.record_run(reason, indexed, {"workers": workers, "workers_lost": lost})

@@ -296,3 +296,128 @@ def test_politeness_holds_across_the_fleet(
             share[member] += figures["pages"]
     assert sum(n > 0 for n in share.values()) >= 2, share  # several processes fetched
     assert site.peak and max(site.peak.values()) == 1, site.peak
+
+
+# -- Redis going away ----------------------------------------------------------------------
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, persisting every write (AOF), so
+    that it can be stopped and started again mid-crawl."""
+
+    def __init__(self, directory: Path) -> None:
+        import shutil
+        import socket
+
+        server = shutil.which("redis-server")
+        if server is None:
+            require_service("redis-server is not installed (needed to restart Redis mid-crawl)")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.cmd = [str(server), "--port", str(self.port), "--bind", "127.0.0.1",
+                    "--dir", str(directory), "--appendonly", "yes", "--appendfsync", "always",
+                    "--save", ""]  # fmt: skip
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        from aggregator.crawl.distributed import connect
+
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                connect(self.url)
+                return
+            except ConnectionError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    server = PrivateRedis(directory)
+    server.start()
+    yield server
+    server.stop(signal.SIGKILL)
+
+
+def crawl_with(redis: PrivateRedis, db: str, env: dict[str, str], *extra: str) -> Any:
+    return subprocess.Popen(
+        [str(BIN / "aggregator"), "crawl", *SOURCES, "--redis", redis.url, "--db", db,
+         *FAST, *SHARE, *extra],
+        cwd=PROJECT, env={**os.environ, **env}, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+def wait_for_articles(db: str, n: int = 1, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if len(articles(db)) >= n:
+                return
+        except Exception:  # the schema is not created yet
+            pass
+        time.sleep(0.1)
+    raise AssertionError("no article was stored")
+
+
+def test_a_redis_restart_is_waited_out(
+    site: CountingMirror, fleet: Fleet, pg_server: str, private_redis: PrivateRedis
+) -> None:
+    env = env_for(site, fleet)
+    with pg_schema(pg_server) as alone:
+        expected = single_process_crawl(site, fleet, alone)
+    for host in site.hosts():
+        site.set_behaviour(host, delay=0.3)
+    with pg_schema(pg_server) as db:
+        coordinator = crawl_with(private_redis, db, env)
+        wait_for_articles(db)
+        private_redis.stop()  # a clean shutdown: the append-only file has every write
+        time.sleep(2)
+        private_redis.start()
+        code, _out, err = finish(coordinator)
+        assert code == 0, err[-3000:]
+        assert "Traceback" not in err, err[-6000:]
+        assert articles(db) == expected
+        statuses = {r[0] for r in query(db, "select status from crawl_runs")}
+        assert statuses == {"finished"}
+
+
+def test_redis_gone_for_good_stops_the_crawl_cleanly(
+    site: CountingMirror, fleet: Fleet, pg_server: str, private_redis: PrivateRedis
+) -> None:
+    env = env_for(site, fleet)
+    with pg_schema(pg_server) as alone:
+        expected = single_process_crawl(site, fleet, alone)
+    for host in site.hosts():
+        site.set_behaviour(host, delay=0.3)
+    with pg_schema(pg_server) as db:
+        coordinator = crawl_with(private_redis, db, env, "--set", "AGGREGATOR_REDIS_OUTAGE=2")
+        wait_for_articles(db)
+        private_redis.stop(signal.SIGKILL)
+        code, _out, err = finish(coordinator)
+        assert code == 1, err[-3000:]
+        assert "Traceback" not in err
+        assert "did not answer for 2s" in err
+        runs = query(db, "select status from crawl_runs")
+        assert "running" not in {r[0] for r in runs}  # every run says how it ended
+        assert "redis_unavailable" in {r[0] for r in runs}
+        stored = articles(db)
+        assert stored and stored < expected
+        # Redis back: the next run crawls the rest.
+        private_redis.start()
+        again = crawl_with(private_redis, db, env)
+        code, _out, err = finish(again)
+        assert code == 0, err[-3000:]
+        assert articles(db) == expected

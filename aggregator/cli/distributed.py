@@ -41,7 +41,7 @@ def _redis(url: str) -> Any:
     from aggregator.crawl.distributed import connect
 
     try:
-        return connect(url)
+        return connect(url)  # no retries: a Redis that is not there now is said now
     except ConnectionError as exc:
         raise fail(str(exc), code=1) from None
 
@@ -56,6 +56,7 @@ def coordinator_session(
     settings to ``overrides``, and return what publishes the run around the crawls."""
     from aggregator.crawl.distributed import (
         COORDINATOR,
+        DEFAULT_OUTAGE,
         Fleet,
         RunBusyError,
         RunInfo,
@@ -69,7 +70,8 @@ def coordinator_session(
     client = _redis(redis_url)
     prefix = str(overrides.get("AGGREGATOR_REDIS_PREFIX") or _env_prefix())
     shared = {k: v for k, v in overrides.items() if k not in _LOCAL}
-    overrides.update(fleet_settings(redis_url, prefix, COORDINATOR))
+    outage = float(overrides.get("AGGREGATOR_REDIS_OUTAGE") or DEFAULT_OUTAGE)
+    overrides.update(fleet_settings(redis_url, prefix, COORDINATOR, outage))
     member = member_id()
     info = RunInfo(
         token=secrets.token_hex(8),
@@ -148,7 +150,13 @@ def worker(
     error.
     """
     from aggregator.crawl import run_crawls
-    from aggregator.crawl.distributed import WORKER, Fleet, WorkerResult, fleet_settings
+    from aggregator.crawl.distributed import (
+        DEFAULT_OUTAGE,
+        WORKER,
+        Fleet,
+        WorkerResult,
+        fleet_settings,
+    )
 
     url = _postgres_url(db, "aggregator worker")
     client = _redis(redis_url)
@@ -168,9 +176,10 @@ def worker(
         typer.echo(f"aggregator: no run began within {wait:g}s; nothing to do", err=True)
         raise typer.Exit(0)
     level = log_level or ("INFO" if log_file else "WARNING")
+    outage = float({**run.settings, **local}.get("AGGREGATOR_REDIS_OUTAGE") or DEFAULT_OUTAGE)
     overrides: dict[str, Any] = {
         **run.settings,
-        **fleet_settings(redis_url, prefix, WORKER),
+        **fleet_settings(redis_url, prefix, WORKER, outage),
         "LOG_LEVEL": level.upper(),
         "AGGREGATOR_DB_URL": url,
         "AGGREGATOR_PROGRESS": False,

@@ -29,26 +29,28 @@ fetch-state table has no stored copy of it (see README, "Running on several mach
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
 from scrapy_redis.scheduler import Scheduler
 
 from aggregator.crawl import settings as base
 from aggregator.crawl.runner import CrawlResult
-from aggregator.crawl.stats import run_figures
+from aggregator.crawl.stats import ERRORS, run_figures
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 logger = logging.getLogger("aggregator.distributed")
+T = TypeVar("T")
 
 COORDINATOR = "coordinator"
 WORKER = "worker"
@@ -65,6 +68,13 @@ DEFAULT_TTL = 30.0
 # How often a process that waits for requests looks at the shared queue (Scrapy's own
 # engine looks every 5 seconds).
 POLL_SECONDS = 0.5
+# Seconds a process keeps retrying a Redis that does not answer (a restart) before it
+# stops its crawl with REDIS_UNAVAILABLE.
+DEFAULT_OUTAGE = 60.0
+# Finish reasons: Redis did not come back within AGGREGATOR_REDIS_OUTAGE seconds; Redis
+# came back without the run (restarted without persistence: the queue is gone).
+REDIS_UNAVAILABLE = "redis_unavailable"
+RUN_LOST = "run_lost"
 
 
 def shown_url(url: str) -> str:
@@ -77,12 +87,19 @@ def shown_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+def client_options() -> dict[str, Any]:
+    """Redis client options: fail fast (a refused connection at once, a silent server
+    after a few seconds). Waiting for a Redis that restarts is the caller's: see
+    :class:`Fleet` (``down``), which never blocks the crawl's event loop for it."""
+    return {"socket_connect_timeout": 3, "socket_timeout": 10}
+
+
 def connect(url: str) -> Redis:
     """A client for ``url`` that answered a PING; ``ConnectionError`` naming the server
     (password masked) when it does not."""
     import redis
 
-    client = redis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=30)
+    client = redis.Redis.from_url(url, **client_options())
     try:
         client.ping()
     except (redis.RedisError, OSError) as exc:
@@ -148,11 +165,16 @@ class RunBusyError(RuntimeError):
     """Another coordinator's run is in progress in this Redis namespace."""
 
 
-def fleet_settings(url: str, prefix: str, role: str, ttl: float | None = None) -> dict[str, Any]:
-    """The Scrapy settings of a process in the fleet (``role``: coordinator or worker)."""
+def fleet_settings(
+    url: str, prefix: str, role: str, outage: float = DEFAULT_OUTAGE
+) -> dict[str, Any]:
+    """The Scrapy settings of a process in the fleet (``role``: coordinator or worker;
+    ``outage``: seconds a Redis that does not answer is waited for)."""
     keys = Keys(prefix)
     values: dict[str, Any] = {
+        "REDIS_PARAMS": client_options(),
         "AGGREGATOR_REDIS_URL": url,
+        "AGGREGATOR_REDIS_OUTAGE": outage,
         "AGGREGATOR_REDIS_PREFIX": keys.prefix,
         "AGGREGATOR_FLEET_ROLE": role,
         "REDIS_URL": url,
@@ -170,27 +192,77 @@ def fleet_settings(url: str, prefix: str, role: str, ttl: float | None = None) -
             "aggregator.pipelines.fleet.FleetStorePipeline": 400,
         },
     }
-    if ttl is not None:
-        values["AGGREGATOR_FLEET_TTL"] = ttl
     return values
 
 
 class Fleet:
     """One process's view of the run: membership, heartbeats, reports."""
 
-    def __init__(self, client: Redis, prefix: str, member: str | None = None) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str,
+        member: str | None = None,
+        outage: float = DEFAULT_OUTAGE,
+        ttl: float = DEFAULT_TTL,
+    ) -> None:
         self.redis = client
         self.keys = Keys(prefix)
         self.member = member or member_id()
+        self.outage = outage
+        self.ttl = ttl
+        self.down_since: float | None = None
+        # After an outage, members' heartbeats may have expired while they waited like
+        # this one: nobody is taken for dead until they had a TTL to beat again.
+        self.trust_after = 0.0
 
     @classmethod
     def from_settings(cls, settings: Any) -> Self:
         import redis
 
-        client = redis.Redis.from_url(
-            settings.get("AGGREGATOR_REDIS_URL"), socket_connect_timeout=5, socket_timeout=30
+        client = redis.Redis.from_url(settings.get("AGGREGATOR_REDIS_URL"), **client_options())
+        return cls(
+            client,
+            settings.get("AGGREGATOR_REDIS_PREFIX") or DEFAULT_PREFIX,
+            outage=settings.getfloat("AGGREGATOR_REDIS_OUTAGE", DEFAULT_OUTAGE),
+            ttl=settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL,
         )
-        return cls(client, settings.get("AGGREGATOR_REDIS_PREFIX") or DEFAULT_PREFIX)
+
+    # -- Redis going away ------------------------------------------------------------------
+
+    def down(self, exc: Exception) -> bool:
+        """Note that Redis failed a command; whether it has now been away longer than
+        the outage allowance (time to stop)."""
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since = now
+            logger.warning("Redis does not answer (%s); waiting up to %gs for it", exc, self.outage)
+        return now - self.down_since > self.outage
+
+    async def patiently(self, fn: Callable[[], T]) -> T:
+        """``fn()``, tried again every half second while Redis does not answer, up to the
+        outage allowance (then its error is raised)."""
+        import redis
+
+        while True:
+            try:
+                result = fn()
+            except redis.RedisError as exc:
+                if self.down(exc):
+                    raise
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            self.up()
+            return result
+
+    def up(self) -> None:
+        """Note that Redis answered."""
+        if self.down_since is not None:
+            logger.warning(
+                "Redis answers again after %.1fs; resuming", time.monotonic() - self.down_since
+            )
+            self.down_since = None
+            self.trust_after = time.monotonic() + self.ttl
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -218,15 +290,21 @@ class Fleet:
         pipe.execute()
 
     def end_run(self, info: RunInfo) -> None:
-        """Remove the run and its sources' keys (only if it is still this run)."""
-        current = self.current_run()
-        pipe = self.redis.pipeline()
-        for source in info.sources:
-            pipe.delete(*self.keys.of_source(source))
-        if current is not None and current.token == info.token:
-            pipe.delete(self.keys.run)
-        pipe.delete(self.keys.alive(self.member))
-        pipe.execute()
+        """Remove the run and its sources' keys (only if it is still this run); a Redis
+        that is away is told in the log (the next run clears them)."""
+        import redis
+
+        try:
+            current = self.current_run()
+            pipe = self.redis.pipeline()
+            for source in info.sources:
+                pipe.delete(*self.keys.of_source(source))
+            if current is not None and current.token == info.token:
+                pipe.delete(self.keys.run)
+            pipe.delete(self.keys.alive(self.member))
+            pipe.execute()
+        except redis.RedisError as exc:
+            logger.warning("Could not clear the run's keys in Redis (%s)", exc)
 
     def wait_for_run(self, timeout: float | None, after: str | None = None) -> RunInfo | None:
         """The run in progress (other than token ``after``), waiting up to ``timeout``
@@ -247,9 +325,14 @@ class Fleet:
 
     def retire(self) -> None:
         """This process is done with the fleet (its heartbeat key goes now, not at expiry)."""
-        self.redis.delete(self.keys.alive(self.member))
+        import redis
+
+        with contextlib.suppress(redis.RedisError):  # it expires anyway
+            self.redis.delete(self.keys.alive(self.member))
 
     def is_alive(self, member: str) -> bool:
+        if time.monotonic() < self.trust_after:
+            return True
         return bool(self.redis.exists(self.keys.alive(member)))
 
     def join(self, source: str, busy: bool) -> None:
@@ -300,14 +383,34 @@ class Fleet:
 
     async def wait_for_others(self, source: str, poll: float = POLL_SECONDS) -> list[str]:
         """Wait until no other live member of the source remains (each leaves after its
-        report); the members that died meanwhile (their heartbeat expired)."""
+        report); the members that died meanwhile (their heartbeat expired). Redis errors
+        are waited out for the outage allowance, then raised."""
+        import redis
+
         while True:
-            raw = self.redis.hkeys(self.keys.members(source))
+            try:
+                raw = self.redis.hkeys(self.keys.members(source))
+            except redis.RedisError as exc:
+                if self.down(exc):
+                    raise
+                await asyncio.sleep(poll)
+                continue
+            self.up()
             names = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
             live = [n for n in names if n != self.member and self.is_alive(n)]
             if not live:
                 return [n for n in names if n != self.member]
             await asyncio.sleep(poll)
+
+
+def fleet_for(crawler: Crawler) -> Fleet:
+    """The crawler's one :class:`Fleet` (one client, one view of an outage), shared by
+    the scheduler, the extension, the middlewares and the pipeline."""
+    fleet: Fleet | None = getattr(crawler, "_aggregator_fleet", None)
+    if fleet is None:
+        fleet = Fleet.from_settings(crawler.settings)
+        crawler._aggregator_fleet = fleet  # type: ignore[attr-defined]
+    return fleet
 
 
 def worker_figures(stats: dict[str, Any]) -> dict[str, int]:
@@ -333,30 +436,139 @@ class WorkerResult(CrawlResult):
 
 
 class FleetScheduler(Scheduler):
-    """scrapy-redis's scheduler; taking a request marks this process busy for the source
-    *before* the pop, so no other member can see the queue empty and everyone idle while
-    the request is on its way here."""
+    """scrapy-redis's scheduler (its queue and duplicate filter) on the crawler's fleet
+    client. Taking a request marks this process busy for the source *before* the pop, so
+    no other member can see the queue empty and everyone idle while the request is on
+    its way here.
 
-    fleet: Fleet | None = None
+    While Redis does not answer (a restart), nothing blocks: requests to queue wait in
+    this process's memory and are queued when Redis is back, no request is taken, and the
+    spider stays open. After ``AGGREGATOR_REDIS_OUTAGE`` seconds the crawl stops with
+    :data:`REDIS_UNAVAILABLE`: what was stored stays, the requests held here are counted
+    as ``errors/not_queued`` and the next run finds them again."""
+
+    fleet: Fleet
+    crawler: Crawler
+    held: list[Request]
     _busy = False
+    _failed = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         instance: Self = super().from_crawler(crawler)
-        instance.fleet = Fleet.from_settings(crawler.settings)
+        instance.crawler = crawler
+        instance.fleet = fleet_for(crawler)
+        instance.server = instance.fleet.redis
+        instance.held = []
         crawler.signals.connect(instance._idle, signal=signals.spider_idle)
         return instance
+
+    def open(self, spider: Any) -> None:
+        from scrapy_redis.dupefilter import RFPDupeFilter
+
+        key = self.dupefilter_key % {"spider": spider.name}
+        self.df = RFPDupeFilter(self.server, key=key)
+        # Not scrapy-redis's open(): it asks the queue's length (Redis may be restarting).
+        self.spider = spider
+        self.queue = load_object(self.queue_cls)(
+            server=self.server, spider=spider, key=self.queue_key % {"spider": spider.name},
+            serializer=self.serializer,
+        )  # fmt: skip
+
+    def close(self, reason: str) -> None:
+        if self.held and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(ERRORS + "not_queued",
+                                         len(self.held))  # fmt: skip
 
     def _idle(self) -> None:
         self._busy = False
 
+    def _down(self, exc: Exception) -> None:
+        if self.fleet.down(exc) and not self._failed:
+            self._failed = True
+            stop_for_redis(self.crawler, exc)
+
+    def _flush_held(self) -> None:
+        while self.held:  # queued now; they passed the duplicate filter before
+            request = self.held[0]
+            self.df.server.sadd(self.df.key, self.df.request_fingerprint(request))
+            self.queue.push(request)
+            self.held.pop(0)
+
+    def _count(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+    def enqueue_request(self, request: Request) -> bool:
+        import redis
+
+        try:
+            self._flush_held()
+            if not request.dont_filter and self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                self.fleet.up()
+                return False
+            self.queue.push(request)
+        except redis.RedisError as exc:
+            self.held.append(request)
+            self._down(exc)
+            return True
+        self.fleet.up()
+        self._count("scheduler/enqueued/redis")
+        return True
+
     def next_request(self) -> Request | None:
+        import redis
+
+        if self._failed:
+            return None
         name = getattr(self.spider, "name", "")
-        if self.fleet is not None and not self._busy and len(self.queue):
-            self.fleet.set_busy(name, True)
-            self._busy = True
-        request: Request | None = super().next_request()
+        try:
+            self._flush_held()
+            if not self._busy and len(self.queue):
+                self.fleet.set_busy(name, True)
+                self._busy = True
+            request: Request | None = self.queue.pop(0)
+        except redis.RedisError as exc:
+            self._down(exc)
+            return None
+        self.fleet.up()
+        if request is not None:
+            self._count("scheduler/dequeued/redis")
         return request
+
+    def has_pending_requests(self) -> bool:
+        import redis
+
+        if self._failed:
+            return False
+        try:
+            self._flush_held()
+            pending = len(self.queue) > 0
+        except redis.RedisError as exc:
+            self._down(exc)
+            return not self._failed  # the spider stays open while Redis is waited for
+        self.fleet.up()
+        return pending
+
+
+def stop_for_redis(crawler: Crawler, exc: Exception) -> None:
+    """Log why and close the crawler's spider with :data:`REDIS_UNAVAILABLE`."""
+    from scrapy.utils.defer import deferred_from_coro
+
+    log_redis_stop(crawler, exc)
+    if crawler.engine is not None:
+        deferred_from_coro(crawler.engine.close_spider_async(reason=REDIS_UNAVAILABLE))
+
+
+def log_redis_stop(crawler: Crawler, exc: Exception) -> None:
+    url = shown_url(str(crawler.settings.get("AGGREGATOR_REDIS_URL")))
+    outage = crawler.settings.getfloat("AGGREGATOR_REDIS_OUTAGE", DEFAULT_OUTAGE)
+    logger.error(
+        "%s: Redis at %s did not answer for %gs (%s); stopping this crawl. What was "
+        "stored stays; the next run crawls the rest",
+        getattr(crawler.spider, "name", "?"), url, outage, exc,
+    )  # fmt: skip
 
 
 class FleetExtension:
@@ -368,7 +580,7 @@ class FleetExtension:
         self.role = settings.get("AGGREGATOR_FLEET_ROLE")
         self.follow = settings.getbool("AGGREGATOR_FLEET_FOLLOW")
         self.ttl = settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL
-        self.fleet = Fleet.from_settings(settings)
+        self.fleet = fleet_for(crawler)
         self._loops: list[Any] = []
 
     @classmethod
@@ -401,10 +613,12 @@ class FleetExtension:
         self._loops = [beat, nudge]
 
     def _beat(self) -> None:
+        import redis
+
         try:
             self.fleet.beat(self.ttl)
-        except Exception as exc:  # Redis away for a moment: the next beat tries again
-            logger.warning("Fleet heartbeat failed: %s", exc)
+        except redis.RedisError as exc:  # the scheduler decides when to give up
+            self.fleet.down(exc)
 
     def _nudge(self) -> None:
         """Look at the shared queue now, not at Scrapy's next 5-second heartbeat: other
@@ -414,8 +628,28 @@ class FleetExtension:
             slot.nextcall.schedule()
 
     def spider_idle(self) -> None:
-        self.fleet.set_busy(self.source, False)
-        if self.follow or not self.fleet.run_done(self.source):
+        import redis
+        from scrapy.exceptions import CloseSpider
+
+        try:
+            self.fleet.set_busy(self.source, False)
+            if self.fleet.current_run() is None and self.role == COORDINATOR:
+                # Redis answers but the run is gone: it restarted without persistence,
+                # and the queue went with it.
+                logger.error(
+                    "%s: Redis lost this run's queue (restarted without persistence?); "
+                    "stopping. The next run crawls what was not stored",
+                    self.source,
+                )
+                raise CloseSpider(RUN_LOST)
+            done = self.fleet.run_done(self.source)
+        except redis.RedisError as exc:
+            if not self.fleet.down(exc):
+                raise DontCloseSpider from None  # wait for it
+            log_redis_stop(self.crawler, exc)
+            raise CloseSpider(REDIS_UNAVAILABLE) from None
+        self.fleet.up()
+        if self.follow or not done:
             raise DontCloseSpider
 
     def spider_closed(self) -> None:
@@ -477,7 +711,7 @@ class FleetConcurrency:
             settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") or 1
         )
         self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
-        self.fleet = Fleet.from_settings(settings)
+        self.fleet = fleet_for(crawler)
         self.acquire_script = self.fleet.redis.register_script(_ACQUIRE)
         self.crawler = crawler
 
@@ -493,10 +727,22 @@ class FleetConcurrency:
         return str(request.meta.get("download_slot") or urlparse_cached(request).hostname or "")
 
     async def process_request(self, request: Request) -> None:
+        import redis
+        from scrapy.exceptions import IgnoreRequest
+
         key = self.fleet.keys.slots(self._domain(request))
         lease = secrets.token_hex(8)
         waited = False
-        while not self.acquire_script(keys=[key], args=[self.limit, self.lease_seconds, lease]):
+        while True:
+            try:
+                args: list[int | float | str] = [self.limit, self.lease_seconds, lease]
+                if self.acquire_script(keys=[key], args=args):
+                    break
+            except redis.RedisError as exc:  # waited for as the scheduler waits
+                if self.fleet.down(exc):
+                    raise IgnoreRequest(f"Redis unavailable: {exc}") from None
+                await asyncio.sleep(POLL_SECONDS)
+                continue
             waited = True
             await asyncio.sleep(0.05)
         if waited and self.crawler.stats is not None:
@@ -504,9 +750,12 @@ class FleetConcurrency:
         request.meta[LEASE] = (key, lease)
 
     def _release(self, request: Request) -> None:
+        import redis
+
         held = request.meta.pop(LEASE, None)
         if held:
-            self.fleet.redis.zrem(held[0], held[1])
+            with contextlib.suppress(redis.RedisError):  # the lease expires by itself
+                self.fleet.redis.zrem(held[0], held[1])
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._release(request)

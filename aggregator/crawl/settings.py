@@ -129,6 +129,8 @@ AGGREGATOR_REDIS_PREFIX = os.environ.get("AGGREGATOR_REDIS_PREFIX", "aggregator"
 AGGREGATOR_FLEET_ROLE = None
 AGGREGATOR_FLEET_FOLLOW = False
 AGGREGATOR_FLEET_TTL = 30.0
+# Seconds a Redis that does not answer (restarting) is waited for before the crawl stops.
+AGGREGATOR_REDIS_OUTAGE = 60.0
 AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN = 0
 # None: AGGREGATOR_SOURCES, else the bundled aggregator/sources.toml.
 AGGREGATOR_SOURCES = os.environ.get("AGGREGATOR_SOURCES")
