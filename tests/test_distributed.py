@@ -305,7 +305,7 @@ class PrivateRedis:
     """A redis-server of the test's own on a free port, persisting every write (AOF), so
     that it can be stopped and started again mid-crawl."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, persist: bool = True) -> None:
         import shutil
         import socket
 
@@ -316,8 +316,8 @@ class PrivateRedis:
             s.bind(("127.0.0.1", 0))
             self.port = int(s.getsockname()[1])
         self.cmd = [str(server), "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--dir", str(directory), "--appendonly", "yes", "--appendfsync", "always",
-                    "--save", ""]  # fmt: skip
+                    "--dir", str(directory), "--appendonly", "yes" if persist else "no",
+                    "--appendfsync", "always", "--save", ""]  # fmt: skip
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -421,3 +421,55 @@ def test_redis_gone_for_good_stops_the_crawl_cleanly(
         code, _out, err = finish(again)
         assert code == 0, err[-3000:]
         assert articles(db) == expected
+
+
+def test_a_redis_that_comes_back_empty_ends_the_run(
+    site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
+) -> None:
+    env = env_for(site, fleet)
+    for host in site.hosts():
+        site.set_behaviour(host, delay=0.3)
+    directory = tmp_path / "volatile"
+    directory.mkdir()
+    volatile = PrivateRedis(directory, persist=False)
+    volatile.start()
+    try:
+        with pg_schema(pg_server) as db:
+            coordinator = crawl_with(volatile, db, env)
+            wait_for_articles(db)
+            volatile.stop(signal.SIGKILL)  # the queue is gone with it
+            volatile.start()
+            code, _out, err = finish(coordinator)
+            assert code == 1, err[-3000:]
+            assert "Redis lost this run's queue" in err
+            statuses = {r[0] for r in query(db, "select status from crawl_runs")}
+            assert "run_lost" in statuses and "running" not in statuses
+    finally:
+        volatile.stop(signal.SIGKILL)
+
+
+def test_a_following_worker_joins_run_after_run(
+    site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
+) -> None:
+    env = env_for(site, fleet)
+    for host in site.hosts():
+        site.set_behaviour(host, delay=0.5)  # runs long enough for a worker to start
+    with pg_schema(pg_server) as db:
+        follower = subprocess.Popen(
+            [str(BIN / "aggregator"), "worker", "--redis", REDIS_URL, "--db", db, "--follow"],
+            cwd=PROJECT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        time.sleep(3)  # waiting for a run
+        try:
+            for refresh in ([], ["--refresh"]):
+                proc = cli("crawl", "dualshockers", "--redis", REDIS_URL, "--db", db, *FAST,
+                           *SHARE, *refresh, env=env)  # fmt: skip
+                assert proc.returncode == 0, proc.stderr[-3000:]
+        finally:
+            os.killpg(follower.pid, signal.SIGTERM)
+            follower.wait(timeout=30)
+        runs = query(db, "select details from crawl_runs order by id")
+    assert len(runs) == 2
+    for (details,) in runs:
+        assert len(details["workers"]) == 2, details["workers"]  # the coordinator and one

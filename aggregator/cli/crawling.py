@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import shlex
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -166,8 +168,6 @@ def crawl(
     spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
     session = None
     if redis_url:
-        from aggregator.cli.distributed import coordinator_session
-
         session = coordinator_session(redis_url, names, overrides, spider_args)
     results = run_locked(names, overrides, spider_args, lock_file, session)
     print_results(results)
@@ -272,3 +272,94 @@ def demo(db: DbOpt = None) -> None:
     browse = "aggregator serve" + (f" --db {named}" if named else "")
     typer.echo(f"Read them in a browser: {browse}  (then open http://127.0.0.1:8080/)", err=True)
     raise typer.Exit(exit_status(results))
+
+
+# Settings a run passes on to its workers: what decides what is crawled and how (the
+# database, the log and the progress lines are each process's own).
+_LOCAL = ("AGGREGATOR_DB_URL", "LOG_LEVEL", "LOG_FILE", "AGGREGATOR_PROGRESS")
+
+
+def postgres_url(db: str | None, option: str) -> str:
+    """The database URL, or exit 2 unless it is PostgreSQL."""
+    from aggregator.storage.url import DatabaseURL, resolve, storage_disabled
+
+    if storage_disabled(raw_db(db)):
+        raise fail(f"{option} stores into a shared database: name a PostgreSQL one, not none")
+    url = resolve(db)
+    if DatabaseURL.of(url).backend != "postgresql":
+        raise fail(
+            f"{option} needs a PostgreSQL database that every machine reaches (--db "
+            f"postgresql+psycopg://...): {DatabaseURL.of(url).shown} is SQLite, which "
+            "stays the single-machine default"
+        )
+    return url
+
+
+def reach_redis(url: str) -> Any:
+    from aggregator.crawl.distributed import connect
+
+    try:
+        return connect(url)  # no retries: a Redis that is not there now is said now
+    except ConnectionError as exc:
+        raise fail(str(exc), code=1) from None
+
+
+def coordinator_session(
+    redis_url: str,
+    names: list[str],
+    overrides: dict[str, Any],
+    spider_args: dict[str, Any],
+) -> AbstractContextManager[None]:
+    """Check a distributed crawl's database and Redis now (exit 2 / 1), add the fleet's
+    settings to ``overrides``, and return what publishes the run around the crawls."""
+    from aggregator.crawl.distributed import (
+        COORDINATOR,
+        DEFAULT_OUTAGE,
+        Fleet,
+        RunBusyError,
+        RunInfo,
+        fleet_settings,
+        member_id,
+    )
+    from aggregator.crawl.lock import EXIT_LOCKED
+    from aggregator.storage.url import DatabaseURL
+
+    url = postgres_url(overrides.get("AGGREGATOR_DB_URL"), "--redis")
+    client = reach_redis(redis_url)
+    prefix = str(overrides.get("AGGREGATOR_REDIS_PREFIX") or redis_prefix())
+    shared = {k: v for k, v in overrides.items() if k not in _LOCAL}
+    outage = float(overrides.get("AGGREGATOR_REDIS_OUTAGE") or DEFAULT_OUTAGE)
+    overrides.update(fleet_settings(redis_url, prefix, COORDINATOR, outage))
+    member = member_id()
+    info = RunInfo(
+        token=secrets.token_hex(8),
+        sources=list(names),
+        spider_args=dict(spider_args),
+        settings=shared,
+        coordinator=member,
+        database=DatabaseURL.of(url).shown,
+    )
+    fleet = Fleet(client, prefix, member)
+
+    @contextmanager
+    def session() -> Iterator[None]:
+        fleet.beat(float(overrides.get("AGGREGATOR_FLEET_TTL") or 30.0))
+        try:
+            fleet.begin_run(info)
+        except RunBusyError as exc:
+            typer.echo(f"aggregator: {exc}", err=True)
+            raise typer.Exit(EXIT_LOCKED) from None
+        try:
+            yield
+        finally:
+            fleet.end_run(info)
+
+    return session()
+
+
+def redis_prefix() -> str:
+    import os
+
+    from aggregator.crawl.distributed import DEFAULT_PREFIX
+
+    return os.environ.get("AGGREGATOR_REDIS_PREFIX") or DEFAULT_PREFIX

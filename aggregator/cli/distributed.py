@@ -1,110 +1,24 @@
-"""Distributed crawling: ``aggregator worker`` and the coordinator side of
-``aggregator crawl --redis`` (see :mod:`aggregator.crawl.distributed`)."""
+"""Distributed crawling: ``aggregator worker``, which joins a run that ``aggregator crawl
+--redis`` (:func:`aggregator.cli.crawling.coordinator_session`) began (see
+:mod:`aggregator.crawl.distributed`)."""
 
 from __future__ import annotations
 
-import secrets
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from aggregator.cli.app import DbOpt, app, fail
-from aggregator.cli.database import raw_db
-
-# Settings a run passes on to its workers: what decides what is crawled and how (the
-# database, the log and the progress lines are each process's own).
-_LOCAL = ("AGGREGATOR_DB_URL", "LOG_LEVEL", "LOG_FILE", "AGGREGATOR_PROGRESS")
-
-
-def _postgres_url(db: str | None, option: str) -> str:
-    """The database URL, or exit 2 unless it is PostgreSQL."""
-    from aggregator.storage.url import DatabaseURL, resolve, storage_disabled
-
-    if storage_disabled(raw_db(db)):
-        raise fail(f"{option} stores into a shared database: name a PostgreSQL one, not none")
-    url = resolve(db)
-    if DatabaseURL.of(url).backend != "postgresql":
-        raise fail(
-            f"{option} needs a PostgreSQL database that every machine reaches (--db "
-            f"postgresql+psycopg://...): {DatabaseURL.of(url).shown} is SQLite, which "
-            "stays the single-machine default"
-        )
-    return url
-
-
-def _redis(url: str) -> Any:
-    from aggregator.crawl.distributed import connect
-
-    try:
-        return connect(url)  # no retries: a Redis that is not there now is said now
-    except ConnectionError as exc:
-        raise fail(str(exc), code=1) from None
-
-
-def coordinator_session(
-    redis_url: str,
-    names: list[str],
-    overrides: dict[str, Any],
-    spider_args: dict[str, Any],
-) -> AbstractContextManager[None]:
-    """Check a distributed crawl's database and Redis now (exit 2 / 1), add the fleet's
-    settings to ``overrides``, and return what publishes the run around the crawls."""
-    from aggregator.crawl.distributed import (
-        COORDINATOR,
-        DEFAULT_OUTAGE,
-        Fleet,
-        RunBusyError,
-        RunInfo,
-        fleet_settings,
-        member_id,
-    )
-    from aggregator.crawl.lock import EXIT_LOCKED
-    from aggregator.storage.url import DatabaseURL
-
-    url = _postgres_url(overrides.get("AGGREGATOR_DB_URL"), "--redis")
-    client = _redis(redis_url)
-    prefix = str(overrides.get("AGGREGATOR_REDIS_PREFIX") or _env_prefix())
-    shared = {k: v for k, v in overrides.items() if k not in _LOCAL}
-    outage = float(overrides.get("AGGREGATOR_REDIS_OUTAGE") or DEFAULT_OUTAGE)
-    overrides.update(fleet_settings(redis_url, prefix, COORDINATOR, outage))
-    member = member_id()
-    info = RunInfo(
-        token=secrets.token_hex(8),
-        sources=list(names),
-        spider_args=dict(spider_args),
-        settings=shared,
-        coordinator=member,
-        database=DatabaseURL.of(url).shown,
-    )
-    fleet = Fleet(client, prefix, member)
-
-    @contextmanager
-    def session() -> Iterator[None]:
-        fleet.beat(float(overrides.get("AGGREGATOR_FLEET_TTL") or 30.0))
-        try:
-            fleet.begin_run(info)
-        except RunBusyError as exc:
-            typer.echo(f"aggregator: {exc}", err=True)
-            raise typer.Exit(EXIT_LOCKED) from None
-        try:
-            yield
-        finally:
-            fleet.end_run(info)
-
-    return session()
-
-
-def _env_prefix() -> str:
-    import os
-
-    from aggregator.crawl.distributed import DEFAULT_PREFIX
-
-    return os.environ.get("AGGREGATOR_REDIS_PREFIX") or DEFAULT_PREFIX
+from aggregator.cli.crawling import (
+    exit_status,
+    postgres_url,
+    print_results,
+    reach_redis,
+    redis_prefix,
+)
 
 
 @app.command()
@@ -158,9 +72,9 @@ def worker(
         fleet_settings,
     )
 
-    url = _postgres_url(db, "aggregator worker")
-    client = _redis(redis_url)
-    prefix = _env_prefix()
+    url = postgres_url(db, "aggregator worker")
+    client = reach_redis(redis_url)
+    prefix = redis_prefix()
     local: dict[str, Any] = {}
     for item in setting or []:
         key, sep, value = item.partition("=")
@@ -192,8 +106,6 @@ def worker(
         f"coordinated by {run.coordinator}",
         err=True,
     )
-    from aggregator.cli.crawling import exit_status, print_results
-
     try:
         crawled = run_crawls(run.sources, overrides=overrides, spider_args=run.spider_args)
     finally:
