@@ -11,6 +11,7 @@ PostgreSQL: skipped with the reason when either is absent, unless
 
 from __future__ import annotations
 
+import itertools
 import os
 import secrets
 import signal
@@ -72,6 +73,7 @@ class CountingMirror(MirrorServer):
         self.RequestHandlerClass = _CountingHandler
         self.active: Counter[str] = Counter()
         self.peak: Counter[str] = Counter()
+        self.arrivals: dict[str, list[float]] = {}
         self.counting = threading.Lock()
 
 
@@ -81,6 +83,7 @@ class _CountingHandler(_Handler):
     def _serve(self, head: bool) -> None:
         host = (self.headers.get("Host") or "").split(":")[0].lower()
         with self.server.counting:
+            self.server.arrivals.setdefault(host, []).append(time.monotonic())
             self.server.active[host] += 1
             self.server.peak[host] = max(self.server.peak[host], self.server.active[host])
         try:
@@ -296,6 +299,32 @@ def test_politeness_holds_across_the_fleet(
             share[member] += figures["pages"]
     assert sum(n > 0 for n in share.values()) >= 2, share  # several processes fetched
     assert site.peak and max(site.peak.values()) == 1, site.peak
+
+
+def test_backoff_holds_across_the_fleet(
+    site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
+) -> None:
+    env = env_for(site, fleet)
+    site.set_behaviour("variety.com", status=503)  # every page, robots.txt included
+    # A 503 to any process: the fleet sends variety.com one request per second (the
+    # backoff's delay, capped at 1 s here to keep the test short).
+    slow = ["--set", "RETRY_TIMES=1", "--set", "AUTOTHROTTLE_MAX_DELAY=1"]
+    with pg_schema(pg_server) as db:
+        workers = [start_worker(db, env, tmp_path / f"w{i}.log") for i in range(2)]
+        time.sleep(2)  # the workers are waiting for the run: all three fetch at once
+        coordinator = cli("crawl", "variety", "--redis", REDIS_URL, "--db", db, *FAST, *SHARE,
+                          *slow, env=env)  # fmt: skip
+        for w in workers:
+            finish(w)
+        assert coordinator.returncode == 1, coordinator.stderr[-3000:]  # variety failed
+    arrivals = site.arrivals["variety.com"]
+    first = arrivals[0]
+    # Requests sent before the first answer (each process's robots.txt) arrive at once;
+    # every later one waits a second after the previous answer, whichever process sent it.
+    later = [t for t in arrivals if t > first + 0.5]
+    assert len(later) >= 6, arrivals
+    gaps = [b - a for a, b in itertools.pairwise(arrivals) if b > first + 0.5]
+    assert min(gaps) >= 0.9, [round(g, 2) for g in gaps]
 
 
 # -- Redis going away ----------------------------------------------------------------------

@@ -152,6 +152,12 @@ class Keys:
     def slots(self, domain: str) -> str:
         return f"{self.prefix}:slots:{domain}"
 
+    def backoff(self, domain: str) -> str:
+        return f"{self.prefix}:backoff:{domain}"
+
+    def gate(self, domain: str) -> str:
+        return f"{self.prefix}:gate:{domain}"
+
     def of_source(self, source: str) -> list[str]:
         return [
             self.queue(source),
@@ -694,16 +700,36 @@ end
 return 0
 """
 LEASE = "fleet_lease"
+# A retryable answer (429, 503...) from a domain, seen by any member: the domain's fleet
+# delay doubles (from ARGV[1], at least ARGV[3] (Retry-After), at most ARGV[2]) and the
+# gate is closed for that long. KEYS: the delay, the gate. The delay is forgotten 4 delays
+# after the last such answer.
+_BACK_OFF = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local delay = math.max(current * 2, tonumber(ARGV[1]), tonumber(ARGV[3]))
+delay = math.min(delay, tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], tostring(delay), 'PX', math.floor(delay * 4000))
+redis.call('SET', KEYS[2], '1', 'PX', math.max(1, math.floor(delay * 1000)))
+return tostring(delay)
+"""
 
 
 class FleetConcurrency:
-    """Downloader middleware: at most ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests
-    (default ``CONCURRENT_REQUESTS_PER_DOMAIN``) in flight per domain across the fleet.
+    """Downloader middleware: politeness for the fleet, not per process.
 
-    A request waits for a lease (a member of the domain's sorted set in Redis, scored by
-    its expiry) before it is sent, and gives it back with its response or failure. A lease
+    Concurrency: at most ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests (default
+    ``CONCURRENT_REQUESTS_PER_DOMAIN``) in flight per domain across the fleet. A request
+    waits for a lease (a member of the domain's sorted set in Redis, scored by its
+    expiry) before it is sent, and gives it back with its response or failure. A lease
     expires after ``DOWNLOAD_TIMEOUT`` plus a margin, so one held by a killed worker frees
-    its slot by itself."""
+    its slot by itself.
+
+    Backoff: a retryable answer (``RETRY_HTTP_CODES``: 429, 503...) to any member sets
+    the domain's fleet delay (doubling per such answer from 1 s, ``Retry-After``
+    honoured, at most ``AUTOTHROTTLE_MAX_DELAY``), and while it lasts the whole fleet
+    sends that domain at most one request per delay: a request passes the domain's gate
+    (a Redis key that lives one delay) only when no other request passed it within the
+    delay. Each process's own backoff (:mod:`aggregator.crawl.backoff`) still applies."""
 
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
@@ -713,6 +739,9 @@ class FleetConcurrency:
         self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
         self.fleet = fleet_for(crawler)
         self.acquire_script = self.fleet.redis.register_script(_ACQUIRE)
+        self.back_off_script = self.fleet.redis.register_script(_BACK_OFF)
+        self.retry_codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")}
+        self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
         self.crawler = crawler
 
     @classmethod
@@ -730,11 +759,22 @@ class FleetConcurrency:
         import redis
         from scrapy.exceptions import IgnoreRequest
 
-        key = self.fleet.keys.slots(self._domain(request))
+        domain = self._domain(request)
+        key = self.fleet.keys.slots(domain)
+        delay_key, gate_key = self.fleet.keys.backoff(domain), self.fleet.keys.gate(domain)
         lease = secrets.token_hex(8)
-        waited = False
+        waited = gated = False
         while True:
             try:
+                delay = self.fleet.redis.get(delay_key)
+                if delay is not None and not self.fleet.redis.set(
+                    gate_key, "1", nx=True, px=max(1, int(float(delay) * 1000))
+                ):
+                    if not gated and self.crawler.stats is not None:
+                        self.crawler.stats.inc_value("aggregator/fleet/backed_off")
+                    gated = True
+                    await asyncio.sleep(0.1)
+                    continue
                 args: list[int | float | str] = [self.limit, self.lease_seconds, lease]
                 if self.acquire_script(keys=[key], args=args):
                     break
@@ -758,7 +798,19 @@ class FleetConcurrency:
                 self.fleet.redis.zrem(held[0], held[1])
 
     def process_response(self, request: Request, response: Response) -> Response:
+        import redis
+
         self._release(request)
+        if response.status in self.retry_codes and not request.meta.get("dont_retry"):
+            from aggregator.crawl.backoff import BASE_DELAY, _retry_after
+
+            domain = self._domain(request)
+            keys = [self.fleet.keys.backoff(domain), self.fleet.keys.gate(domain)]
+            args = [BASE_DELAY, self.max_delay, _retry_after(response) or 0]
+            with contextlib.suppress(redis.RedisError):  # each process still backs off
+                delay = self.back_off_script(keys=keys, args=args)
+                logger.info("Fleet backs off %s: %ss between requests", domain,
+                            delay.decode() if isinstance(delay, bytes) else delay)  # fmt: skip
         return response
 
     def process_exception(self, request: Request, exception: BaseException) -> None:
