@@ -609,6 +609,11 @@ class FleetExtension:
         from twisted.internet.task import LoopingCall
 
         self.fleet.beat(self.ttl)
+        if self.role == WORKER:
+            # Nobody is taken for dead in a worker's first TTL: a coordinator still
+            # starting (its heartbeat not renewed yet) must not look gone, leaving the
+            # worker to find the queue empty and quit before the seeds arrive.
+            self.fleet.trust_after = time.monotonic() + self.ttl
         # The coordinator is busy from the start (it is seeding): a worker that joins
         # first must not find the fleet idle and leave.
         self.fleet.join(self.source, busy=self.role == COORDINATOR)
