@@ -361,11 +361,6 @@ class Fleet:
             out[name] = (v.decode() if isinstance(v, bytes) else str(v)) == "1"
         return out
 
-    def dead_members(self, source: str) -> list[str]:
-        raw = self.redis.hkeys(self.keys.members(source))
-        names = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
-        return [n for n in names if n != self.member and not self.is_alive(n)]
-
     def queued(self, source: str) -> int:
         return int(self.redis.zcard(self.keys.queue(source)))
 
