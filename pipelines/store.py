@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -35,6 +36,10 @@ class StorePipeline(CrawlerPipeline):
 
     ``AGGREGATOR_DB_URL=none`` turns storage off (items still reach feed exports).
     """
+
+    # Whether this process records the run in ``crawl_runs`` (a distributed crawl's
+    # workers do not: the coordinator records one run with their figures).
+    records_run = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -72,9 +77,9 @@ class StorePipeline(CrawlerPipeline):
 
         self.categories = source_categories(self.crawler.settings.get("AGGREGATOR_SOURCES") or None)
         self.store = ArticleStore(self.engine)  # indexed at the end (catch_up)
-        self.runs = RunRecorder(self.engine)
-        name = getattr(self.crawler.spider, "name", "?")
-        self.runs.start(name)
+        if self.records_run:
+            self.runs = RunRecorder(self.engine)
+            self.runs.start(getattr(self.crawler.spider, "name", "?"))
         logger.info("Storing articles in %s", safe_url(str(self.engine.url)))
 
     def process_item(self, item: Any) -> Any:
@@ -119,8 +124,16 @@ class StorePipeline(CrawlerPipeline):
         Ctrl-C...) only now, after the pipelines closed."""
         if self.engine is None:
             return
+        indexed = self.index_stories()
+        self.record_run(reason, indexed)
+
+    def index_stories(self) -> int:
+        """Index the articles not indexed yet (and refresh the stories of updated ones);
+        how many were indexed."""
         from aggregator.aggregate.index import catch_up
 
+        if self.engine is None:
+            return 0
         started = time.monotonic()
         indexed = 0
         try:
@@ -139,9 +152,16 @@ class StorePipeline(CrawlerPipeline):
             logger.info(
                 "Indexed %d article(s) for stories in %.2fs", indexed, time.monotonic() - started
             )
+        return indexed
+
+    def record_run(self, reason: str, indexed: int, details: dict[str, Any] | None = None) -> None:
+        """Fill in the run's ``crawl_runs`` row (``details``: added to its details)."""
         if self.runs is not None and self.crawler.stats is not None:
             self.crawler.stats.set_value(AGGREGATED, indexed)
+            figures = run_figures(self.crawler.stats.get_stats(), str(reason))
+            if details:
+                figures = replace(figures, details={**figures.details, **details})
             try:
-                self.runs.finish(run_figures(self.crawler.stats.get_stats(), str(reason)))
+                self.runs.finish(figures)
             except Exception as exc:
                 logger.error("Could not record the run's figures: %s", error_line(exc))

@@ -7,6 +7,7 @@ commands register on :data:`app` when their modules are imported here.
 
 from aggregator.cli import (  # noqa: F401
     crawling,
+    distributed,
     extracting,
     importing,
     queries,

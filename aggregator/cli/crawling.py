@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import shlex
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -105,8 +108,18 @@ def crawl(
             "lines, no log on the terminal below ERROR (a --log-file still gets INFO).",
         ),
     ] = False,
+    redis_url: Annotated[
+        str | None,
+        typer.Option(
+            "--redis",
+            envvar="AGGREGATOR_REDIS_URL",
+            help="Distributed mode: share the run's requests through this Redis "
+            "(redis://host:6379/0) with `aggregator worker` processes; needs PostgreSQL.",
+        ),
+    ] = None,
 ) -> None:
-    """Crawl sources into the database, all of them in one process.
+    """Crawl sources into the database, all of them in one process (or, with --redis,
+    seed a run that `aggregator worker` processes on any machine crawl with this one).
 
     The results table goes to standard output; a source that did not finish is also one
     line on stderr. Exit status: 0 when every source finished, 1 when a source failed
@@ -153,7 +166,10 @@ def crawl(
             raise fail(f"--set takes NAME=VALUE, not {item!r}")
         overrides[key.strip()] = value
     spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
-    results = run_locked(names, overrides, spider_args, lock_file)
+    session = None
+    if redis_url:
+        session = coordinator_session(redis_url, names, overrides, spider_args)
+    results = run_locked(names, overrides, spider_args, lock_file, session)
     print_results(results)
     raise typer.Exit(exit_status(results))
 
@@ -171,8 +187,11 @@ def run_locked(
     overrides: dict[str, Any],
     spider_args: dict[str, Any] | None = None,
     lock_file: Path | None = None,
+    session: AbstractContextManager[None] | None = None,
 ) -> list[Any]:
-    """Run the crawls holding the database's crawl lock; exit 75 if another run holds it."""
+    """Run the crawls holding the database's crawl lock; exit 75 if another run holds it.
+    ``session``: entered once the locks are held, around the crawls (a distributed run's
+    publication in Redis)."""
     from aggregator.crawl import run_crawls
     from aggregator.crawl.lock import (
         EXIT_LOCKED,
@@ -204,7 +223,8 @@ def run_locked(
         if engine is not None:
             engine.dispose()  # the crawl's pipelines open their own
     try:
-        return run_crawls(names, overrides=overrides, spider_args=spider_args)
+        with session or nullcontext():
+            return run_crawls(names, overrides=overrides, spider_args=spider_args)
     finally:
         if lock is not None:
             lock.release()
@@ -252,3 +272,94 @@ def demo(db: DbOpt = None) -> None:
     browse = "aggregator serve" + (f" --db {named}" if named else "")
     typer.echo(f"Read them in a browser: {browse}  (then open http://127.0.0.1:8080/)", err=True)
     raise typer.Exit(exit_status(results))
+
+
+# Settings a run passes on to its workers: what decides what is crawled and how (the
+# database, the log and the progress lines are each process's own).
+_LOCAL = ("AGGREGATOR_DB_URL", "LOG_LEVEL", "LOG_FILE", "AGGREGATOR_PROGRESS")
+
+
+def postgres_url(db: str | None, option: str) -> str:
+    """The database URL, or exit 2 unless it is PostgreSQL."""
+    from aggregator.storage.url import DatabaseURL, resolve, storage_disabled
+
+    if storage_disabled(raw_db(db)):
+        raise fail(f"{option} stores into a shared database: name a PostgreSQL one, not none")
+    url = resolve(db)
+    if DatabaseURL.of(url).backend != "postgresql":
+        raise fail(
+            f"{option} needs a PostgreSQL database that every machine reaches (--db "
+            f"postgresql+psycopg://...): {DatabaseURL.of(url).shown} is SQLite, which "
+            "stays the single-machine default"
+        )
+    return url
+
+
+def reach_redis(url: str) -> Any:
+    from aggregator.crawl.distributed import connect
+
+    try:
+        return connect(url)  # no retries: a Redis that is not there now is said now
+    except ConnectionError as exc:
+        raise fail(str(exc), code=1) from None
+
+
+def coordinator_session(
+    redis_url: str,
+    names: list[str],
+    overrides: dict[str, Any],
+    spider_args: dict[str, Any],
+) -> AbstractContextManager[None]:
+    """Check a distributed crawl's database and Redis now (exit 2 / 1), add the fleet's
+    settings to ``overrides``, and return what publishes the run around the crawls."""
+    from aggregator.crawl.distributed import (
+        COORDINATOR,
+        DEFAULT_OUTAGE,
+        Fleet,
+        RunBusyError,
+        RunInfo,
+        fleet_settings,
+        member_id,
+    )
+    from aggregator.crawl.lock import EXIT_LOCKED
+    from aggregator.storage.url import DatabaseURL
+
+    url = postgres_url(overrides.get("AGGREGATOR_DB_URL"), "--redis")
+    client = reach_redis(redis_url)
+    prefix = str(overrides.get("AGGREGATOR_REDIS_PREFIX") or redis_prefix())
+    shared = {k: v for k, v in overrides.items() if k not in _LOCAL}
+    outage = float(overrides.get("AGGREGATOR_REDIS_OUTAGE") or DEFAULT_OUTAGE)
+    overrides.update(fleet_settings(redis_url, prefix, COORDINATOR, outage))
+    member = member_id()
+    info = RunInfo(
+        token=secrets.token_hex(8),
+        sources=list(names),
+        spider_args=dict(spider_args),
+        settings=shared,
+        coordinator=member,
+        database=DatabaseURL.of(url).shown,
+    )
+    fleet = Fleet(client, prefix, member)
+
+    @contextmanager
+    def session() -> Iterator[None]:
+        fleet.beat(float(overrides.get("AGGREGATOR_FLEET_TTL") or 30.0))
+        try:
+            fleet.begin_run(info)
+        except RunBusyError as exc:
+            typer.echo(f"aggregator: {exc}", err=True)
+            raise typer.Exit(EXIT_LOCKED) from None
+        try:
+            yield
+        finally:
+            fleet.end_run(info)
+
+    return session()
+
+
+def redis_prefix() -> str:
+    import os
+
+    from aggregator.crawl.distributed import DEFAULT_PREFIX
+
+    return os.environ.get("AGGREGATOR_REDIS_PREFIX") or DEFAULT_PREFIX

@@ -86,13 +86,22 @@ AGGREGATOR_HOST_MAP = os.environ.get("AGGREGATOR_HOST_MAP", "")
 EXTENSIONS = {
     "aggregator.crawl.progress.Progress": 500,
     "aggregator.crawl.logfilter.QuietNetworkErrors": 100,
+    # Distributed crawls only (aggregator.crawl.distributed; off otherwise).
+    "aggregator.crawl.distributed.FleetExtension": 600,
 }
 # Periodic progress lines on stderr (aggregator crawl turns this on at a terminal).
 AGGREGATOR_PROGRESS = False
 
-SPIDER_MIDDLEWARES = {"aggregator.spiders.middlewares.SkipFreshArticles": 550}
+SPIDER_MIDDLEWARES = {
+    "aggregator.spiders.middlewares.SkipFreshArticles": 550,
+    # Distributed crawls only: a worker sends no start requests (the run was seeded once).
+    "aggregator.crawl.distributed.WorkerStart": 10,
+}
 DOWNLOADER_MIDDLEWARES = {
     "aggregator.spiders.middlewares.FetchStateMiddleware": 560,
+    # Distributed crawls only: per-domain concurrency held across the fleet, right before
+    # the download (after retries and conditional headers are decided).
+    "aggregator.crawl.distributed.FleetConcurrency": 950,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "aggregator.crawl.backoff.BackoffRetryMiddleware": 550,
 }
@@ -111,5 +120,17 @@ ITEM_PIPELINES = {
 AGGREGATOR_DB_URL = os.environ.get("AGGREGATOR_DB_URL")
 # Items per database transaction; the rest is committed when the spider closes.
 AGGREGATOR_STORE_BATCH = 50
+# Distributed crawling (aggregator crawl --redis, aggregator worker): the Redis server
+# holding the shared queue and duplicate filter, the namespace of its keys (one per
+# fleet; two fleets sharing a server need two), how long a member's heartbeat lives, and
+# the requests in flight per domain for the whole fleet (0: CONCURRENT_REQUESTS_PER_DOMAIN).
+AGGREGATOR_REDIS_URL = os.environ.get("AGGREGATOR_REDIS_URL")
+AGGREGATOR_REDIS_PREFIX = os.environ.get("AGGREGATOR_REDIS_PREFIX", "aggregator")
+AGGREGATOR_FLEET_ROLE = None
+AGGREGATOR_FLEET_FOLLOW = False
+AGGREGATOR_FLEET_TTL = 30.0
+# Seconds a Redis that does not answer (restarting) is waited for before the crawl stops.
+AGGREGATOR_REDIS_OUTAGE = 60.0
+AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN = 0
 # None: AGGREGATOR_SOURCES, else the bundled aggregator/sources.toml.
 AGGREGATOR_SOURCES = os.environ.get("AGGREGATOR_SOURCES")

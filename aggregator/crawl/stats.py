@@ -34,8 +34,12 @@ ROBOTS_TXT = "robots_txt"
 # The finish reason of a source whose hosts never answered (crawl.backoff gives it up).
 UNREACHABLE = "unreachable"
 
+# A distributed crawl's worker that stopped without reporting (killed): the requests it
+# had taken are crawled again by the next run.
+WORKER_LOST = ERRORS + "worker_lost"
+
 # Errors after which a run's results are not all in the database.
-_INCOMPLETE = (ERRORS + "not_stored", ERRORS + "index_failed")
+_INCOMPLETE = (ERRORS + "not_stored", ERRORS + "index_failed", WORKER_LOST)
 
 
 def run_status(stats: dict[str, Any]) -> str:

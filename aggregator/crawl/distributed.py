@@ -1,0 +1,817 @@
+"""Distributed crawling: one run's requests shared by any number of crawler processes.
+
+The queue and the duplicate filter are scrapy-redis's (its scheduler and dupefilter, one
+sorted set and one set per source in Redis); what this module adds is what a *run* needs
+around them, none of it a queue of its own:
+
+* the run's description in Redis (``<prefix>:run``: sources, spider arguments, the settings
+  that change what is crawled), written by ``aggregator crawl --redis`` (the
+  *coordinator*), which seeds each source's discovery requests once; ``aggregator worker``
+  processes read it and run the same sources with no start requests of their own
+  (:class:`WorkerStart`);
+* membership and the end of a run (:class:`Fleet`, :class:`FleetExtension`): every process
+  keeps a heartbeat key alive and marks itself busy when it takes a request and idle when
+  Scrapy finds it idle; a process closes when the queue is empty and every live member is
+  idle (a member whose heartbeat expired, a killed worker, no longer counts);
+* each worker's figures (reported to Redis when its spider closes; the coordinator waits for
+  them, adds them to its own and records one ``crawl_runs`` row per source, then indexes
+  stories once: :mod:`aggregator.pipelines.fleet`);
+* politeness across the fleet (:class:`FleetConcurrency`): at most
+  ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests in flight per domain for the whole
+  fleet, as leases in a Redis sorted set that expire on their own (a killed worker's
+  lease does not hold a slot for ever).
+
+A request a killed worker had taken is not in the queue any more (scrapy-redis pops it): it
+is crawled again by the *next* run, whose discovery finds the article again while the
+fetch-state table has no stored copy of it (see README, "Running on several machines").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from scrapy import Request, signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
+from scrapy_redis.scheduler import Scheduler
+
+from aggregator.crawl import settings as base
+from aggregator.crawl.runner import CrawlResult
+from aggregator.crawl.stats import ERRORS, run_figures
+
+if TYPE_CHECKING:
+    from redis import Redis
+    from scrapy.crawler import Crawler
+    from typing_extensions import Self
+
+logger = logging.getLogger("aggregator.distributed")
+T = TypeVar("T")
+
+COORDINATOR = "coordinator"
+WORKER = "worker"
+DEFAULT_PREFIX = "aggregator"
+# Seconds a member's heartbeat lives without being renewed (renewed every third of it).
+DEFAULT_TTL = 30.0
+# How often a process that waits for requests looks at the shared queue (Scrapy's own
+# engine looks every 5 seconds).
+POLL_SECONDS = 0.5
+# Seconds a process keeps retrying a Redis that does not answer (a restart) before it
+# stops its crawl with REDIS_UNAVAILABLE.
+DEFAULT_OUTAGE = 60.0
+# Finish reasons: Redis did not come back within AGGREGATOR_REDIS_OUTAGE seconds; Redis
+# came back without the run (restarted without persistence: the queue is gone).
+REDIS_UNAVAILABLE = "redis_unavailable"
+RUN_LOST = "run_lost"
+
+
+def shown_url(url: str) -> str:
+    """A Redis URL with its password masked (for messages)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def client_options() -> dict[str, Any]:
+    """Redis client options: fail fast (a refused connection at once, a silent server
+    after a few seconds). Waiting for a Redis that restarts is the caller's: see
+    :class:`Fleet` (``down``), which never blocks the crawl's event loop for it."""
+    return {"socket_connect_timeout": 3, "socket_timeout": 10}
+
+
+def connect(url: str) -> Redis:
+    """A client for ``url`` that answered a PING; ``ConnectionError`` naming the server
+    (password masked) when it does not."""
+    import redis
+
+    client = redis.Redis.from_url(url, **client_options())
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as exc:
+        raise ConnectionError(f"cannot reach Redis at {shown_url(url)}: {exc}") from None
+    return client
+
+
+def member_id() -> str:
+    """This process in the fleet: host name and pid."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass
+class RunInfo:
+    """What workers need to join a run (stored as JSON in ``<prefix>:run``)."""
+
+    token: str
+    sources: list[str]
+    spider_args: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    coordinator: str = ""
+    database: str = ""
+
+
+class Keys:
+    """The Redis keys of one namespace (``AGGREGATOR_REDIS_PREFIX``)."""
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix or DEFAULT_PREFIX
+
+    @property
+    def run(self) -> str:
+        return f"{self.prefix}:run"
+
+    def queue(self, source: str) -> str:
+        return f"{self.prefix}:{source}:requests"
+
+    def dupefilter(self, source: str) -> str:
+        return f"{self.prefix}:{source}:dupefilter"
+
+    def members(self, source: str) -> str:
+        return f"{self.prefix}:{source}:members"
+
+    def reports(self, source: str) -> str:
+        return f"{self.prefix}:{source}:reports"
+
+    def alive(self, member: str) -> str:
+        return f"{self.prefix}:alive:{member}"
+
+    def slots(self, domain: str) -> str:
+        return f"{self.prefix}:slots:{domain}"
+
+    def backoff(self, domain: str) -> str:
+        return f"{self.prefix}:backoff:{domain}"
+
+    def gate(self, domain: str) -> str:
+        return f"{self.prefix}:gate:{domain}"
+
+    def of_source(self, source: str) -> list[str]:
+        return [
+            self.queue(source),
+            self.dupefilter(source),
+            self.members(source),
+            self.reports(source),
+        ]
+
+
+class RunBusyError(RuntimeError):
+    """Another coordinator's run is in progress in this Redis namespace."""
+
+
+def fleet_settings(
+    url: str, prefix: str, role: str, outage: float = DEFAULT_OUTAGE
+) -> dict[str, Any]:
+    """The Scrapy settings of a process in the fleet (``role``: coordinator or worker;
+    ``outage``: seconds a Redis that does not answer is waited for)."""
+    keys = Keys(prefix)
+    values: dict[str, Any] = {
+        "REDIS_PARAMS": client_options(),
+        "AGGREGATOR_REDIS_URL": url,
+        "AGGREGATOR_REDIS_OUTAGE": outage,
+        "AGGREGATOR_REDIS_PREFIX": keys.prefix,
+        "AGGREGATOR_FLEET_ROLE": role,
+        "REDIS_URL": url,
+        "SCHEDULER": "aggregator.crawl.distributed.FleetScheduler",
+        "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
+        # The queue outlives each process: a worker that ends must not empty it for the
+        # others (scrapy-redis flushes it on close otherwise). The coordinator clears a
+        # run's keys at its start and end.
+        "SCHEDULER_PERSIST": True,
+        "SCHEDULER_QUEUE_KEY": f"{keys.prefix}:%(spider)s:requests",
+        "SCHEDULER_DUPEFILTER_KEY": f"{keys.prefix}:%(spider)s:dupefilter",
+        # The coordinator records the run with every member's figures; workers report.
+        "ITEM_PIPELINES": {
+            **{k: v for k, v in base.ITEM_PIPELINES.items() if not k.endswith(".StorePipeline")},
+            "aggregator.pipelines.fleet.FleetStorePipeline": 400,
+        },
+    }
+    return values
+
+
+class Fleet:
+    """One process's view of the run: membership, heartbeats, reports."""
+
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str,
+        member: str | None = None,
+        outage: float = DEFAULT_OUTAGE,
+        ttl: float = DEFAULT_TTL,
+    ) -> None:
+        self.redis = client
+        self.keys = Keys(prefix)
+        self.member = member or member_id()
+        self.outage = outage
+        self.ttl = ttl
+        self.down_since: float | None = None
+        # After an outage, members' heartbeats may have expired while they waited like
+        # this one: nobody is taken for dead until they had a TTL to beat again.
+        self.trust_after = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> Self:
+        import redis
+
+        client = redis.Redis.from_url(settings.get("AGGREGATOR_REDIS_URL"), **client_options())
+        return cls(
+            client,
+            settings.get("AGGREGATOR_REDIS_PREFIX") or DEFAULT_PREFIX,
+            outage=settings.getfloat("AGGREGATOR_REDIS_OUTAGE", DEFAULT_OUTAGE),
+            ttl=settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL,
+        )
+
+    # -- Redis going away ------------------------------------------------------------------
+
+    def down(self, exc: Exception) -> bool:
+        """Note that Redis failed a command; whether it has now been away longer than
+        the outage allowance (time to stop)."""
+        now = time.monotonic()
+        if self.down_since is None:
+            self.down_since = now
+            logger.warning("Redis does not answer (%s); waiting up to %gs for it", exc, self.outage)
+        return now - self.down_since > self.outage
+
+    async def patiently(self, fn: Callable[[], T]) -> T:
+        """``fn()``, tried again every half second while Redis does not answer, up to the
+        outage allowance (then its error is raised)."""
+        import redis
+
+        while True:
+            try:
+                result = fn()
+            except redis.RedisError as exc:
+                if self.down(exc):
+                    raise
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            self.up()
+            return result
+
+    def up(self) -> None:
+        """Note that Redis answered."""
+        if self.down_since is not None:
+            logger.warning(
+                "Redis answers again after %.1fs; resuming", time.monotonic() - self.down_since
+            )
+            self.down_since = None
+            self.trust_after = time.monotonic() + self.ttl
+
+    # -- the run ---------------------------------------------------------------------------
+
+    def current_run(self) -> RunInfo | None:
+        raw = self.redis.get(self.keys.run)
+        if not raw:
+            return None
+        return RunInfo(**json.loads(raw))
+
+    def begin_run(self, info: RunInfo) -> None:
+        """Publish a run and clear its sources' keys (the last run's queue, duplicate
+        filter, members and reports); :class:`RunBusyError` if a live coordinator's run
+        is in progress."""
+        current = self.current_run()
+        if current is not None and self.redis.exists(self.keys.alive(current.coordinator)):
+            raise RunBusyError(
+                f"a run of {', '.join(current.sources)} coordinated by {current.coordinator} "
+                f"is in progress in Redis namespace {self.keys.prefix!r}; this run exits "
+                "without crawling"
+            )
+        pipe = self.redis.pipeline()
+        for source in info.sources:
+            pipe.delete(*self.keys.of_source(source))
+        pipe.set(self.keys.run, json.dumps(asdict(info)))
+        pipe.execute()
+
+    def end_run(self, info: RunInfo) -> None:
+        """Remove the run and its sources' keys (only if it is still this run); a Redis
+        that is away is told in the log (the next run clears them)."""
+        import redis
+
+        try:
+            current = self.current_run()
+            pipe = self.redis.pipeline()
+            for source in info.sources:
+                pipe.delete(*self.keys.of_source(source))
+            if current is not None and current.token == info.token:
+                pipe.delete(self.keys.run)
+            pipe.delete(self.keys.alive(self.member))
+            pipe.execute()
+        except redis.RedisError as exc:
+            logger.warning("Could not clear the run's keys in Redis (%s)", exc)
+
+    def wait_for_run(self, timeout: float | None, after: str | None = None) -> RunInfo | None:
+        """The run in progress (other than token ``after``), waiting up to ``timeout``
+        seconds (None: for ever) for one to begin."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            run = self.current_run()
+            if run is not None and run.token != after:
+                return run
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            time.sleep(0.2)
+
+    # -- membership ------------------------------------------------------------------------
+
+    def beat(self, ttl: float) -> None:
+        self.redis.set(self.keys.alive(self.member), "1", px=int(ttl * 1000))
+
+    def retire(self) -> None:
+        """This process is done with the fleet (its heartbeat key goes now, not at expiry)."""
+        import redis
+
+        with contextlib.suppress(redis.RedisError):  # it expires anyway
+            self.redis.delete(self.keys.alive(self.member))
+
+    def is_alive(self, member: str) -> bool:
+        if time.monotonic() < self.trust_after:
+            return True
+        return bool(self.redis.exists(self.keys.alive(member)))
+
+    def join(self, source: str, busy: bool) -> None:
+        self.redis.hset(self.keys.members(source), self.member, "1" if busy else "0")
+
+    def set_busy(self, source: str, busy: bool) -> None:
+        self.redis.hset(self.keys.members(source), self.member, "1" if busy else "0")
+
+    def leave(self, source: str) -> None:
+        self.redis.hdel(self.keys.members(source), self.member)
+
+    def others(self, source: str) -> dict[str, bool]:
+        """{member: busy} of the source's other live members."""
+        raw = self.redis.hgetall(self.keys.members(source))
+        out = {}
+        for k, v in raw.items():
+            name = k.decode() if isinstance(k, bytes) else str(k)
+            if name == self.member or not self.is_alive(name):
+                continue
+            out[name] = (v.decode() if isinstance(v, bytes) else str(v)) == "1"
+        return out
+
+    def queued(self, source: str) -> int:
+        return int(self.redis.zcard(self.keys.queue(source)))
+
+    def run_done(self, source: str) -> bool:
+        """Whether the source's crawl is over for the fleet: nothing queued, and no live
+        member busy (a busy one may still queue requests)."""
+        return self.queued(source) == 0 and not any(self.others(source).values())
+
+    # -- reports ---------------------------------------------------------------------------
+
+    def report(self, source: str, stats: dict[str, Any], stale: Iterable[int]) -> None:
+        counts = {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
+        body = json.dumps({"stats": counts, "stale": sorted(stale)})
+        self.redis.hset(self.keys.reports(source), self.member, body)
+
+    def reports(self, source: str) -> dict[str, dict[str, Any]]:
+        raw = self.redis.hgetall(self.keys.reports(source))
+        return {
+            (k.decode() if isinstance(k, bytes) else str(k)): json.loads(v) for k, v in raw.items()
+        }
+
+    async def wait_for_others(self, source: str, poll: float = POLL_SECONDS) -> list[str]:
+        """Wait until no other live member of the source remains (each leaves after its
+        report); the members that died meanwhile (their heartbeat expired). Redis errors
+        are waited out for the outage allowance, then raised."""
+        import redis
+
+        while True:
+            try:
+                raw = self.redis.hkeys(self.keys.members(source))
+            except redis.RedisError as exc:
+                if self.down(exc):
+                    raise
+                await asyncio.sleep(poll)
+                continue
+            self.up()
+            names = [k.decode() if isinstance(k, bytes) else str(k) for k in raw]
+            live = [n for n in names if n != self.member and self.is_alive(n)]
+            if not live:
+                return [n for n in names if n != self.member]
+            await asyncio.sleep(poll)
+
+
+def fleet_for(crawler: Crawler) -> Fleet:
+    """The crawler's one :class:`Fleet` (one client, one view of an outage), shared by
+    the scheduler, the extension, the middlewares and the pipeline."""
+    fleet: Fleet | None = getattr(crawler, "_aggregator_fleet", None)
+    if fleet is None:
+        fleet = Fleet.from_settings(crawler.settings)
+        crawler._aggregator_fleet = fleet  # type: ignore[attr-defined]
+    return fleet
+
+
+def worker_figures(stats: dict[str, Any]) -> dict[str, int]:
+    """One member's figures as a run's details list them."""
+    fig = run_figures(stats, "finished")
+    return {
+        "pages": fig.pages,
+        "new": fig.new,
+        "updated": fig.updated,
+        "dropped": fig.dropped,
+        "errors": fig.errors,
+    }
+
+
+class WorkerResult(CrawlResult):
+    """A worker's share of a source's crawl: taking no request (the others were faster,
+    or the queue was empty) is not a failure of the source."""
+
+    @property
+    def status(self) -> str:
+        idle = not self.figures.pages and not self.figures.errors
+        return "finished" if idle and self.finish_reason == "finished" else self.figures.status
+
+
+class FleetScheduler(Scheduler):
+    """scrapy-redis's scheduler (its queue and duplicate filter) on the crawler's fleet
+    client. Taking a request marks this process busy for the source *before* the pop, so
+    no other member can see the queue empty and everyone idle while the request is on
+    its way here.
+
+    While Redis does not answer (a restart), nothing blocks: requests to queue wait in
+    this process's memory and are queued when Redis is back, no request is taken, and the
+    spider stays open. After ``AGGREGATOR_REDIS_OUTAGE`` seconds the crawl stops with
+    :data:`REDIS_UNAVAILABLE`: what was stored stays, the requests held here are counted
+    as ``errors/not_queued`` and the next run finds them again."""
+
+    fleet: Fleet
+    crawler: Crawler
+    held: list[Request]
+    _busy = False
+    _failed = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        instance: Self = super().from_crawler(crawler)
+        instance.crawler = crawler
+        instance.fleet = fleet_for(crawler)
+        instance.server = instance.fleet.redis
+        instance.held = []
+        crawler.signals.connect(instance._idle, signal=signals.spider_idle)
+        return instance
+
+    def open(self, spider: Any) -> None:
+        from scrapy_redis.dupefilter import RFPDupeFilter
+
+        key = self.dupefilter_key % {"spider": spider.name}
+        self.df = RFPDupeFilter(self.server, key=key)
+        # Not scrapy-redis's open(): it asks the queue's length (Redis may be restarting).
+        self.spider = spider
+        self.queue = load_object(self.queue_cls)(
+            server=self.server, spider=spider, key=self.queue_key % {"spider": spider.name},
+            serializer=self.serializer,
+        )  # fmt: skip
+
+    def close(self, reason: str) -> None:
+        if self.held and self.crawler.stats is not None:
+            self.crawler.stats.inc_value(ERRORS + "not_queued",
+                                         len(self.held))  # fmt: skip
+
+    def _idle(self) -> None:
+        self._busy = False
+
+    def _down(self, exc: Exception) -> None:
+        if self.fleet.down(exc) and not self._failed:
+            self._failed = True
+            stop_for_redis(self.crawler, exc)
+
+    def _flush_held(self) -> None:
+        while self.held:  # queued now; they passed the duplicate filter before
+            request = self.held[0]
+            self.df.server.sadd(self.df.key, self.df.request_fingerprint(request))
+            self.queue.push(request)
+            self.held.pop(0)
+
+    def _count(self, key: str) -> None:
+        if self.crawler.stats is not None:
+            self.crawler.stats.inc_value(key)
+
+    def enqueue_request(self, request: Request) -> bool:
+        import redis
+
+        try:
+            self._flush_held()
+            if not request.dont_filter and self.df.request_seen(request):
+                self.df.log(request, self.spider)
+                self.fleet.up()
+                return False
+            self.queue.push(request)
+        except redis.RedisError as exc:
+            self.held.append(request)
+            self._down(exc)
+            return True
+        self.fleet.up()
+        self._count("scheduler/enqueued/redis")
+        return True
+
+    def next_request(self) -> Request | None:
+        import redis
+
+        if self._failed:
+            return None
+        name = getattr(self.spider, "name", "")
+        try:
+            self._flush_held()
+            if not self._busy and len(self.queue):
+                self.fleet.set_busy(name, True)
+                self._busy = True
+            request: Request | None = self.queue.pop(0)
+        except redis.RedisError as exc:
+            self._down(exc)
+            return None
+        self.fleet.up()
+        if request is not None:
+            self._count("scheduler/dequeued/redis")
+        return request
+
+    def has_pending_requests(self) -> bool:
+        import redis
+
+        if self._failed:
+            return False
+        try:
+            self._flush_held()
+            pending = len(self.queue) > 0
+        except redis.RedisError as exc:
+            self._down(exc)
+            return not self._failed  # the spider stays open while Redis is waited for
+        self.fleet.up()
+        return pending
+
+
+def stop_for_redis(crawler: Crawler, exc: Exception) -> None:
+    """Log why and close the crawler's spider with :data:`REDIS_UNAVAILABLE`."""
+    from scrapy.utils.defer import deferred_from_coro
+
+    log_redis_stop(crawler, exc)
+    if crawler.engine is not None:
+        deferred_from_coro(crawler.engine.close_spider_async(reason=REDIS_UNAVAILABLE))
+
+
+def log_redis_stop(crawler: Crawler, exc: Exception) -> None:
+    url = shown_url(str(crawler.settings.get("AGGREGATOR_REDIS_URL")))
+    outage = crawler.settings.getfloat("AGGREGATOR_REDIS_OUTAGE", DEFAULT_OUTAGE)
+    logger.error(
+        "%s: Redis at %s did not answer for %gs (%s); stopping this crawl. What was "
+        "stored stays; the next run crawls the rest",
+        getattr(crawler.spider, "name", "?"), url, outage, exc,
+    )  # fmt: skip
+
+
+class FleetExtension:
+    """Heartbeat, membership and the fleet-wide end of a source's crawl."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        settings = crawler.settings
+        self.role = settings.get("AGGREGATOR_FLEET_ROLE")
+        self.follow = settings.getbool("AGGREGATOR_FLEET_FOLLOW")
+        self.ttl = settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL
+        self.fleet = fleet_for(crawler)
+        self._loops: list[Any] = []
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self | None:
+        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
+            from scrapy.exceptions import NotConfigured
+
+            raise NotConfigured("not a distributed crawl")
+        ext = cls(crawler)
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
+        return ext
+
+    @property
+    def source(self) -> str:
+        return str(getattr(self.crawler.spider, "name", ""))
+
+    def spider_opened(self) -> None:
+        from twisted.internet.task import LoopingCall
+
+        self.fleet.beat(self.ttl)
+        if self.role == WORKER:
+            # Nobody is taken for dead in a worker's first TTL: a coordinator still
+            # starting (its heartbeat not renewed yet) must not look gone, leaving the
+            # worker to find the queue empty and quit before the seeds arrive.
+            self.fleet.trust_after = time.monotonic() + self.ttl
+        # The coordinator is busy from the start (it is seeding): a worker that joins
+        # first must not find the fleet idle and leave.
+        self.fleet.join(self.source, busy=self.role == COORDINATOR)
+        beat = LoopingCall(self._beat)
+        beat.start(self.ttl / 3, now=False)
+        nudge = LoopingCall(self._nudge)
+        nudge.start(POLL_SECONDS, now=False)
+        self._loops = [beat, nudge]
+
+    def _beat(self) -> None:
+        import redis
+
+        try:
+            self.fleet.beat(self.ttl)
+        except redis.RedisError as exc:  # the scheduler decides when to give up
+            self.fleet.down(exc)
+
+    def _nudge(self) -> None:
+        """Look at the shared queue now, not at Scrapy's next 5-second heartbeat: other
+        members add requests to it while this one waits."""
+        slot = getattr(self.crawler.engine, "_slot", None)
+        if slot is not None and slot.closing is None:
+            slot.nextcall.schedule()
+
+    def spider_idle(self) -> None:
+        import redis
+        from scrapy.exceptions import CloseSpider
+
+        try:
+            self.fleet.set_busy(self.source, False)
+            if self.fleet.current_run() is None and self.role == COORDINATOR:
+                # Redis answers but the run is gone: it restarted without persistence,
+                # and the queue went with it.
+                logger.error(
+                    "%s: Redis lost this run's queue (restarted without persistence?); "
+                    "stopping. The next run crawls what was not stored",
+                    self.source,
+                )
+                raise CloseSpider(RUN_LOST)
+            done = self.fleet.run_done(self.source)
+        except redis.RedisError as exc:
+            if not self.fleet.down(exc):
+                raise DontCloseSpider from None  # wait for it
+            log_redis_stop(self.crawler, exc)
+            raise CloseSpider(REDIS_UNAVAILABLE) from None
+        self.fleet.up()
+        if self.follow or not done:
+            raise DontCloseSpider
+
+    def spider_closed(self) -> None:
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+
+
+class WorkerStart:
+    """Spider middleware: a worker sends no start requests (the coordinator seeded the
+    run's discovery once); the coordinator's go through."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.worker = crawler.settings.get("AGGREGATOR_FLEET_ROLE") == WORKER
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
+            from scrapy.exceptions import NotConfigured
+
+            raise NotConfigured("not a distributed crawl")
+        return cls(crawler)
+
+    async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        if self.worker:
+            return
+        async for item_or_request in start:
+            yield item_or_request
+
+
+# Atomically: drop expired leases, then take one if fewer than ARGV[1] are held. Times
+# are the Redis server's (machines' clocks may differ).
+_ACQUIRE = """
+local now = redis.call('TIME')
+local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
+if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+  redis.call('ZADD', KEYS[1], t + tonumber(ARGV[2]), ARGV[3])
+  redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
+  return 1
+end
+return 0
+"""
+LEASE = "fleet_lease"
+# A retryable answer (429, 503...) from a domain, seen by any member: the domain's fleet
+# delay doubles (from ARGV[1], at least ARGV[3] (Retry-After), at most ARGV[2]) and the
+# gate is closed for that long. KEYS: the delay, the gate. The delay is forgotten 4 delays
+# after the last such answer.
+_BACK_OFF = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+local delay = math.max(current * 2, tonumber(ARGV[1]), tonumber(ARGV[3]))
+delay = math.min(delay, tonumber(ARGV[2]))
+redis.call('SET', KEYS[1], tostring(delay), 'PX', math.floor(delay * 4000))
+redis.call('SET', KEYS[2], '1', 'PX', math.max(1, math.floor(delay * 1000)))
+return tostring(delay)
+"""
+
+
+class FleetConcurrency:
+    """Downloader middleware: politeness for the fleet, not per process.
+
+    Concurrency: at most ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests (default
+    ``CONCURRENT_REQUESTS_PER_DOMAIN``) in flight per domain across the fleet. A request
+    waits for a lease (a member of the domain's sorted set in Redis, scored by its
+    expiry) before it is sent, and gives it back with its response or failure. A lease
+    expires after ``DOWNLOAD_TIMEOUT`` plus a margin, so one held by a killed worker frees
+    its slot by itself.
+
+    Backoff: a retryable answer (``RETRY_HTTP_CODES``: 429, 503...) to any member sets
+    the domain's fleet delay (doubling per such answer from 1 s, ``Retry-After``
+    honoured, at most ``AUTOTHROTTLE_MAX_DELAY``), and while it lasts the whole fleet
+    sends that domain at most one request per delay: a request passes the domain's gate
+    (a Redis key that lives one delay) only when no other request passed it within the
+    delay. Each process's own backoff (:mod:`aggregator.crawl.backoff`) still applies."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        self.limit = settings.getint("AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN") or (
+            settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN") or 1
+        )
+        self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
+        self.fleet = fleet_for(crawler)
+        self.acquire_script = self.fleet.redis.register_script(_ACQUIRE)
+        self.back_off_script = self.fleet.redis.register_script(_BACK_OFF)
+        self.retry_codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")}
+        self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
+            from scrapy.exceptions import NotConfigured
+
+            raise NotConfigured("not a distributed crawl")
+        return cls(crawler)
+
+    def _domain(self, request: Request) -> str:
+        return str(request.meta.get("download_slot") or urlparse_cached(request).hostname or "")
+
+    async def process_request(self, request: Request) -> None:
+        import redis
+        from scrapy.exceptions import IgnoreRequest
+
+        domain = self._domain(request)
+        key = self.fleet.keys.slots(domain)
+        delay_key, gate_key = self.fleet.keys.backoff(domain), self.fleet.keys.gate(domain)
+        lease = secrets.token_hex(8)
+        waited = gated = False
+        while True:
+            try:
+                delay = self.fleet.redis.get(delay_key)
+                if delay is not None and not self.fleet.redis.set(
+                    gate_key, "1", nx=True, px=max(1, int(float(delay) * 1000))
+                ):
+                    if not gated and self.crawler.stats is not None:
+                        self.crawler.stats.inc_value("aggregator/fleet/backed_off")
+                    gated = True
+                    await asyncio.sleep(0.1)
+                    continue
+                args: list[int | float | str] = [self.limit, self.lease_seconds, lease]
+                if self.acquire_script(keys=[key], args=args):
+                    break
+            except redis.RedisError as exc:  # waited for as the scheduler waits
+                if self.fleet.down(exc):
+                    raise IgnoreRequest(f"Redis unavailable: {exc}") from None
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            waited = True
+            await asyncio.sleep(0.05)
+        if waited and self.crawler.stats is not None:
+            self.crawler.stats.inc_value("aggregator/fleet/waited_for_slot")
+        request.meta[LEASE] = (key, lease)
+
+    def _release(self, request: Request) -> None:
+        import redis
+
+        held = request.meta.pop(LEASE, None)
+        if held:
+            with contextlib.suppress(redis.RedisError):  # the lease expires by itself
+                self.fleet.redis.zrem(held[0], held[1])
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        import redis
+
+        self._release(request)
+        if response.status in self.retry_codes and not request.meta.get("dont_retry"):
+            from aggregator.crawl.backoff import BASE_DELAY, _retry_after
+
+            domain = self._domain(request)
+            keys = [self.fleet.keys.backoff(domain), self.fleet.keys.gate(domain)]
+            args = [BASE_DELAY, self.max_delay, _retry_after(response) or 0]
+            with contextlib.suppress(redis.RedisError):  # each process still backs off
+                delay = self.back_off_script(keys=keys, args=args)
+                logger.info("Fleet backs off %s: %ss between requests", domain,
+                            delay.decode() if isinstance(delay, bytes) else delay)  # fmt: skip
+        return response
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        self._release(request)
