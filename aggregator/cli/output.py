@@ -36,20 +36,20 @@ class Column:
 
 
 def _unmarked(text: str) -> str:
-    from aggregator.storage.query import MARK_CLOSE, MARK_OPEN
+    from aggregator.storage.query import marked_parts
 
-    return text.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+    return "".join(part for part, _ in marked_parts(text))
 
 
 def _marked_text(text: str) -> Any:
     """``text`` as rich Text, its marked matches bold (never read as markup)."""
     from rich.text import Text
 
-    from aggregator.storage.query import MARK_CLOSE, MARK_OPEN
+    from aggregator.storage.query import marked_parts
 
     out = Text()
-    for i, part in enumerate(text.replace(MARK_CLOSE, MARK_OPEN).split(MARK_OPEN)):
-        out.append(part, style="bold" if i % 2 else "")
+    for part, match in marked_parts(text):
+        out.append(part, style="bold" if match else "")
     return out
 
 

@@ -116,6 +116,13 @@ def _like_escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
+def marked_parts(marked: str) -> list[tuple[str, bool]]:
+    """A marked passage (matches between :data:`MARK_OPEN` and :data:`MARK_CLOSE`) as
+    ``(text, is_match)`` parts in order: what every rendering of a snippet reads."""
+    parts = marked.replace(MARK_CLOSE, MARK_OPEN).split(MARK_OPEN)
+    return [(part, bool(i % 2)) for i, part in enumerate(parts) if part]
+
+
 @dataclass
 class SearchHit:
     """One search result: the article, and the passage of it that matches."""
@@ -127,23 +134,17 @@ class SearchHit:
     @property
     def snippet(self) -> str:
         """The passage as plain text."""
-        return self.marked.replace(MARK_OPEN, "").replace(MARK_CLOSE, "")
+        return "".join(part for part, _ in marked_parts(self.marked))
 
     @property
     def highlights(self) -> list[tuple[int, int]]:
         """Where the matches are in :attr:`snippet`: ``(start, end)`` character offsets."""
         out: list[tuple[int, int]] = []
         plain = 0
-        start = None
-        for ch in self.marked:
-            if ch == MARK_OPEN:
-                start = plain
-            elif ch == MARK_CLOSE:
-                if start is not None:
-                    out.append((start, plain))
-                start = None
-            else:
-                plain += 1
+        for part, match in marked_parts(self.marked):
+            if match:
+                out.append((plain, plain + len(part)))
+            plain += len(part)
         return out
 
     def to_dict(self) -> dict[str, Any]:

@@ -247,8 +247,8 @@ def pg_query_texts(
     """One row: the query read in each configuration of :data:`CONFIG_NAMES` (a column
     each, named after it), as ``tsquery`` text. Read once per search, so that the search
     itself binds these few texts (:func:`pg_tsquery_by_language`) rather than carrying the
-    whole query once per configuration, three times over: a statement of 24 KB for two
-    words, built and compiled in 25-40 ms of Python per search."""
+    whole query once per configuration, three times over (the match, the title test, the
+    rank): a statement built and compiled anew for every search."""
     columns: list[ColumnElement[Any]] = [
         cast(pg_tsquery(query, name, prepare), Text).label(name) for name in CONFIG_NAMES
     ]
@@ -277,21 +277,3 @@ def pg_any_language(texts: Mapping[str, str]) -> str | None:
     or None when no configuration reads a word in it (stop words only: nothing matches)."""
     read = sorted({t for t in texts.values() if t})
     return " | ".join(f"( {t} )" for t in read) if read else None
-
-
-def pg_tsquery_per_language(
-    query: SearchQuery, language: str, prepare: Callable[[Any], ColumnElement[Any]] = literal
-) -> ColumnElement[Any]:
-    """The query in the configuration of each article's language (the SQL expression
-    ``language``): one :func:`pg_tsquery` per configuration, chosen per row by a CASE on
-    the language. Each arm has constant arguments, so PostgreSQL reads the query once per
-    configuration rather than once per row, as ``pg_tsquery(query, config_sql(...))``
-    would. A word in all of 10,000 articles: 50 ms (47 ms with the one configuration
-    before revision 0009)."""
-    primary: ColumnElement[Any] = literal_column(primary_language_sql(language))
-    whens = [
-        (primary.in_([code for code, cfg in CONFIGS.items() if cfg == name]),
-         pg_tsquery(query, name, prepare))
-        for name in CONFIG_NAMES[1:]
-    ]  # fmt: skip
-    return case(*whens, else_=pg_tsquery(query, CONFIG_NAMES[0], prepare))

@@ -34,7 +34,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from aggregator.normalize.dates import format_date, on_page_clock, parse_since
-from aggregator.storage.query import Filters, Query, StoryQuery, story_group_dict
+from aggregator.storage.query import Filters, Query, StoryQuery, article_dict, story_group_dict
 from aggregator.web import data
 
 HERE = Path(__file__).resolve().parent
@@ -547,7 +547,7 @@ def api_stories(site: Site, request: Request) -> Response:
     views = views[:limit]
     return _json(
         {
-            "stories": [data.api_story(v) for v in views],
+            "stories": [v.to_dict() for v in views],
             "page": page_no,
             "next": _next(request, more, page_no),
         }
@@ -559,7 +559,7 @@ def api_story(site: Site, request: Request) -> Response:
     view = StoryQuery(site.engine).story(story_id)
     if view is None:
         raise HTTPException(404, f"no story {story_id}")
-    return _json(data.api_story(view))
+    return _json(view.to_dict())  # as `aggregator show story:ID --json`
 
 
 def api_article(site: Site, request: Request) -> Response:
@@ -567,7 +567,7 @@ def api_article(site: Site, request: Request) -> Response:
     article = Query(site.engine).get(str(article_id))
     if article is None:
         raise HTTPException(404, f"no article {article_id}")
-    return _json(data.api_article(article))
+    return _json(article_dict(article))  # as `aggregator show ID --json`
 
 
 def api_search(site: Site, request: Request) -> Response:

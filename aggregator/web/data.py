@@ -18,14 +18,12 @@ from sqlalchemy.orm import Session
 
 from aggregator.storage.models import Article, CrawlRun, Story, UTCDateTime
 from aggregator.storage.query import (
-    MARK_CLOSE,
-    MARK_OPEN,
     Filters,
     Query,
     SearchHit,
     StoryView,
-    article_dict,
     group_by_story,
+    marked_parts,
 )
 
 CATEGORIES = ("film", "tv", "music", "games", "celebrity")
@@ -287,9 +285,8 @@ def marked(text: str) -> Markup:
     """A search snippet (matches between ``MARK_OPEN`` and ``MARK_CLOSE``, as the database
     marked them) as HTML: every match in ``<mark>``, everything else escaped."""
     out = Markup("")
-    parts = " ".join(text.split()).replace(MARK_CLOSE, MARK_OPEN).split(MARK_OPEN)
-    for i, part in enumerate(parts):
-        out += Markup("<mark>%s</mark>") % part if i % 2 else escape(part)
+    for part, match in marked_parts(" ".join(text.split())):
+        out += Markup("<mark>%s</mark>") % part if match else escape(part)
     return out
 
 
@@ -477,13 +474,3 @@ def bar_chart(counts: Sequence[int], *, width: int = 150, height: int = 32) -> M
 
 
 # -- API objects -----------------------------------------------------------------------------
-
-
-def api_article(a: Article) -> dict[str, Any]:
-    """The object ``aggregator show ID --json`` prints (:func:`article_dict`)."""
-    return article_dict(a)
-
-
-def api_story(view: StoryView) -> dict[str, Any]:
-    """The object ``aggregator stories --json`` prints (:meth:`StoryView.to_dict`)."""
-    return view.to_dict()
