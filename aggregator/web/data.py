@@ -222,7 +222,6 @@ class SearchPage:
     page: int
     has_next: bool
     groups: list[tuple[int | None, list[SearchHit]]] = field(default_factory=list)
-    categories: dict[int, str | None] = field(default_factory=dict)
 
     def article_groups(self) -> list[tuple[int | None, list[Article]]]:
         """:attr:`groups` with the articles alone (``aggregator search --by-story``'s)."""
@@ -249,10 +248,10 @@ def search_page(
     for scan in scans:
         filters.limit = max(wanted, scan)
         hits = Query(engine).search_hits(query, filters)
-        ids = {h.article.story_id for h in hits if h.article.story_id}
-        categories = story_categories(engine, ids)
         exhausted = len(hits) < filters.limit
         if category:
+            ids = {h.article.story_id for h in hits if h.article.story_id}
+            categories = story_categories(engine, ids)
             hits = [
                 h
                 for h in hits
@@ -269,7 +268,7 @@ def search_page(
             (sid, [by_id[a.id] for a in articles])
             for sid, articles in group_by_story([h.article for h in hits])
         ]
-    return SearchPage(hits, page, has_next, groups, categories)
+    return SearchPage(hits, page, has_next, groups)
 
 
 def story_categories(engine: Engine, story_ids: Iterable[int]) -> dict[int, str | None]:
