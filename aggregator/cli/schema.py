@@ -24,7 +24,8 @@ def _schema_failure(engine: Any, shown: str, exc: Exception) -> typer.Exit:
 def db_upgrade(db: DbOpt = None) -> None:
     """Upgrade the schema to this version's, creating it in a new database.
 
-    Every command does this on start; this one says what it did. A database made before
+    Every command that writes (crawl, demo, import-warc, db reindex) does this on start;
+    this one says what it did. A database made before
     schema versions existed is recognized by its tables and stamped first.
     """
     from sqlalchemy.exc import SQLAlchemyError
@@ -87,6 +88,6 @@ def db_current(db: DbOpt = None) -> None:
     if revision != HEAD:
         typer.echo(
             f"aggregator: this version's schema is revision {HEAD}; `aggregator db upgrade` "
-            "(or any command) brings the database there",
+            "(or any command that writes) brings the database there",
             err=True,
         )
