@@ -20,6 +20,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,8 +39,9 @@ REDIS_URL = os.environ.get("AGGREGATOR_TEST_REDIS_URL") or "redis://127.0.0.1:63
 SOURCES = ["dualshockers", "deadline", "variety", "people", "tmz", "pitchfork"]
 FAST = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "AGGREGATOR_FLEET_TTL=3"]
 # Each process takes at most two requests at a time: the others get their share of a
-# small site (16, the default, lets the first process take a whole source at once).
-SHARE = ["--set", "CONCURRENT_REQUESTS=2"]
+# small site (16, the default, lets the first process take a whole source at once). No
+# request held at the gate of `held_until_joined` times out (nor does its fleet lease).
+SHARE = ["--set", "CONCURRENT_REQUESTS=2", "--set", "DOWNLOAD_TIMEOUT=120"]
 
 
 @dataclass
@@ -75,6 +77,9 @@ class CountingMirror(MirrorServer):
         self.peak: Counter[str] = Counter()
         self.arrivals: dict[str, list[float]] = {}
         self.counting = threading.Lock()
+        # Cleared: every answer waits (see `held_until_joined`).
+        self.gate = threading.Event()
+        self.gate.set()
 
 
 class _CountingHandler(_Handler):
@@ -82,6 +87,7 @@ class _CountingHandler(_Handler):
 
     def _serve(self, head: bool) -> None:
         host = (self.headers.get("Host") or "").split(":")[0].lower()
+        self.server.gate.wait(timeout=120)
         with self.server.counting:
             self.server.arrivals.setdefault(host, []).append(time.monotonic())
             self.server.active[host] += 1
@@ -151,6 +157,35 @@ def pages(site: MirrorServer) -> Counter[tuple[str, str]]:
     return Counter(r for r in site.requests if r[1] != "/robots.txt")
 
 
+@contextmanager
+def held_until_joined(
+    site: CountingMirror, fleet: Fleet, sources: list[str], members: int, timeout: float = 90
+) -> Iterator[None]:
+    """The mirror answers nothing until ``members`` processes have joined the crawl of
+    each of ``sources``: a worker can take seconds to start on a loaded machine, and a
+    small site is crawled by then, by the coordinator alone. At most ``timeout`` seconds,
+    less than the download timeout of `SHARE`: a request held longer would be abandoned
+    by its client and answered, uselessly, when the gate opens."""
+    keys = [f"{fleet.prefix}:{s}:members" for s in sources]
+    site.gate.clear()
+
+    def release() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and site.gate.is_set() is False:
+            if all(fleet.client.hlen(k) >= members for k in keys):
+                break
+            time.sleep(0.05)
+        site.gate.set()
+
+    opener = threading.Thread(target=release, name="gate", daemon=True)
+    opener.start()
+    try:
+        yield
+    finally:
+        site.gate.set()
+        opener.join()
+
+
 def single_process_crawl(site: MirrorServer, fleet: Fleet, db: str) -> set[str]:
     cli("crawl", *SOURCES, "--db", db, *FAST, env=env_for(site, fleet), check=True)
     return articles(db)
@@ -194,8 +229,9 @@ def test_two_workers_store_what_one_process_stores(
     with pg_schema(pg_server) as db:
         logs = [tmp_path / "w1.log", tmp_path / "w2.log"]
         workers = [start_worker(db, env, log) for log in logs]
-        coordinator = cli("crawl", *SOURCES, "--redis", REDIS_URL, "--db", db, *FAST, *SHARE,
-                          "--log-file", str(tmp_path / "c.log"), env=env)  # fmt: skip
+        with held_until_joined(site, fleet, SOURCES, 3):
+            coordinator = cli("crawl", *SOURCES, "--redis", REDIS_URL, "--db", db, *FAST,
+                              *SHARE, "--log-file", str(tmp_path / "c.log"), env=env)  # fmt: skip
         ended = [finish(w) for w in workers]
         assert coordinator.returncode == 0, coordinator.stderr[-3000:]
         for code, _out, err in ended:
@@ -238,7 +274,7 @@ def test_a_killed_worker_loses_no_article(
         expected = single_process_crawl(site, fleet, alone)
     for host in site.hosts():
         site.set_behaviour(host, delay=0.4)  # requests stay in flight long enough to kill
-    with pg_schema(pg_server) as db:
+    with pg_schema(pg_server) as db, held_until_joined(site, fleet, SOURCES, 3):
         victim = start_worker(db, env, tmp_path / "victim.log")
         other = start_worker(db, env, tmp_path / "other.log")
         coordinator = subprocess.Popen(
@@ -249,7 +285,7 @@ def test_a_killed_worker_loses_no_article(
         )  # fmt: skip
         # Kill the victim while it holds requests it took from the queue.
         members = [f"{fleet.prefix}:{s}:members" for s in SOURCES]
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 150
         busy = False
         while not busy and time.monotonic() < deadline:
             for key in members:
@@ -262,6 +298,7 @@ def test_a_killed_worker_loses_no_article(
         time.sleep(0.3)
         victim.send_signal(signal.SIGKILL)
         victim.wait()
+        site.gate.set()
         code, _out, err = finish(coordinator)
         finish(other)
         # The run is over without the victim, and says it lost a worker.
@@ -276,6 +313,39 @@ def test_a_killed_worker_loses_no_article(
         assert articles(db) == expected
 
 
+def test_a_worker_that_starts_before_the_coordinators_crawler_waits_for_it(
+    site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
+) -> None:
+    """A coordinator publishes its run, then spends seconds starting Scrapy (longer than
+    its heartbeat's TTL on a loaded machine): a worker that starts meanwhile finds nothing
+    queued and must not take the run for over."""
+    from aggregator.crawl.distributed import Fleet as Member
+    from aggregator.crawl.distributed import RunInfo
+
+    env = env_for(site, fleet)
+    log = tmp_path / "worker.log"
+    with pg_schema(pg_server) as db:
+        cli("db", "upgrade", "--db", db, check=True)
+        coordinator = Member(fleet.client, fleet.prefix, "slow-coordinator")
+        settings = {"AUTOTHROTTLE_ENABLED": "False", "AGGREGATOR_FLEET_TTL": "3"}
+        info = RunInfo(
+            token="t1", sources=["dualshockers"], coordinator=coordinator.member, settings=settings
+        )
+        with coordinator.alive_meanwhile(3):
+            coordinator.begin_run(info)
+            worker = start_worker(db, env, log)
+            deadline = time.monotonic() + 90
+            while "Spider opened" not in (log.read_text() if log.exists() else ""):
+                assert worker.poll() is None and time.monotonic() < deadline, worker.poll()
+                time.sleep(0.1)
+            time.sleep(4)  # past the worker's first TTL and several idle checks
+            assert worker.poll() is None, "the worker left a run whose coordinator is busy"
+            coordinator.set_busy("dualshockers", False)  # seeded nothing; done
+            code, _out, err = finish(worker, timeout=60)
+            assert code == 0, err[-3000:]
+        coordinator.end_run(info)
+
+
 def test_politeness_holds_across_the_fleet(
     site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
 ) -> None:
@@ -287,8 +357,9 @@ def test_politeness_holds_across_the_fleet(
              "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]  # fmt: skip
     with pg_schema(pg_server) as db:
         workers = [start_worker(db, env, tmp_path / f"w{i}.log") for i in range(2)]
-        coordinator = cli("crawl", "dualshockers", "variety", "--redis", REDIS_URL, "--db", db,
-                          *FAST, *SHARE, *limit, env=env)  # fmt: skip
+        with held_until_joined(site, fleet, ["dualshockers", "variety"], 3):
+            coordinator = cli("crawl", "dualshockers", "variety", "--redis", REDIS_URL,
+                              "--db", db, *FAST, *SHARE, *limit, env=env)  # fmt: skip
         for w in workers:
             finish(w)
         assert coordinator.returncode == 0, coordinator.stderr[-3000:]
@@ -482,18 +553,18 @@ def test_a_following_worker_joins_run_after_run(
 ) -> None:
     env = env_for(site, fleet)
     for host in site.hosts():
-        site.set_behaviour(host, delay=0.5)  # runs long enough for a worker to start
+        site.set_behaviour(host, delay=0.1)
     with pg_schema(pg_server) as db:
         follower = subprocess.Popen(
             [str(BIN / "aggregator"), "worker", "--redis", REDIS_URL, "--db", db, "--follow"],
             cwd=PROJECT, env={**os.environ, **env}, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, start_new_session=True,
         )  # fmt: skip
-        time.sleep(3)  # waiting for a run
         try:
             for refresh in ([], ["--refresh"]):
-                proc = cli("crawl", "dualshockers", "--redis", REDIS_URL, "--db", db, *FAST,
-                           *SHARE, *refresh, env=env)  # fmt: skip
+                with held_until_joined(site, fleet, ["dualshockers"], 2):
+                    proc = cli("crawl", "dualshockers", "--redis", REDIS_URL, "--db", db,
+                               *FAST, *SHARE, *refresh, env=env)  # fmt: skip
                 assert proc.returncode == 0, proc.stderr[-3000:]
         finally:
             os.killpg(follower.pid, signal.SIGTERM)

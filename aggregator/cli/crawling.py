@@ -343,16 +343,19 @@ def coordinator_session(
 
     @contextmanager
     def session() -> Iterator[None]:
-        fleet.beat(float(overrides.get("AGGREGATOR_FLEET_TTL") or 30.0))
+        begun = False
         try:
-            fleet.begin_run(info)
-        except RunBusyError as exc:
-            typer.echo(f"aggregator: {exc}", err=True)
-            raise typer.Exit(EXIT_LOCKED) from None
-        try:
-            yield
+            with fleet.alive_meanwhile(float(overrides.get("AGGREGATOR_FLEET_TTL") or 30.0)):
+                try:
+                    fleet.begin_run(info)
+                except RunBusyError as exc:
+                    typer.echo(f"aggregator: {exc}", err=True)
+                    raise typer.Exit(EXIT_LOCKED) from None
+                begun = True
+                yield
         finally:
-            fleet.end_run(info)
+            if begun:  # after the heartbeat's last beat: the run's keys all go
+                fleet.end_run(info)
 
     return session()
 

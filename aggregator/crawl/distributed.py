@@ -35,8 +35,9 @@ import logging
 import os
 import secrets
 import socket
+import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
@@ -292,6 +293,10 @@ class Fleet:
         pipe = self.redis.pipeline()
         for source in info.sources:
             pipe.delete(*self.keys.of_source(source))
+            # The coordinator is a busy member from now on, not only once its crawler of
+            # the source has started (seconds later on a loaded machine): a worker that
+            # starts first must not find the fleet idle and the run over.
+            pipe.hset(self.keys.members(source), info.coordinator, "1")
         pipe.set(self.keys.run, json.dumps(asdict(info)))
         pipe.execute()
 
@@ -328,6 +333,29 @@ class Fleet:
 
     def beat(self, ttl: float) -> None:
         self.redis.set(self.keys.alive(self.member), "1", px=int(ttl * 1000))
+
+    @contextlib.contextmanager
+    def alive_meanwhile(self, ttl: float) -> Iterator[None]:
+        """Keep this process's heartbeat from a thread of its own while the block runs:
+        between publishing a run and the start of its crawlers (whose heartbeat takes
+        over) a coordinator may spend longer than ``ttl`` starting Scrapy."""
+        import redis
+
+        stop = threading.Event()
+
+        def beat() -> None:
+            while not stop.wait(ttl / 3):
+                with contextlib.suppress(redis.RedisError):  # outages: the scheduler's
+                    self.beat(ttl)
+
+        self.beat(ttl)
+        thread = threading.Thread(target=beat, name="fleet-heartbeat", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
 
     def retire(self) -> None:
         """This process is done with the fleet (its heartbeat key goes now, not at expiry)."""
