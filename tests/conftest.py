@@ -262,3 +262,22 @@ def distinct_body(n: int) -> str:
         for _ in range(8)
     ]
     return f"Story {n} unique opening. " + " ".join(sentences)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """List the browser test's screenshots (tests/test_web_browser.py), also when worker
+    processes (`-n`) wrote them under their own temporary directories."""
+    if hasattr(config, "workerinput"):
+        return
+    chosen = os.environ.get("AGGREGATOR_SCREENSHOTS")
+    if chosen:
+        files = sorted(Path(chosen).glob("*.png"))
+    else:
+        factory = getattr(config, "_tmp_path_factory", None)
+        base = getattr(factory, "_basetemp", None)  # None: no test used a temporary path
+        files = sorted(Path(base).glob("**/screenshots/*.png")) if base else []
+    if files:
+        terminalreporter.write_line("")
+        terminalreporter.write_line(f"screenshots ({len(files)}):")
+        for f in files:
+            terminalreporter.write_line(f"  {f}")

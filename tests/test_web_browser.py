@@ -96,26 +96,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def shots(
-    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
-) -> Iterator[Path]:
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the screenshots go (listed at the end of the run by conftest's summary)."""
     folder = Path(
         os.environ.get("AGGREGATOR_SCREENSHOTS") or tmp_path_factory.getbasetemp() / "screenshots"
     )
     folder.mkdir(parents=True, exist_ok=True)
-    yield folder
-    files = sorted(folder.glob("*.png"))
-    if not files:
-        return
-    lines = [f"screenshots ({len(files)}) in {folder}:", *(f"  {f}" for f in files)]
-    # Past pytest's output capture, so that the paths are printed without -s.
-    capture = request.config.pluginmanager.getplugin("capturemanager")
-    reporter = request.config.pluginmanager.getplugin("terminalreporter")
-    if capture is not None and reporter is not None:
-        with capture.global_and_fixture_disabled():
-            reporter.write_line("")
-            for line in lines:
-                reporter.write_line(line)
+    return folder
 
 
 def _driver(javascript: bool = True) -> Any:
