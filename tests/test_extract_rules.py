@@ -930,3 +930,18 @@ def test_rights_notice_followed_by_no_prose_ends_the_article() -> None:
     assert PARA + " Three." in body and body[-1].startswith("Markets close higher")
     html = page(f"<div class='content'>{prose}{notice}</div>")
     assert len(body_of(html)) == 4
+
+
+def test_a_winner_below_the_articles_opening_gives_way_to_the_whole_article() -> None:
+    # The live log outscores the report above it (its text set in a div, not a
+    # paragraph, so never merged as a sibling); their container holds both, and prose
+    # comes before the log.
+    log = "".join(f"<p>{PARA} Update {i}.</p>" for i in range(12))
+    report = f"<div class='report'>{PARA} {PARA} {PARA} Report.</div>"
+    html = page(f"<div class='story'>{report}<div class='log'>{log}</div></div>")
+    body = body_of(html)
+    assert body[0] == f"{PARA} {PARA} {PARA} Report."
+    assert body[-1] == f"{PARA} Update 11."
+    # Text only after the winner is not the article's opening: a module, left out.
+    html = page(f"<div class='story'><div class='log'>{log}</div>{report}</div>")
+    assert body_of(html) == [f"{PARA} Update {i}." for i in range(12)]
