@@ -945,3 +945,21 @@ def test_a_winner_below_the_articles_opening_gives_way_to_the_whole_article() ->
     # Text only after the winner is not the article's opening: a module, left out.
     html = page(f"<div class='story'><div class='log'>{log}</div>{report}</div>")
     assert body_of(html) == [f"{PARA} Update {i}." for i in range(12)]
+
+
+def test_a_page_wrapper_full_of_links_gives_way_to_the_article_inside() -> None:
+    # The wrapper outscores the article: it is credited with the article's paragraphs
+    # and with the site's notes set as divs around it; its menu makes it link-heavy.
+    menu = "".join(f"<li><a href='/s{i}/'>Section number {i}</a></li>" for i in range(16))
+    notes = "".join(
+        f"<div class='note'>By using this site you agree to its terms of use, and you "
+        f"accept that the views of its writers are their own, not the publisher's ({i}).</div>"
+        for i in range(4)
+    )
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(4))
+    html = (
+        "<html><head><title>A Headline About the Story</title></head><body>"
+        f"<div id='page'><h1>A Headline About the Story</h1><ul>{menu}</ul>"
+        f"<div class='text'>{paras}</div>{notes}</div></body></html>"
+    )
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]

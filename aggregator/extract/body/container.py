@@ -110,6 +110,7 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
     earlier = _earlier_story(root, best, scores)
     if earlier is not None:
         best = earlier
+    best = _article_inside(best, scores, stats)
     best = _whole_container(best, scores, stats)
     main = _main_article(root, best, scores, stats)
     if main is not None:
@@ -118,6 +119,46 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
         # The story alone: its siblings are the teasers.
         return [max(inside, key=scores.__getitem__) if inside else main]
     return _with_fragments(root, _with_siblings(best, scores, stats), stats)
+
+
+# _article_inside: the winner's share of link text from which it may be a wrapper of the
+# article and the page's furniture; what share of its score the article inside has, and
+# at most what part of its link density.
+_WRAPPER_LINKS = 0.15
+_INSIDE_SCORE = 0.7
+_INSIDE_LINKS = 0.5
+
+
+def _article_inside(
+    best: HtmlElement, scores: dict[HtmlElement, float], stats: dict[HtmlElement, _Stats]
+) -> HtmlElement:
+    """The best-scored element inside a winner full of links, when it has most of the
+    winner's score, half its link density at most, and nothing written in sentences
+    before it in the winner: the winner is a page wrapper that scored on the article
+    plus the furniture around it (menus, the footer's legal text), and the article
+    starts where its prose does."""
+    b = stats[best]
+    density = b.links / max(b.text, 1)
+    if density < _WRAPPER_LINKS:
+        return best
+    inside = [e for e in best.iterdescendants() if e in scores]
+    if not inside:
+        return best
+    cand = max(inside, key=scores.__getitem__)
+    st = stats[cand]
+    if (
+        scores[cand] < _INSIDE_SCORE * scores[best]
+        or st.links / max(st.text, 1) > _INSIDE_LINKS * density
+    ):
+        return best
+    node = cand
+    for anc in cand.iterancestors():
+        if any(_prose(sib, stats) for sib in node.itersiblings(preceding=True)):
+            return best
+        if anc is best:
+            break
+        node = anc
+    return cand
 
 
 # _whole_container: how far up, and what an ancestor must have to replace the winner.
