@@ -963,3 +963,14 @@ def test_a_page_wrapper_full_of_links_gives_way_to_the_article_inside() -> None:
         f"<div class='text'>{paras}</div>{notes}</div></body></html>"
     )
     assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+
+
+def test_the_author_box_below_the_article_goes() -> None:
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(7))
+    bio = (
+        "<div class='author-box'>Jane Doe is a senior television writer who has covered "
+        "streaming services, their series and their audiences for a decade, before that "
+        "at a national daily.</div>"
+    )
+    body = body_of(page(f"<div class='content'>{paras}{bio}</div>"))
+    assert body == [f"{PARA} Part {i}." for i in range(7)]
