@@ -930,3 +930,47 @@ def test_rights_notice_followed_by_no_prose_ends_the_article() -> None:
     assert PARA + " Three." in body and body[-1].startswith("Markets close higher")
     html = page(f"<div class='content'>{prose}{notice}</div>")
     assert len(body_of(html)) == 4
+
+
+def test_a_winner_below_the_articles_opening_gives_way_to_the_whole_article() -> None:
+    # The live log outscores the report above it (its text set in a div, not a
+    # paragraph, so never merged as a sibling); their container holds both, and prose
+    # comes before the log.
+    log = "".join(f"<p>{PARA} Update {i}.</p>" for i in range(12))
+    report = f"<div class='report'>{PARA} {PARA} {PARA} Report.</div>"
+    html = page(f"<div class='story'>{report}<div class='log'>{log}</div></div>")
+    body = body_of(html)
+    assert body[0] == f"{PARA} {PARA} {PARA} Report."
+    assert body[-1] == f"{PARA} Update 11."
+    # Text only after the winner is not the article's opening: a module, left out.
+    html = page(f"<div class='story'><div class='log'>{log}</div>{report}</div>")
+    assert body_of(html) == [f"{PARA} Update {i}." for i in range(12)]
+
+
+def test_a_page_wrapper_full_of_links_gives_way_to_the_article_inside() -> None:
+    # The wrapper outscores the article: it is credited with the article's paragraphs
+    # and with the site's notes set as divs around it; its menu makes it link-heavy.
+    menu = "".join(f"<li><a href='/s{i}/'>Section number {i}</a></li>" for i in range(16))
+    notes = "".join(
+        f"<div class='note'>By using this site you agree to its terms of use, and you "
+        f"accept that the views of its writers are their own, not the publisher's ({i}).</div>"
+        for i in range(4)
+    )
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(4))
+    html = (
+        "<html><head><title>A Headline About the Story</title></head><body>"
+        f"<div id='page'><h1>A Headline About the Story</h1><ul>{menu}</ul>"
+        f"<div class='text'>{paras}</div>{notes}</div></body></html>"
+    )
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+
+
+def test_the_author_box_below_the_article_goes() -> None:
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(7))
+    bio = (
+        "<div class='author-box'>Jane Doe is a senior television writer who has covered "
+        "streaming services, their series and their audiences for a decade, before that "
+        "at a national daily.</div>"
+    )
+    body = body_of(page(f"<div class='content'>{paras}{bio}</div>"))
+    assert body == [f"{PARA} Part {i}." for i in range(7)]

@@ -40,7 +40,7 @@ from tests.conftest import require_corpus
 # Raised 2026-12-05 (organisations as authors when no person is credited, issue 12):
 # author F1 0.9206 (P 0.9355 R 0.9062); one name lost fails.
 FLOORS: dict[str, float] = {
-    "aeb_body_f1": 0.977,
+    "aeb_body_f1": 0.978,
     "aeb_body_precision": 0.973,
     "aeb_body_recall": 0.980,
     "meta_title_exact": 0.846,
@@ -55,17 +55,19 @@ FLOORS: dict[str, float] = {
 # comment prompts, input repairs): dragnet 0.9400 (21), l3s-gn1 0.9601 (4, 1 empty),
 # readability 0.9449 (2), cleanportaleval 0.9724 (0). Then spans scored when nothing else
 # is, and the article ended by a comment prompt, signed entries or a rights notice after
-# its prose: dragnet 0.9406 (21), l3s-gn1 0.9653 (2, 0 empty).
+# its prose: dragnet 0.9406 (21), l3s-gn1 0.9653 (2, 0 empty). Then the whole article
+# when the winner is a later part of it: dragnet 0.9414 (20), readability 0.9493 (1). Then
+# the article inside a link-heavy page wrapper: dragnet 0.9433 (20).
 BODY_FLOORS: dict[CorpusKey, float] = {
-    "dragnet": 0.938,
+    "dragnet": 0.941,
     "l3s-gn1": 0.963,
-    "readability": 0.941,
+    "readability": 0.946,
     "cleanportaleval": 0.969,
 }
 MAX_CATASTROPHES: dict[CorpusKey, int] = {
-    "dragnet": 21,
+    "dragnet": 20,
     "l3s-gn1": 2,
-    "readability": 2,
+    "readability": 1,
     "cleanportaleval": 0,
 }
 MAX_EMPTY: dict[CorpusKey, int] = {

@@ -110,6 +110,8 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
     earlier = _earlier_story(root, best, scores)
     if earlier is not None:
         best = earlier
+    best = _article_inside(best, scores, stats)
+    best = _whole_container(best, scores, stats)
     main = _main_article(root, best, scores, stats)
     if main is not None:
         under_main = set(main.iter())
@@ -117,6 +119,113 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
         # The story alone: its siblings are the teasers.
         return [max(inside, key=scores.__getitem__) if inside else main]
     return _with_fragments(root, _with_siblings(best, scores, stats), stats)
+
+
+# _article_inside: the winner's share of link text from which it may be a wrapper of the
+# article and the page's furniture; what share of its score the article inside has, and
+# at most what part of its link density.
+_WRAPPER_LINKS = 0.15
+_INSIDE_SCORE = 0.7
+_INSIDE_LINKS = 0.5
+
+
+def _article_inside(
+    best: HtmlElement, scores: dict[HtmlElement, float], stats: dict[HtmlElement, _Stats]
+) -> HtmlElement:
+    """The best-scored element inside a winner full of links, when it has most of the
+    winner's score, half its link density at most, and nothing written in sentences
+    before it in the winner: the winner is a page wrapper that scored on the article
+    plus the furniture around it (menus, the footer's legal text), and the article
+    starts where its prose does."""
+    b = stats[best]
+    density = b.links / max(b.text, 1)
+    if density < _WRAPPER_LINKS:
+        return best
+    inside = [e for e in best.iterdescendants() if e in scores]
+    if not inside:
+        return best
+    cand = max(inside, key=scores.__getitem__)
+    st = stats[cand]
+    if (
+        scores[cand] < _INSIDE_SCORE * scores[best]
+        or st.links / max(st.text, 1) > _INSIDE_LINKS * density
+    ):
+        return best
+    node = cand
+    for anc in cand.iterancestors():
+        if any(_prose(sib, stats) for sib in node.itersiblings(preceding=True)):
+            return best
+        if anc is best:
+            break
+        node = anc
+    return cand
+
+
+# _whole_container: how far up, and what an ancestor must have to replace the winner.
+_WHOLE_LEVELS = 3
+_WHOLE_SCORE = 0.6
+_WHOLE_TEXT = 1.2
+_WHOLE_LINKS = 0.15
+# Unlinked characters of sentences before the winner, inside the ancestor: a paragraph's
+# worth, more than a caption, a dateline or a dek.
+_WHOLE_BEFORE = 150
+
+
+def _whole_container(
+    best: HtmlElement, scores: dict[HtmlElement, float], stats: dict[HtmlElement, _Stats]
+) -> HtmlElement:
+    """The ancestor (up to three levels up) that holds the article when the winner is
+    a later part of it: it scores nearly as high, holds more text with few links and no
+    readers' comments, is not named as furniture, and has a paragraph's worth of
+    sentences before the winner. An article opens at its top: prose above the winner, in
+    the same container, is its beginning (an intro section above feature sections, the
+    report above a live log), where text only after it is more often a module (a press
+    release's boilerplate)."""
+    b = stats[best]
+    before = 0
+    node = best
+    for depth, anc in enumerate(best.iterancestors()):
+        if depth >= _WHOLE_LEVELS or anc.tag in ("body", "html"):
+            break
+        for sib in node.itersiblings(preceding=True):
+            # A paragraph beside the winner is merged with it anyway (_with_siblings).
+            if node is not best or sib.tag != "p":
+                before += _prose(sib, stats)
+        node = anc
+        st = stats.get(anc)
+        if st is None or anc not in scores or _tokens(anc) & _NEGATIVE_TOKENS:
+            continue  # a region named as furniture (a sidebar) is no article's whole
+        if (
+            before >= _WHOLE_BEFORE
+            and scores[anc] >= _WHOLE_SCORE * scores[best]
+            and st.text >= _WHOLE_TEXT * b.text
+            and st.links < _WHOLE_LINKS * st.text
+            and not any((t := _tokens(e)) and _comment_named(t) for e in anc.iterdescendants())
+        ):
+            return anc
+    return best
+
+
+# A word, then the end of a sentence.
+_SENTENCE = re.compile(r"\w[.!?。](?:\s|$)")
+
+
+def _prose(el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> int:
+    """Unlinked characters of the text blocks under ``el`` (itself included) that hold a
+    sentence: paragraphs, and divs that hold no other block."""
+    total = 0
+    for e in el.iter(*_PARAGRAPH_TAGS, "div", "section"):
+        st = stats.get(e)
+        if st is None:
+            continue
+        if e.tag in ("div", "section"):
+            if any(isinstance(c.tag, str) and c.tag in _BLOCK_TAGS for c in e):
+                continue
+        elif any(a.tag in _PARAGRAPH_TAGS for a in e.iterancestors()):
+            continue  # counted with the paragraph around it
+        if _SENTENCE.search(e.text_content() or ""):
+            total += st.text - st.links
+    return total
 
 
 def _prefer_hint(hint: HtmlElement, best: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:

@@ -115,7 +115,18 @@ def prune_furniture(
         if comment and not comments:
             continue  # the thread itself, kept as the text of a page with nothing else
         named = bool(toks) and not toks.isdisjoint(_FURNITURE_TOKENS)
-        if el.tag in ("form", "aside") or named or comment:
+        if (
+            not named
+            and not comment
+            and toks
+            and "author" in toks
+            and size >= _AUTHOR_BOX
+            and text_before(el) >= _PROSE_BEFORE
+        ):
+            # The author's box (a bio, "about the author") below the article's prose:
+            # a shorter block so named there is the post's signature, which stays.
+            doomed.append(el)
+        elif el.tag in ("form", "aside") or named or comment:
             # A long comment reads as article text; one of a run of comments is none.
             if size < 0.5 * total and (
                 not article_text.holds(el) or (comment and threads.in_run(el))
@@ -143,6 +154,9 @@ def prune_furniture(
     drop_all(doomed)
 
 
+# Characters of an author's box below the article (a bio of a sentence or more), not its
+# signature line ("Posted by Jane Doe at 11:56 PM").
+_AUTHOR_BOX = 150
 # Elements that hold a module of teaser links (prune_furniture).
 _LIST_TAGS = frozenset({"div", "section", "ul", "ol", "table", "tbody", "dl"})
 # Unlinked text before a block that makes it a module below the article's prose rather
