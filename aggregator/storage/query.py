@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     or_,
     select,
     table,
@@ -83,6 +84,11 @@ MARKS = "[\u0300-\u036f]"
 # article's language (search.CONFIGS; 'simple', no stemming, for any other). Not in the
 # models: PostgreSQL computes it on write.
 PG_SEARCH_VECTOR: ColumnElement[Any] = literal_column("articles.search_vector")
+# Its headline part (the weight-A words), spelled as revision 0013's GIN index on it is:
+# PostgreSQL uses an expression index only for the same expression.
+PG_HEADLINE_VECTOR: ColumnElement[Any] = literal_column(
+    "ts_filter(articles.search_vector, '{a}'::\"char\"[])"
+)
 
 
 def pg_fold(value: Any) -> ColumnElement[Any]:
@@ -264,8 +270,7 @@ class Query:
                 snippets = self._sqlite_snippets(s, parsed, [a.id for a in articles])
             elif name == "postgresql":
                 texts = self._pg_query_texts(s, parsed)
-                stmt = self._pg_search(texts)
-                articles = [] if stmt is None else list(s.execute(filters.apply(stmt)).scalars())
+                articles = self._pg_articles(s, texts, filters, bool(parsed.excluded))
                 snippets = self._pg_snippets(s, texts, [a.id for a in articles])
             else:
                 articles = list(s.execute(filters.apply(self._like_search(parsed))).scalars())
@@ -302,12 +307,43 @@ class Query:
         row = s.execute(pg_query_texts(parsed, prepare)).one()
         return {name: str(row._mapping[name] or "") for name in CONFIG_NAMES}
 
+    @classmethod
+    def _pg_articles(
+        cls, s: Session, texts: dict[str, str], filters: Filters, exclusions: bool
+    ) -> list[Article]:
+        """The matches in the search's order: those whose headline matches first, then the
+        others, each part by rank (:meth:`_pg_search`). The headline matches come from
+        their own index (revision 0013), and the others are read only when the headline
+        matches do not fill ``filters.limit``: a common word's few hundred headlines are
+        ranked, not its thousands of bodies."""
+        wanted = filters.limit or None  # Filters: no limit is None or 0
+        found: list[Article] = []
+        for in_headline in (True, False):
+            stmt = cls._pg_search(texts, in_headline=in_headline, exclusions=exclusions)
+            if stmt is None:
+                return []
+            limit = None if wanted is None else wanted - len(found)
+            if limit is not None and limit <= 0:
+                break
+            found += s.execute(replace(filters, limit=limit).apply(stmt)).scalars()
+        return found
+
     @staticmethod
-    def _pg_search(texts: dict[str, str]) -> Select[Any] | None:
-        """The GIN index on the stored document answers the query read in every
-        configuration (a superset of the matches); each candidate is then matched, ranked
-        and quoted with the configuration of its own language. None: the query has no
-        word any configuration reads (stop words only), so nothing matches."""
+    def _pg_search(
+        texts: dict[str, str], *, in_headline: bool, exclusions: bool = True
+    ) -> Select[Any] | None:
+        """The matches whose headline matches too (``in_headline``), or those whose
+        headline does not, best first.
+
+        A GIN index answers the query read in every configuration (a superset of the
+        matches): the index on the headline part of the stored document for the first
+        part, the one on the whole document for the second. Each candidate is then
+        matched, ranked and quoted with the configuration of its own language. None: the
+        query has no word any configuration reads (stop words only), so nothing matches.
+
+        ``exclusions``: whether the query excludes words. Without any, a headline that
+        matches makes the whole document match (it only adds words and positions), so
+        the first part does not read the document a second time to match it."""
         _register_pg_functions()
         candidates = pg_any_language(texts)
         if candidates is None:
@@ -315,20 +351,24 @@ class Query:
         vector = PG_SEARCH_VECTOR
         words = pg_tsquery_by_language(texts, "articles.language")
         # ts_rank adds up every pair of nearby query words, so a long body that repeats
-        # them would outrank a headline made of them: headlines (the document's weight-A
-        # words) first.
-        title = func.ts_filter(vector, text("'{a}'::\"char\"[]"))
-        in_title = title.bool_op("@@")(words)
+        # them would outrank a headline made of them: headlines first.
+        headline = PG_HEADLINE_VECTOR.bool_op("@@")(words)
         rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
+        any_language = cast(literal(candidates, Text), TSQUERY)
+        if in_headline:
+            where = [PG_HEADLINE_VECTOR.bool_op("@@")(any_language), headline]
+            if exclusions:
+                where.append(vector.bool_op("@@")(words))
+        else:
+            where = [
+                vector.bool_op("@@")(any_language),
+                vector.bool_op("@@")(words),
+                not_(headline),
+            ]
         return (
             select(Article)
-            .where(
-                vector.bool_op("@@")(cast(literal(candidates, Text), TSQUERY)),
-                vector.bool_op("@@")(words),
-            )
-            .order_by(
-                in_title.desc(), rank.desc(), Article.published.desc().nulls_last(), Article.id
-            )
+            .where(*where)
+            .order_by(rank.desc(), Article.published.desc().nulls_last(), Article.id)
         )
 
     @staticmethod
