@@ -206,13 +206,13 @@ def test_postgresql_search_uses_the_fulltext_indexes(pg_url: str) -> None:
     with Session(engine) as s:
         texts = Query._pg_query_texts(s, parse('zombie OR "second season" renew* -disney'))
     plans = {}
-    for in_headline in (True, False):
-        stmt = Query._pg_search(texts, in_headline=in_headline)
+    for headlines in (True, False):
+        stmt = Query._pg_search(texts, Filters(), besides=None if headlines else [1])
         assert stmt is not None
         sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
         with engine.connect() as conn:
             conn.execute(text("set enable_seqscan = off"))  # four rows: force the question
-            plans[in_headline] = "\n".join(conn.exec_driver_sql("explain " + sql).scalars())
+            plans[headlines] = "\n".join(conn.exec_driver_sql("explain " + sql).scalars())
     engine.dispose()
     # The headline matches from the index on the headline part (revision 0013).
     assert "ix_articles_search_headline" in plans[True], plans[True]

@@ -17,21 +17,19 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     String,
-    Text,
     case,
     cast,
     column,
     false,
     func,
-    literal,
     literal_column,
-    not_,
     or_,
     select,
     table,
     text,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.expression import ColumnClause
@@ -46,8 +44,8 @@ from aggregator.storage.search import (
     config_sql,
     fts5_match,
     parse,
-    pg_any_language,
     pg_query_texts,
+    pg_readings,
     pg_tsquery_by_language,
 )
 
@@ -104,6 +102,11 @@ def _pg_prepare(fold: bool) -> Callable[[Any], ColumnElement[Any]]:
 
 # The text-search configuration of each article's language (revision 0009).
 _PG_OWN_CONFIG: ColumnElement[Any] = literal_column(config_sql("articles.language"), REGCONFIG)
+
+
+def _pg_order(rank: ColumnElement[Any]) -> list[Any]:
+    """A PostgreSQL search's order within each part: rank, then the newest."""
+    return [rank.desc(), Article.published.desc().nulls_last(), Article.id]
 
 
 def pg_folds(connection: Any) -> bool:
@@ -316,60 +319,65 @@ class Query:
         their own index (revision 0013), and the others are read only when the headline
         matches do not fill ``filters.limit``: a common word's few hundred headlines are
         ranked, not its thousands of bodies."""
+        stmt = cls._pg_search(texts, filters, exclusions=exclusions)
+        if stmt is None:
+            return []
+        found = list(s.execute(stmt).scalars())
         wanted = filters.limit or None  # Filters: no limit is None or 0
-        found: list[Article] = []
-        for in_headline in (True, False):
-            stmt = cls._pg_search(texts, in_headline=in_headline, exclusions=exclusions)
-            if stmt is None:
-                return []
-            limit = None if wanted is None else wanted - len(found)
-            if limit is not None and limit <= 0:
-                break
-            found += s.execute(replace(filters, limit=limit).apply(stmt)).scalars()
-        return found
+        if wanted is not None and len(found) >= wanted:
+            return found
+        # Every headline match is in hand: the others are the matches not among them.
+        rest = replace(filters, limit=None if wanted is None else wanted - len(found))
+        stmt = cls._pg_search(texts, rest, besides=[a.id for a in found])
+        return found + list(s.execute(stmt).scalars()) if stmt is not None else found
 
     @staticmethod
     def _pg_search(
-        texts: dict[str, str], *, in_headline: bool, exclusions: bool = True
+        texts: dict[str, str],
+        filters: Filters,
+        *,
+        exclusions: bool = True,
+        besides: list[int] | None = None,
     ) -> Select[Any] | None:
-        """The matches whose headline matches too (``in_headline``), or those whose
-        headline does not, best first.
+        """The matches whose headline matches too, best first; with ``besides`` (every
+        headline match), the other matches. None: the query has no word any configuration
+        reads (stop words only), so nothing matches.
 
-        A GIN index answers the query read in every configuration (a superset of the
-        matches): the index on the headline part of the stored document for the first
-        part, the one on the whole document for the second. Each candidate is then
-        matched, ranked and quoted with the configuration of its own language. None: the
-        query has no word any configuration reads (stop words only), so nothing matches.
+        Each reading of the query (:func:`search.pg_readings`) is matched, ranked and
+        limited apart, on the articles read with it, as a constant ``tsquery`` the GIN
+        index answers exactly: the index on the headline part of the stored document for
+        the first part, the one on the whole document for the others. The best of each
+        reading are then put in one order (most queries have one reading to an article
+        language in the database, so one part).
 
         ``exclusions``: whether the query excludes words. Without any, a headline that
         matches makes the whole document match (it only adds words and positions), so
         the first part does not read the document a second time to match it."""
         _register_pg_functions()
-        candidates = pg_any_language(texts)
-        if candidates is None:
+        readings = pg_readings(texts, "articles.language")
+        if not readings:
             return None
         vector = PG_SEARCH_VECTOR
-        words = pg_tsquery_by_language(texts, "articles.language")
-        # ts_rank adds up every pair of nearby query words, so a long body that repeats
-        # them would outrank a headline made of them: headlines first.
-        headline = PG_HEADLINE_VECTOR.bool_op("@@")(words)
-        rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
-        any_language = cast(literal(candidates, Text), TSQUERY)
-        if in_headline:
-            where = [PG_HEADLINE_VECTOR.bool_op("@@")(any_language), headline]
-            if exclusions:
+        parts = []
+        for reading in readings:
+            words = reading.tsquery
+            rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
+            where = [] if reading.where is None else [reading.where]
+            if besides is None:
+                # ts_rank adds up every pair of nearby query words, so a long body that
+                # repeats them would outrank a headline made of them: headlines first.
+                where.append(PG_HEADLINE_VECTOR.bool_op("@@")(words))
+                if exclusions:
+                    where.append(vector.bool_op("@@")(words))
+            else:
                 where.append(vector.bool_op("@@")(words))
-        else:
-            where = [
-                vector.bool_op("@@")(any_language),
-                vector.bool_op("@@")(words),
-                not_(headline),
-            ]
-        return (
-            select(Article)
-            .where(*where)
-            .order_by(rank.desc(), Article.published.desc().nulls_last(), Article.id)
-        )
+                if besides:
+                    where.append(Article.id.not_in(besides))
+            part = select(Article.id, rank.label("rank")).where(*where)
+            parts.append(filters.apply(part.order_by(*_pg_order(rank))))
+        best = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+        stmt = select(Article).join(best, Article.id == best.c.id).order_by(*_pg_order(best.c.rank))
+        return stmt.limit(filters.limit) if filters.limit else stmt
 
     @staticmethod
     def _pg_snippets(s: Session, texts: dict[str, str], ids: list[int]) -> dict[int, str]:

@@ -272,8 +272,42 @@ def pg_tsquery_by_language(texts: Mapping[str, str], language: str) -> ColumnEle
     return case(*whens, else_=bound(CONFIG_NAMES[0]))
 
 
-def pg_any_language(texts: Mapping[str, str]) -> str | None:
-    """The query in any configuration, as ``tsquery`` text (the GIN index's candidates),
-    or None when no configuration reads a word in it (stop words only: nothing matches)."""
-    read = sorted({t for t in texts.values() if t})
-    return " | ".join(f"( {t} )" for t in read) if read else None
+@dataclass(frozen=True)
+class Reading:
+    """One way the query reads on PostgreSQL: its ``tsquery`` text, and the articles read
+    with it (``where``: a condition on their language; None: every article)."""
+
+    text: str
+    where: ColumnElement[bool] | None
+
+    @property
+    def tsquery(self) -> ColumnElement[Any]:
+        return cast(literal(self.text, Text), TSQUERY)
+
+
+def pg_readings(texts: Mapping[str, str], language: str) -> list[Reading]:
+    """The query's distinct readings, from :func:`pg_query_texts`' row: configurations
+    that read it alike share one (a name is read alike by most), and an article of the
+    SQL expression ``language`` is matched by the reading of its own configuration, as
+    with :func:`pg_tsquery_by_language`. Searched one reading at a time, the match is a
+    constant ``tsquery`` that the GIN index answers, not an expression computed for
+    every candidate. A reading without a word (stop words only) matches nothing: left
+    out, so no reading at all means no match."""
+    primary: ColumnElement[Any] = literal_column(primary_language_sql(language))
+    alike: dict[str, list[str]] = {}
+    for name in CONFIG_NAMES:
+        alike.setdefault(texts[name], []).append(name)
+
+    def codes(names: list[str]) -> list[str]:
+        return [code for code, cfg in CONFIGS.items() if cfg in names]
+
+    readings = []
+    for text_, names in alike.items():
+        if not text_:
+            continue
+        if CONFIG_NAMES[0] in names:  # 'simple': every language not listed elsewhere
+            others = codes([n for n in CONFIG_NAMES if n not in names])
+            readings.append(Reading(text_, primary.not_in(others) if others else None))
+        else:
+            readings.append(Reading(text_, primary.in_(codes(names))))
+    return readings
