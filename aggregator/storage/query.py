@@ -46,7 +46,6 @@ from aggregator.storage.search import (
     parse,
     pg_query_texts,
     pg_readings,
-    pg_tsquery_by_language,
 )
 
 # SQLite's FTS5 index over articles(title, body); made by migration 0001.
@@ -265,16 +264,16 @@ class Query:
         if not parsed:
             return []
         name = self.engine.dialect.name
-        # The snippets are made for the page of results only, by a second query: made in
-        # the search itself, they were made for every match before the sort and the limit.
+        # The snippets are made for the page of results only: on SQLite by a second query
+        # (made in the search itself, they were made for every match before the sort and
+        # the limit), on PostgreSQL after the search's limit.
         with self.sessions() as s:
             if name == "sqlite":
                 articles = list(s.execute(filters.apply(self._sqlite_search(parsed))).scalars())
                 snippets = self._sqlite_snippets(s, parsed, [a.id for a in articles])
             elif name == "postgresql":
                 texts = self._pg_query_texts(s, parsed)
-                articles = self._pg_articles(s, texts, filters, bool(parsed.excluded))
-                snippets = self._pg_snippets(s, texts, [a.id for a in articles])
+                return self._pg_hits(s, texts, filters, bool(parsed.excluded))
             else:
                 articles = list(s.execute(filters.apply(self._like_search(parsed))).scalars())
                 snippets = {a.id: a.body[:200] for a in articles}
@@ -307,13 +306,13 @@ class Query:
         words accent-folded where the documents are."""
         _register_pg_functions()
         prepare = _pg_prepare(pg_folds(s.connection()))
-        row = s.execute(pg_query_texts(parsed, prepare)).one()
-        return {name: str(row._mapping[name] or "") for name in CONFIG_NAMES}
+        read: dict[str, str | None] = dict(s.execute(pg_query_texts(parsed, prepare)).all())
+        return {name: str(read[name] or "") for name in CONFIG_NAMES}
 
     @classmethod
-    def _pg_articles(
+    def _pg_hits(
         cls, s: Session, texts: dict[str, str], filters: Filters, exclusions: bool
-    ) -> list[Article]:
+    ) -> list[SearchHit]:
         """The matches in the search's order: those whose headline matches first, then the
         others, each part by rank (:meth:`_pg_search`). The headline matches come from
         their own index (revision 0013), and the others are read only when the headline
@@ -322,14 +321,15 @@ class Query:
         stmt = cls._pg_search(texts, filters, exclusions=exclusions)
         if stmt is None:
             return []
-        found = list(s.execute(stmt).scalars())
+        found = [SearchHit(a, marked) for a, marked in s.execute(stmt)]
         wanted = filters.limit or None  # Filters: no limit is None or 0
         if wanted is not None and len(found) >= wanted:
             return found
         # Every headline match is in hand: the others are the matches not among them.
         rest = replace(filters, limit=None if wanted is None else wanted - len(found))
-        stmt = cls._pg_search(texts, rest, besides=[a.id for a in found])
-        return found + list(s.execute(stmt).scalars()) if stmt is not None else found
+        stmt = cls._pg_search(texts, rest, besides=[hit.article.id for hit in found])
+        assert stmt is not None  # the same readings as the first part's
+        return found + [SearchHit(a, marked) for a, marked in s.execute(stmt)]
 
     @staticmethod
     def _pg_search(
@@ -339,16 +339,17 @@ class Query:
         exclusions: bool = True,
         besides: list[int] | None = None,
     ) -> Select[Any] | None:
-        """The matches whose headline matches too, best first; with ``besides`` (every
-        headline match), the other matches. None: the query has no word any configuration
-        reads (stop words only), so nothing matches.
+        """The matches whose headline matches too, best first, each with its snippet;
+        with ``besides`` (every headline match), the other matches. None: the query has no
+        word any configuration reads (stop words only), so nothing matches.
 
         Each reading of the query (:func:`search.pg_readings`) is matched, ranked and
         limited apart, on the articles read with it, as a constant ``tsquery`` the GIN
         index answers exactly: the index on the headline part of the stored document for
         the first part, the one on the whole document for the others. The best of each
         reading are then put in one order (most queries have one reading to an article
-        language in the database, so one part).
+        language in the database, so one part), and quoted with their reading after the
+        limit.
 
         ``exclusions``: whether the query excludes words. Without any, a headline that
         matches makes the whole document match (it only adds words and positions), so
@@ -373,20 +374,16 @@ class Query:
                 where.append(vector.bool_op("@@")(words))
                 if besides:
                     where.append(Article.id.not_in(besides))
-            part = select(Article.id, rank.label("rank")).where(*where)
+            part = select(Article.id, rank.label("rank"), words.label("words")).where(*where)
             parts.append(filters.apply(part.order_by(*_pg_order(rank))))
         best = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
-        stmt = select(Article).join(best, Article.id == best.c.id).order_by(*_pg_order(best.c.rank))
+        snippet = func.ts_headline(_PG_OWN_CONFIG, Article.body, best.c.words, _PG_HEADLINE)
+        stmt = (
+            select(Article, snippet)
+            .join(best, Article.id == best.c.id)
+            .order_by(*_pg_order(best.c.rank))
+        )
         return stmt.limit(filters.limit) if filters.limit else stmt
-
-    @staticmethod
-    def _pg_snippets(s: Session, texts: dict[str, str], ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        words = pg_tsquery_by_language(texts, "articles.language")
-        snippet = func.ts_headline(_PG_OWN_CONFIG, Article.body, words, _PG_HEADLINE)
-        stmt = select(Article.id, snippet).where(Article.id.in_(ids))
-        return {int(i): str(text_) for i, text_ in s.execute(stmt)}
 
     @staticmethod
     def _like_search(parsed: SearchQuery) -> Select[Any]:
