@@ -183,6 +183,9 @@ def test_postgresql_stems_each_article_in_its_language(pg_url: str) -> None:
     assert found == [("de-DE", "Neue Filmen und Tourneen")]  # german: filmen -> film
     assert [a.language for a in q.search("chanteuse")] == ["fr"]
     assert sorted(str(a.language) for a in q.search("filmen")) == ["None", "de-DE"]
+    # Each language's reading of the query is searched apart; the results are one list.
+    both = q.search_hits("filmen", Filters(limit=50))
+    assert [h.article.id for h in q.search_hits("filmen", Filters(limit=1))] == [both[0].article.id]
     with engine.connect() as conn:
         doc = conn.execute(text("SELECT search_vector::text FROM articles WHERE id = 1"))
         assert "'film':" in doc.scalar_one()
