@@ -216,6 +216,10 @@ def test_postgresql_search_uses_the_fulltext_indexes(pg_url: str) -> None:
         with engine.connect() as conn:
             conn.execute(text("set enable_seqscan = off"))  # four rows: force the question
             plans[headlines] = "\n".join(conn.exec_driver_sql("explain " + sql).scalars())
+    with engine.connect() as conn:  # no pending list for every search to read
+        index = "'ix_articles_search_headline'::regclass"  # this schema's
+        options = conn.execute(text(f"SELECT reloptions FROM pg_class WHERE oid = {index}"))
+        assert options.scalar_one() == ["fastupdate=off"]
     engine.dispose()
     # The headline matches from the index on the headline part (revision 0013).
     assert "ix_articles_search_headline" in plans[True], plans[True]
