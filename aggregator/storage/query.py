@@ -321,7 +321,7 @@ class Query:
         stmt = cls._pg_search(texts, filters, exclusions=exclusions)
         if stmt is None:
             return []
-        found = [SearchHit(a, marked) for a, marked in s.execute(stmt)]
+        found = [SearchHit(a, marked or "") for a, marked in s.execute(stmt)]
         wanted = filters.limit or None  # Filters: no limit is None or 0
         if wanted is not None and len(found) >= wanted:
             return found
@@ -329,7 +329,7 @@ class Query:
         rest = replace(filters, limit=None if wanted is None else wanted - len(found))
         stmt = cls._pg_search(texts, rest, besides=[hit.article.id for hit in found])
         assert stmt is not None  # the same readings as the first part's
-        return found + [SearchHit(a, marked) for a, marked in s.execute(stmt)]
+        return found + [SearchHit(a, marked or "") for a, marked in s.execute(stmt)]
 
     @staticmethod
     def _pg_search(
