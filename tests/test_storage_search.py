@@ -74,6 +74,32 @@ def test_prefix_or_phrase_and_exclusion(news: Query) -> None:
     assert titles(news, "man-spider") == []  # the parts of a word in their order
 
 
+def test_headline_matches_first_and_every_page_starts_the_same_list(engine: Engine) -> None:
+    """On PostgreSQL the articles whose headline has the words come before those that only
+    mention them, whatever their ranks (the two parts are read apart there); on both
+    backends a page of N results is the first N of the whole list, and a word excluded
+    from the body excludes an article whose headline matches."""
+    indexed_store(engine).upsert([
+        article(1, "Trailer talk", "Nothing else."),
+        article(2, "Another story", "Trailer, trailer: the trailer and its trailer."),
+        article(3, "Trailer news", "With a Hulu deal."),
+        article(4, "Third story", "A trailer."),
+        article(5, "Trailer day", "Fine."),
+    ])  # fmt: skip
+    q = Query(engine)
+    everything = [a.title for a in q.search("trailer", Filters(limit=50))]
+    assert len(everything) == 5
+    for n in (1, 2, 3, 4):
+        assert [a.title for a in q.search("trailer", Filters(limit=n))] == everything[:n]
+    assert [a.title for a in q.search("trailer", Filters(limit=0))] == everything  # no limit
+    if engine.dialect.name == "postgresql":
+        assert set(everything[:3]) == {"Trailer talk", "Trailer news", "Trailer day"}
+        assert everything[3:] == ["Another story", "Third story"]  # more mentions first
+    assert titles(q, "trailer -hulu") == [
+        "Another story", "Third story", "Trailer day", "Trailer talk",
+    ]  # fmt: skip
+
+
 def test_only_exclusions_is_a_clear_error(news: Query) -> None:
     for query in ("-hulu", '-"second season"', "-hulu -netflix"):
         with pytest.raises(SearchSyntaxError, match="at least one word"):
@@ -157,6 +183,9 @@ def test_postgresql_stems_each_article_in_its_language(pg_url: str) -> None:
     assert found == [("de-DE", "Neue Filmen und Tourneen")]  # german: filmen -> film
     assert [a.language for a in q.search("chanteuse")] == ["fr"]
     assert sorted(str(a.language) for a in q.search("filmen")) == ["None", "de-DE"]
+    # Each language's reading of the query is searched apart; the results are one list.
+    both = q.search_hits("filmen", Filters(limit=50))
+    assert [h.article.id for h in q.search_hits("filmen", Filters(limit=1))] == [both[0].article.id]
     with engine.connect() as conn:
         doc = conn.execute(text("SELECT search_vector::text FROM articles WHERE id = 1"))
         assert "'film':" in doc.scalar_one()
@@ -172,18 +201,26 @@ def test_postgresql_configurations_are_the_migrations() -> None:
     assert search.config_sql("articles.language") == rev.config_sql("articles.language")
 
 
-def test_postgresql_search_uses_the_fulltext_index(pg_url: str) -> None:
-    """The search statement reads the GIN index on the stored document (else PostgreSQL
-    would read every article for every search)."""
+def test_postgresql_search_uses_the_fulltext_indexes(pg_url: str) -> None:
+    """The search statements read the GIN indexes on the stored document and on its
+    headline part (else PostgreSQL would read every article for every search)."""
     engine = make_engine(pg_url)
     indexed_store(engine).upsert(NEWS)
     with Session(engine) as s:
         texts = Query._pg_query_texts(s, parse('zombie OR "second season" renew* -disney'))
-    stmt = Query._pg_search(texts)
-    assert stmt is not None
-    sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        conn.execute(text("set enable_seqscan = off"))  # four rows: force the question
-        plan = "\n".join(conn.exec_driver_sql("explain " + sql).scalars())
+    plans = {}
+    for headlines in (True, False):
+        stmt = Query._pg_search(texts, Filters(), besides=None if headlines else [1])
+        assert stmt is not None
+        sql = str(stmt.compile(engine, compile_kwargs={"literal_binds": True}))
+        with engine.connect() as conn:
+            conn.execute(text("set enable_seqscan = off"))  # four rows: force the question
+            plans[headlines] = "\n".join(conn.exec_driver_sql("explain " + sql).scalars())
+    with engine.connect() as conn:  # no pending list for every search to read
+        index = "'ix_articles_search_headline'::regclass"  # this schema's
+        options = conn.execute(text(f"SELECT reloptions FROM pg_class WHERE oid = {index}"))
+        assert options.scalar_one() == ["fastupdate=off"]
     engine.dispose()
-    assert "ix_articles_search" in plan, plan
+    # The headline matches from the index on the headline part (revision 0013).
+    assert "ix_articles_search_headline" in plans[True], plans[True]
+    assert "ix_articles_search " in plans[False], plans[False]

@@ -10,27 +10,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     Engine,
     String,
-    Text,
     case,
     cast,
     column,
     false,
     func,
-    literal,
     literal_column,
     or_,
     select,
     table,
     text,
+    union_all,
 )
-from sqlalchemy.dialects.postgresql import REGCONFIG, TSQUERY
+from sqlalchemy.dialects.postgresql import REGCONFIG
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.sql.expression import ColumnClause
@@ -45,9 +44,8 @@ from aggregator.storage.search import (
     config_sql,
     fts5_match,
     parse,
-    pg_any_language,
     pg_query_texts,
-    pg_tsquery_by_language,
+    pg_readings,
 )
 
 # SQLite's FTS5 index over articles(title, body); made by migration 0001.
@@ -83,6 +81,11 @@ MARKS = "[\u0300-\u036f]"
 # article's language (search.CONFIGS; 'simple', no stemming, for any other). Not in the
 # models: PostgreSQL computes it on write.
 PG_SEARCH_VECTOR: ColumnElement[Any] = literal_column("articles.search_vector")
+# Its headline part (the weight-A words), spelled as revision 0013's GIN index on it is:
+# PostgreSQL uses an expression index only for the same expression.
+PG_HEADLINE_VECTOR: ColumnElement[Any] = literal_column(
+    "ts_filter(articles.search_vector, '{a}'::\"char\"[])"
+)
 
 
 def pg_fold(value: Any) -> ColumnElement[Any]:
@@ -98,6 +101,11 @@ def _pg_prepare(fold: bool) -> Callable[[Any], ColumnElement[Any]]:
 
 # The text-search configuration of each article's language (revision 0009).
 _PG_OWN_CONFIG: ColumnElement[Any] = literal_column(config_sql("articles.language"), REGCONFIG)
+
+
+def _pg_order(rank: ColumnElement[Any]) -> list[Any]:
+    """A PostgreSQL search's order within each part: rank, then the newest."""
+    return [rank.desc(), Article.published.desc().nulls_last(), Article.id]
 
 
 def pg_folds(connection: Any) -> bool:
@@ -256,17 +264,16 @@ class Query:
         if not parsed:
             return []
         name = self.engine.dialect.name
-        # The snippets are made for the page of results only, by a second query: made in
-        # the search itself, they were made for every match before the sort and the limit.
+        # The snippets are made for the page of results only: on SQLite by a second query
+        # (made in the search itself, they were made for every match before the sort and
+        # the limit), on PostgreSQL after the search's limit.
         with self.sessions() as s:
             if name == "sqlite":
                 articles = list(s.execute(filters.apply(self._sqlite_search(parsed))).scalars())
                 snippets = self._sqlite_snippets(s, parsed, [a.id for a in articles])
             elif name == "postgresql":
                 texts = self._pg_query_texts(s, parsed)
-                stmt = self._pg_search(texts)
-                articles = [] if stmt is None else list(s.execute(filters.apply(stmt)).scalars())
-                snippets = self._pg_snippets(s, texts, [a.id for a in articles])
+                return self._pg_hits(s, texts, filters, bool(parsed.excluded))
             else:
                 articles = list(s.execute(filters.apply(self._like_search(parsed))).scalars())
                 snippets = {a.id: a.body[:200] for a in articles}
@@ -299,46 +306,84 @@ class Query:
         words accent-folded where the documents are."""
         _register_pg_functions()
         prepare = _pg_prepare(pg_folds(s.connection()))
-        row = s.execute(pg_query_texts(parsed, prepare)).one()
-        return {name: str(row._mapping[name] or "") for name in CONFIG_NAMES}
+        read: dict[str, str | None] = dict(s.execute(pg_query_texts(parsed, prepare)).all())
+        return {name: str(read[name] or "") for name in CONFIG_NAMES}
+
+    @classmethod
+    def _pg_hits(
+        cls, s: Session, texts: dict[str, str], filters: Filters, exclusions: bool
+    ) -> list[SearchHit]:
+        """The matches in the search's order: those whose headline matches first, then the
+        others, each part by rank (:meth:`_pg_search`). The headline matches come from
+        their own index (revision 0013), and the others are read only when the headline
+        matches do not fill ``filters.limit``: a common word's few hundred headlines are
+        ranked, not its thousands of bodies."""
+        stmt = cls._pg_search(texts, filters, exclusions=exclusions)
+        if stmt is None:
+            return []
+        found = [SearchHit(a, marked or "") for a, marked in s.execute(stmt)]
+        wanted = filters.limit or None  # Filters: no limit is None or 0
+        if wanted is not None and len(found) >= wanted:
+            return found
+        # Every headline match is in hand: the others are the matches not among them.
+        rest = replace(filters, limit=None if wanted is None else wanted - len(found))
+        stmt = cls._pg_search(texts, rest, besides=[hit.article.id for hit in found])
+        assert stmt is not None  # the same readings as the first part's
+        return found + [SearchHit(a, marked or "") for a, marked in s.execute(stmt)]
 
     @staticmethod
-    def _pg_search(texts: dict[str, str]) -> Select[Any] | None:
-        """The GIN index on the stored document answers the query read in every
-        configuration (a superset of the matches); each candidate is then matched, ranked
-        and quoted with the configuration of its own language. None: the query has no
-        word any configuration reads (stop words only), so nothing matches."""
+    def _pg_search(
+        texts: dict[str, str],
+        filters: Filters,
+        *,
+        exclusions: bool = True,
+        besides: list[int] | None = None,
+    ) -> Select[Any] | None:
+        """The matches whose headline matches too, best first, each with its snippet;
+        with ``besides`` (every headline match), the other matches. None: the query has no
+        word any configuration reads (stop words only), so nothing matches.
+
+        Each reading of the query (:func:`search.pg_readings`) is matched, ranked and
+        limited apart, on the articles read with it, as a constant ``tsquery`` the GIN
+        index answers exactly: the index on the headline part of the stored document for
+        the first part, the one on the whole document for the others. The best of each
+        reading are then put in one order (most queries have one reading to an article
+        language in the database, so one part), and quoted with their reading after the
+        limit.
+
+        ``exclusions``: whether the query excludes words. Without any, a headline that
+        matches makes the whole document match (it only adds words and positions), so
+        the first part does not read the document a second time to match it."""
         _register_pg_functions()
-        candidates = pg_any_language(texts)
-        if candidates is None:
+        readings = pg_readings(texts, "articles.language")
+        if not readings:
             return None
         vector = PG_SEARCH_VECTOR
-        words = pg_tsquery_by_language(texts, "articles.language")
-        # ts_rank adds up every pair of nearby query words, so a long body that repeats
-        # them would outrank a headline made of them: headlines (the document's weight-A
-        # words) first.
-        title = func.ts_filter(vector, text("'{a}'::\"char\"[]"))
-        in_title = title.bool_op("@@")(words)
-        rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
-        return (
-            select(Article)
-            .where(
-                vector.bool_op("@@")(cast(literal(candidates, Text), TSQUERY)),
-                vector.bool_op("@@")(words),
-            )
-            .order_by(
-                in_title.desc(), rank.desc(), Article.published.desc().nulls_last(), Article.id
-            )
+        parts = []
+        for reading in readings:
+            words = reading.tsquery
+            rank = func.ts_rank(_PG_RANK_WEIGHTS, vector, words)
+            where = [] if reading.where is None else [reading.where]
+            if besides is None:
+                # ts_rank adds up every pair of nearby query words, so a long body that
+                # repeats them would outrank a headline made of them: headlines first.
+                where.append(PG_HEADLINE_VECTOR.bool_op("@@")(words))
+                if exclusions:
+                    where.append(vector.bool_op("@@")(words))
+            else:
+                where.append(vector.bool_op("@@")(words))
+                if besides:
+                    where.append(Article.id.not_in(besides))
+            part = select(Article.id, rank.label("rank"), words.label("words")).where(*where)
+            parts.append(filters.apply(part.order_by(*_pg_order(rank))))
+        best = (union_all(*parts) if len(parts) > 1 else parts[0]).subquery()
+        snippet = func.ts_headline(_PG_OWN_CONFIG, Article.body, best.c.words, _PG_HEADLINE)
+        stmt = (
+            select(Article, snippet)
+            .join(best, Article.id == best.c.id)
+            .order_by(*_pg_order(best.c.rank))
         )
-
-    @staticmethod
-    def _pg_snippets(s: Session, texts: dict[str, str], ids: list[int]) -> dict[int, str]:
-        if not ids:
-            return {}
-        words = pg_tsquery_by_language(texts, "articles.language")
-        snippet = func.ts_headline(_PG_OWN_CONFIG, Article.body, words, _PG_HEADLINE)
-        stmt = select(Article.id, snippet).where(Article.id.in_(ids))
-        return {int(i): str(text_) for i, text_ in s.execute(stmt)}
+        return stmt.limit(filters.limit) if filters.limit else stmt
 
     @staticmethod
     def _like_search(parsed: SearchQuery) -> Select[Any]:

@@ -36,8 +36,8 @@ from sqlalchemy import (
     ColumnElement,
     Select,
     Text,
-    case,
     cast,
+    column,
     func,
     literal,
     literal_column,
@@ -244,36 +244,61 @@ def balanced(
 def pg_query_texts(
     query: SearchQuery, prepare: Callable[[Any], ColumnElement[Any]] = literal
 ) -> Select[Any]:
-    """One row: the query read in each configuration of :data:`CONFIG_NAMES` (a column
-    each, named after it), as ``tsquery`` text. Read once per search, so that the search
-    itself binds these few texts (:func:`pg_tsquery_by_language`) rather than carrying the
-    whole query once per configuration, three times over (the match, the title test, the
-    rank): a statement built and compiled anew for every search."""
+    """A row per configuration of :data:`CONFIG_NAMES`: its name and the query read in
+    it, as ``tsquery`` text. Read once per search, so that the search itself binds these
+    few texts (:func:`pg_readings`) rather than carrying the whole query once per
+    configuration; and the query is written once, for a configuration that is a column,
+    rather than once per configuration (a statement built anew for every search)."""
+    names = ", ".join(f"'{name}'" for name in CONFIG_NAMES)  # ours, never text from outside
+    configs = (
+        func.unnest(literal_column(f"ARRAY[{names}]::regconfig[]"))
+        .table_valued(column("config", REGCONFIG))
+        .render_derived(name="configs")
+    )
+    config = configs.c.config
     columns: list[ColumnElement[Any]] = [
-        cast(pg_tsquery(query, name, prepare), Text).label(name) for name in CONFIG_NAMES
+        cast(config, Text),
+        cast(pg_tsquery(query, config, prepare), Text),
     ]
-    return select(*columns)
+    return select(*columns).select_from(configs)
 
 
-def pg_tsquery_by_language(texts: Mapping[str, str], language: str) -> ColumnElement[Any]:
-    """The query in the configuration of each article's language (the SQL expression
-    ``language``), from :func:`pg_query_texts`' row: a CASE on the language whose arms are
-    bound ``tsquery`` texts. Its shape is the same for every search, so SQLAlchemy
-    compiles it once."""
+@dataclass(frozen=True)
+class Reading:
+    """One way the query reads on PostgreSQL: its ``tsquery`` text, and the articles read
+    with it (``where``: a condition on their language; None: every article)."""
+
+    text: str
+    where: ColumnElement[bool] | None
+
+    @property
+    def tsquery(self) -> ColumnElement[Any]:
+        return cast(literal(self.text, Text), TSQUERY)
+
+
+def pg_readings(texts: Mapping[str, str], language: str) -> list[Reading]:
+    """The query's distinct readings, from :func:`pg_query_texts`' rows: configurations
+    that read it alike share one (a name is read alike by most), and an article of the
+    SQL expression ``language`` is matched, ranked and quoted with the reading of its own
+    configuration. Searched one reading at a time, the match is a constant ``tsquery``
+    that the GIN index answers, not an expression computed for every candidate. A
+    reading without a word (stop words only) matches nothing: left out, so no reading at
+    all means no match."""
     primary: ColumnElement[Any] = literal_column(primary_language_sql(language))
+    alike: dict[str, list[str]] = {}
+    for name in CONFIG_NAMES:
+        alike.setdefault(texts[name], []).append(name)
 
-    def bound(name: str) -> ColumnElement[Any]:
-        return cast(literal(texts[name], Text), TSQUERY)
+    def codes(names: list[str]) -> list[str]:
+        return [code for code, cfg in CONFIGS.items() if cfg in names]
 
-    whens = [
-        (primary.in_([code for code, cfg in CONFIGS.items() if cfg == name]), bound(name))
-        for name in CONFIG_NAMES[1:]
-    ]
-    return case(*whens, else_=bound(CONFIG_NAMES[0]))
-
-
-def pg_any_language(texts: Mapping[str, str]) -> str | None:
-    """The query in any configuration, as ``tsquery`` text (the GIN index's candidates),
-    or None when no configuration reads a word in it (stop words only: nothing matches)."""
-    read = sorted({t for t in texts.values() if t})
-    return " | ".join(f"( {t} )" for t in read) if read else None
+    readings = []
+    for text_, names in alike.items():
+        if not text_:
+            continue
+        if CONFIG_NAMES[0] in names:  # 'simple': every language not listed elsewhere
+            others = codes([n for n in CONFIG_NAMES if n not in names])
+            readings.append(Reading(text_, primary.not_in(others) if others else None))
+        else:
+            readings.append(Reading(text_, primary.in_(codes(names))))
+    return readings
