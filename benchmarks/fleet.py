@@ -36,10 +36,14 @@ Method
 
 What is measured and checked
 ----------------------------
-* **pages/s**: N articles over the crawl window (the mirror's first to last article
-  request) and over the wall time (coordinator start to the last process's exit: adds
-  the coordinator's start-up, seeding, the end of the run and story indexing). **Scaling
-  efficiency** = pages/s at N processes / (N x pages/s at 1).
+* **pages/s**: the steady crawl rate, article requests at the mirror from the 5th to the
+  85th percentile of the crawl's article requests over the time between them (no
+  start-up, no tail: each crawling process indexes stories as its sources close, in its
+  reactor thread, and its downloads wait meanwhile), and **pages/s wall**, N stored over
+  the wall time (coordinator start to the last process's exit: start-up, seeding, the
+  tail and story indexing included). **Scaling efficiency** = pages/s at N processes /
+  (N x pages/s at 1). **Longest gap**: the longest time between two article requests of
+  the fleet (the whole fleet stalled).
 * **CPU seconds** of each crawling process (``wait4`` rusage; a worker's CPU spent
   before the coordinator started, its start-up, is subtracted), of the mirror (this
   process), of Redis (its ``/proc`` entry; a private server only), of the PostgreSQL
@@ -119,6 +123,8 @@ DEFAULT_PG = (
 )
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SETTINGS = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY=0"]
+# The share of a crawl's article requests its steady rate is measured over.
+STEADY = (0.05, 0.85)
 _INDEXED = re.compile(r"Indexed \d+ article\(s\) for stories in ([\d.]+)s")
 # The kill run's heartbeat lifetime: how soon the fleet takes the killed worker for dead.
 KILL_TTL = 10
@@ -342,6 +348,7 @@ class BackendSampler(threading.Thread):
         super().__init__(name="pg-backends", daemon=True)
         self.db = db
         self.cpu: dict[int, float] = {}
+        self.peak = 0  # connections open at once
         self.stop_event = threading.Event()
 
     def run(self) -> None:
@@ -350,6 +357,7 @@ class BackendSampler(threading.Thread):
         while not self.stop_event.is_set():
             if tick % 4 == 0:  # new backends: once a second is enough (pools live long)
                 pids = self.db.backend_pids()
+                self.peak = max(self.peak, len(pids))
             for pid in pids:
                 cpu = proc_cpu(pid)
                 if cpu is not None:
@@ -386,6 +394,8 @@ class Crawl:
     wall_s: float = 0.0
     window_s: float = 0.0
     longest_gap_s: float = 0.0
+    steady_pages: int = 0
+    steady_s: float = 0.0
     indexing_s: float = 0.0
     article_requests: int = 0
     distinct_article_requests: int = 0
@@ -397,6 +407,7 @@ class Crawl:
     mirror_cpu_s: float = 0.0
     redis_cpu_s: float | None = None
     pg_backend_cpu_s: float = 0.0
+    pg_connections: int = 0
     machine_busy_s: float = 0.0
     cpu_pressure_s: float = 0.0
     redis_calls: dict[str, int] = field(default_factory=dict)
@@ -407,7 +418,9 @@ class Crawl:
 
     @property
     def pages_per_s(self) -> float:
-        return self.article_requests / self.window_s if self.window_s else 0.0
+        """The steady crawl rate: article requests from the 5th to the 85th percentile of
+        the crawl's requests over the time between them (no start-up, no tail)."""
+        return self.steady_pages / self.steady_s if self.steady_s else 0.0
 
     @property
     def pages_per_s_wall(self) -> float:
@@ -529,7 +542,8 @@ class Bench:
         # Before: every counter this crawl moves.
         calls0 = command_calls(self.redis)
         redis0 = proc_cpu(self.redis_pid) if self.redis_pid else None
-        pg0 = self.db.database_stats()
+        tables0 = self.db.table_stats(schema)
+        pg0 = self.db.database_stats()  # after: the read above is a transaction there
         busy0, self0, pressure0 = machine_busy(), _self_cpu(), cpu_pressure()
         first = len(self.mirror.requests)
         sampler = BackendSampler(self.db)
@@ -572,12 +586,17 @@ class Bench:
             redis1 = proc_cpu(self.redis_pid)
             result.redis_cpu_s = None if redis0 is None or redis1 is None else redis1 - redis0
         result.pg_backend_cpu_s = sampler.total()
+        result.pg_connections = sampler.peak
         pg1 = self.db.database_stats()
         result.pg = {k: pg1[k] - pg0[k] for k in pg1}
         calls = command_calls(self.redis) - calls0
         calls.pop("info", None)  # the benchmark's own
         result.redis_calls = dict(calls.most_common())
-        result.pg_tables = self.db.table_stats(schema)
+        tables1 = self.db.table_stats(schema)
+        result.pg_tables = {
+            name: {k: v - tables0.get(name, {}).get(k, 0) for k, v in counts.items()}
+            for name, counts in tables1.items()
+        }
         result.members = [m for _, m in procs]
         self._requests(result, first)
         log = (LOG_DIR / f"{label}-coordinator.log").read_text(errors="replace")
@@ -634,6 +653,8 @@ class Bench:
         if articles:
             result.window_s = articles[-1][1] - articles[0][1]
             stamps = sorted(t for _, t in articles)
+            lo, hi = int(STEADY[0] * len(stamps)), int(STEADY[1] * len(stamps)) - 1
+            result.steady_pages, result.steady_s = hi - lo, stamps[hi] - stamps[lo]
             result.longest_gap_s = max((b - a for a, b in itertools.pairwise(stamps)), default=0.0)
         twice = sum(1 for n in counts.values() if n > 1)
         if twice:
@@ -729,6 +750,7 @@ def summary(c: Crawl, base: Crawl | None) -> dict[str, Any]:
         else round(1e6 * c.per_page(c.redis_cpu_s), 1),
         "pg_commits_per_page": round(c.per_page(c.pg.get("xact_commit", 0)), 2),
         "pg_rows_written_per_page": round(c.per_page(pg_rows), 2),
+        "pg_connections_peak": c.pg_connections,
         "pg_backend_cpu_ms_per_page": round(1000 * c.per_page(c.pg_backend_cpu_s), 2),
         "run_statuses": dict(Counter(r["status"] for r in c.runs)),
         "problems": c.problems,
@@ -800,6 +822,7 @@ def print_report(console: Console, result: dict[str, Any]) -> None:
         "PG rows written",
         "PG backend CPU ms",
         "crawler CPU ms",
+        "PG connections",
     ):
         costs.add_column(col, justify="left" if col == "crawl" else "right")
     for s in result["crawls"]:
@@ -814,6 +837,7 @@ def print_report(console: Console, result: dict[str, Any]) -> None:
             _f(s["pg_rows_written_per_page"], "{:.2f}"),
             _f(s["pg_backend_cpu_ms_per_page"], "{:.2f}"),
             _f(s["crawler_cpu_ms_per_page"]),
+            str(s["pg_connections_peak"]),
         )
     console.print(costs)
     for line in result["notes"]:
