@@ -292,6 +292,11 @@ class Fleet:
         pipe = self.redis.pipeline()
         for source in info.sources:
             pipe.delete(*self.keys.of_source(source))
+            # The coordinator is busy in every source from the run's publication: each
+            # process opens its sources' spiders at its own pace, and a worker whose
+            # spider opens before the coordinator's must not find the source idle and
+            # leave before the seeds are queued.
+            pipe.hset(self.keys.members(source), info.coordinator, "1")
         pipe.set(self.keys.run, json.dumps(asdict(info)))
         pipe.execute()
 
