@@ -571,10 +571,17 @@ class Bench:
             t = threading.Thread(target=reap, args=(proc, member), daemon=True)
             t.start()
             waiters.append(t)
-        if kill_at is not None:
-            self._kill_when(kill_at, first, procs)
-        for t in waiters:
-            t.join()
+        try:
+            if kill_at is not None:
+                self._kill_when(kill_at, first, procs)
+            for t in waiters:
+                while t.is_alive():  # with a timeout: Ctrl-C reaches this thread
+                    t.join(0.5)
+        except BaseException:
+            for proc, _ in procs:  # no crawler outlives the benchmark
+                if proc.returncode is None:
+                    os.kill(proc.pid, signal.SIGKILL)
+            raise
         result.wall_s = time.monotonic() - t0
         time.sleep(1.0)  # the backends of the exited processes flush their statistics
         sampler.stop_event.set()
