@@ -31,7 +31,7 @@ class FleetStorePipeline(StorePipeline):
         self.records_run = self.coordinator
         self.fleet = fleet_for(self.crawler)
 
-    async def spider_closed(self, reason: str) -> None:  # type: ignore[override]
+    async def spider_closed(self, reason: str) -> None:
         import redis
 
         if self.engine is None or self.crawler.stats is None:
@@ -43,7 +43,8 @@ class FleetStorePipeline(StorePipeline):
             # figures); the others' figures are lost, their articles are stored.
             logger.error("Could not collect the workers' figures from Redis: %s", exc)
             if self.coordinator:
-                self.record_run(reason, self.index_stories(), {"redis_error": str(exc)})
+                indexed = await self.in_thread(self.index_stories)
+                self.record_run(reason, indexed, {"redis_error": str(exc)})
 
     async def _close(self, reason: str) -> None:
         assert self.crawler.stats is not None
@@ -75,5 +76,5 @@ class FleetStorePipeline(StorePipeline):
                 source, len(lost), ", ".join(lost),
             )  # fmt: skip
         await fleet.patiently(lambda: fleet.leave(source))
-        indexed = self.index_stories()
+        indexed = await self.in_thread(self.index_stories)
         self.record_run(reason, indexed, {"workers": workers, "workers_lost": lost})

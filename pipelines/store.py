@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
@@ -29,6 +30,7 @@ from aggregator.storage.url import storage_disabled
 from .base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.store")
+T = TypeVar("T")
 
 
 class StorePipeline(CrawlerPipeline):
@@ -118,14 +120,32 @@ class StorePipeline(CrawlerPipeline):
         """Commit what is buffered (also on Ctrl-C: Scrapy closes the spider gracefully)."""
         self.flush()
 
-    def spider_closed(self, reason: str) -> None:
+    async def spider_closed(self, reason: str) -> None:
         """Index the new articles for aggregation (near-duplicates, stories), then record
         the run's figures: Scrapy knows why it ended ("finished", "shutdown" after
-        Ctrl-C...) only now, after the pipelines closed."""
+        Ctrl-C...) only now, after the pipelines closed. In a thread (Scrapy waits for
+        it): the process's other sources go on crawling meanwhile, and indexing a few
+        thousand articles takes longer than their requests' download timeout."""
         if self.engine is None:
             return
-        indexed = self.index_stories()
+        indexed = await self.in_thread(self.index_stories)
         self.record_run(reason, indexed)
+
+    @staticmethod
+    async def in_thread(work: Callable[[], T]) -> T:
+        """``work`` in the running reactor's thread pool; done at once where no reactor
+        runs (a WARC import drives the pipelines itself). Index writers still take
+        turns: the index's lock is a database lock (:func:`aggregator.aggregate.index.lock`)."""
+        from scrapy.utils.defer import maybe_deferred_to_future
+        from scrapy.utils.reactor import is_reactor_installed
+        from twisted.internet.threads import deferToThread
+
+        if is_reactor_installed():
+            from twisted.internet import reactor
+
+            if getattr(reactor, "running", False):
+                return await maybe_deferred_to_future(deferToThread(work))
+        return work()
 
     def index_stories(self) -> int:
         """Index the articles not indexed yet (and refresh the stories of updated ones);
