@@ -579,6 +579,26 @@ def test_a_title_that_is_only_the_site_name_is_no_headline() -> None:
     assert extract(html).title == "Example News"
 
 
+def test_a_blogs_name_in_a_home_linked_h1_is_no_headline() -> None:
+    # No og:title or og:site_name (a blog of 2012): the <h1> is the blog's name, a link
+    # to its front page, and the <title> is "Blog name: Post title".
+    post = "Teach This! Lesson plans that rock"
+
+    def blog(home: str) -> str:
+        return (
+            f"<html><head><title>Cool Cat Teacher Blog: {post}</title></head><body>"
+            f"<div id='header'><h1 class='title'><a href='{home}'>Cool Cat Teacher Blog</a>"
+            f"</h1></div><div class='post'><h3 class='post-title'>{post}</h3>"
+            f"<div class='post-body'><p>{PARA}</p></div></div></body></html>"
+        )
+
+    for home in ("https://news.example/", "/", "//news.example"):
+        assert extract(blog(home)).title == post, home
+    # A heading linked to an article (or to another site's front page) may be the headline.
+    for link in ("https://news.example/2022/06/06/story/", "https://other.example/"):
+        assert extract(blog(link)).title == "Cool Cat Teacher Blog", link
+
+
 # -- a related-content module's bylines are not the article's (issue 12) ------------------
 
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from functools import cached_property
 from itertools import islice
 from typing import Any, ClassVar, NamedTuple
+from urllib.parse import urlsplit
 
 from aggregator.extract.body import drop_keep_tail, extract_body
 from aggregator.extract.page import HtmlElement, Page, check_complexity
@@ -126,7 +127,33 @@ class GenericExtractor:
                 names.append(v.lstrip("@"))
         pub = self.jsonld_value("publisher")
         names.extend(n for n in _str_values(pub) if not n.startswith("http"))
+        names.extend(self._home_headings())
         names.append(domain_of(self.page.url))
+        return names
+
+    def _home_headings(self) -> list[str]:
+        """Texts of ``<h1>`` elements that are wholly a link to a site's home page (a
+        blog's name over its posts, linked to its front page): the site's name, where a
+        headline would link to the article, if anywhere."""
+        own = domain_of(self.page.url)
+        names = []
+        for h in self.tree.iter("h1"):
+            links = h.findall(".//a[@href]")
+            if len(links) != 1:
+                continue
+            text = clean_text(h.text_content())
+            if not text or clean_text(links[0].text_content()) != text:
+                continue
+            try:
+                parts = urlsplit(links[0].get("href", "").strip())
+            except ValueError:
+                continue
+            host = parts.netloc.lower().removeprefix("www.")
+            if not (host or parts.path) or parts.path.strip("/") or parts.query:
+                continue  # "#top", an article, a search
+            if own and host and host != own:
+                continue
+            names.append(text)
         return names
 
     # Per-page values more than one field needs, computed once per extractor. Each calls
@@ -972,8 +999,12 @@ class GenericExtractor:
 
     def body(self, title: str | None, authors: list[str]) -> str | None:
         """Article text; runs last because it prunes the shared tree."""
+        # A candidate that is only the site's name is no headline for the body to match.
+        sites = site_keys(self._site_names)
         headlines = {title} if title else set()
-        headlines.update(c for c in self._stripped_title_candidates if c)
+        headlines.update(
+            c for c in self._stripped_title_candidates if c and name_key(c) not in sites
+        )
         references = [
             self.page.meta_first("og:description", "description", "twitter:description"),
             _first_str(self.jsonld_value("description")),
