@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from aggregator.aggregate.index import indexed_store
 from aggregator.crawl.stats import run_figures
 from aggregator.items import ArticleItem
-from aggregator.storage import Filters, Query, article_dict, make_engine
+from aggregator.storage import ArticleStore, Filters, Query, article_dict, make_engine
 from aggregator.storage.engine import db_url, safe_url
 from aggregator.storage.fetchstate import FetchStateStore
 from aggregator.storage.runs import RunRecorder
@@ -268,6 +268,33 @@ def test_latest_stats_and_iteration(engine: Engine) -> None:
     assert len(list(q.iter_all())) == 8
     d = article_dict(q.latest(Filters(limit=1))[0])
     assert d["authors"] == ["Shivam Gulati"] and d["published"].endswith("+00:00")
+
+
+def test_latest_reads_the_newest_end_of_the_recency_index(engine: Engine) -> None:
+    """The newest articles come from the index on their time (revision 0014), not from
+    sorting every stored article; an undated one counts from when it was first seen."""
+    from sqlalchemy import event
+
+    ArticleStore(engine).upsert([item(n) for n in range(1, 6)] + [item(9, published=None)])
+    statements: list[tuple[str, object]] = []
+
+    def remember(conn: object, cursor: object, sql: str, params: object, *_: object) -> None:
+        statements.append((sql, params))
+
+    event.listen(engine, "before_cursor_execute", remember)
+    titles = [a.title for a in Query(engine).latest(Filters(limit=3))]
+    event.remove(engine, "before_cursor_execute", remember)
+    assert titles == ["Story 9 headline", "Story 1 headline", "Story 2 headline"]
+    ((sql, params),) = statements
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)  # type: ignore[arg-type]
+            plan = "\n".join(str(r[3]) for r in rows)
+        else:
+            conn.exec_driver_sql("SET enable_seqscan = off")  # six rows: force the question
+            plan = "\n".join(conn.exec_driver_sql("EXPLAIN " + sql, params).scalars())  # type: ignore[arg-type]
+    assert "ix_articles_recency" in plan, plan
+    assert "TEMP B-TREE" not in plan and "Sort" not in plan, plan
 
 
 def test_fetch_state_upserts(engine: Engine) -> None:

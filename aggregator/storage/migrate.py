@@ -43,10 +43,11 @@ logger = logging.getLogger("aggregator.storage")
 # configurations); 0010 SQLite times as ISO 8601 UTC text (2022-07-20T16:30:00.000000Z);
 # 0011 foreign keys (story_id, duplicate_of, lsh_keys and story_terms article_id); 0012
 # import_files (the files `aggregator import-warc` read: CC-NEWS resumes from it); 0013
-# PostgreSQL index on the headline part of the search document.
+# PostgreSQL index on the headline part of the search document; 0014 recency index
+# (coalesce(published, first_seen), id: the newest articles by an index).
 REVISIONS = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-    "0012", "0013",
+    "0012", "0013", "0014",
 )  # fmt: skip
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]
@@ -113,12 +114,15 @@ def include_object(
 ) -> bool:
     """Autogenerate filter: what the migrations make with raw DDL and the models do not
     describe (SQLite's FTS5 table and its shadow tables, PostgreSQL's full-text column and
-    its indexes)."""
+    its indexes, the recency expression index)."""
     if type_ == "table" and name is not None and name.startswith("articles_fts"):
         return False
     if type_ == "column" and name == "search_vector":
         return False
-    return not (type_ == "index" and name in ("ix_articles_search", "ix_articles_search_headline"))
+    return not (
+        type_ == "index"
+        and name in ("ix_articles_search", "ix_articles_search_headline", "ix_articles_recency")
+    )
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -62,6 +62,9 @@ _PG_HEADLINE = (
     f'StartSel="{MARK_OPEN}", StopSel="{MARK_CLOSE}", MaxWords=24, MinWords=12, '
     'MaxFragments=2, FragmentDelimiter=" … "'
 )
+# An article's time in "most recent first" listings: undated, when it was first seen.
+# Revision 0014 indexes exactly this expression (with id): keep them the same.
+RECENCY = func.coalesce(Article.published, Article.first_seen)
 # Largest article id: PostgreSQL's SERIAL is a 4-byte integer, SQLite's rowid 8 bytes.
 _MAX_ID = {"postgresql": 2**31 - 1}
 
@@ -403,9 +406,7 @@ class Query:
     def latest(self, filters: Filters | None = None) -> list[Article]:
         """Most recently published articles first (undated ones by when they were seen)."""
         filters = filters or Filters()
-        stmt = select(Article).order_by(
-            func.coalesce(Article.published, Article.first_seen).desc(), Article.id.desc()
-        )
+        stmt = select(Article).order_by(RECENCY.desc(), Article.id.desc())
         with self.sessions() as s:
             return list(s.execute(filters.apply(stmt)).scalars())
 
