@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, TypeVar
@@ -31,6 +31,18 @@ from .base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.store")
 T = TypeVar("T")
+
+
+def reactor_running() -> bool:
+    """Whether this process runs Twisted's reactor (a crawl does; a WARC import does not,
+    and must not install one by asking)."""
+    from scrapy.utils.reactor import is_reactor_installed
+
+    if not is_reactor_installed():
+        return False
+    from twisted.internet import reactor
+
+    return bool(getattr(reactor, "running", False))
 
 
 class StorePipeline(CrawlerPipeline):
@@ -120,31 +132,35 @@ class StorePipeline(CrawlerPipeline):
         """Commit what is buffered (also on Ctrl-C: Scrapy closes the spider gracefully)."""
         self.flush()
 
-    async def spider_closed(self, reason: str) -> None:
+    def spider_closed(self, reason: str) -> Coroutine[Any, Any, None] | None:
         """Index the new articles for aggregation (near-duplicates, stories), then record
         the run's figures: Scrapy knows why it ended ("finished", "shutdown" after
-        Ctrl-C...) only now, after the pipelines closed. In a thread (Scrapy waits for
-        it): the process's other sources go on crawling meanwhile, and indexing a few
-        thousand articles takes longer than their requests' download timeout."""
+        Ctrl-C...) only now, after the pipelines closed. In a crawl, in a thread (Scrapy
+        awaits the coroutine returned): the process's other sources go on crawling
+        meanwhile, and indexing a few thousand articles takes longer than their requests'
+        download timeout. Where no reactor runs (a WARC import sends this signal itself)
+        it is done before returning."""
         if self.engine is None:
-            return
+            return None
+        if not reactor_running():
+            self.record_run(reason, self.index_stories())
+            return None
+        return self._close_in_thread(reason)
+
+    async def _close_in_thread(self, reason: str) -> None:
         indexed = await self.in_thread(self.index_stories)
         self.record_run(reason, indexed)
 
     @staticmethod
     async def in_thread(work: Callable[[], T]) -> T:
-        """``work`` in the running reactor's thread pool; done at once where no reactor
-        runs (a WARC import drives the pipelines itself). Index writers still take
-        turns: the index's lock is a database lock (:func:`aggregator.aggregate.index.lock`)."""
+        """``work`` in the running reactor's thread pool (else done at once). Index
+        writers still take turns: the index's lock is a database lock
+        (:func:`aggregator.aggregate.index.lock`)."""
         from scrapy.utils.defer import maybe_deferred_to_future
-        from scrapy.utils.reactor import is_reactor_installed
         from twisted.internet.threads import deferToThread
 
-        if is_reactor_installed():
-            from twisted.internet import reactor
-
-            if getattr(reactor, "running", False):
-                return await maybe_deferred_to_future(deferToThread(work))
+        if reactor_running():
+            return await maybe_deferred_to_future(deferToThread(work))
         return work()
 
     def index_stories(self) -> int:
