@@ -373,7 +373,8 @@ def render_page(template: str, page: Page, pages: Sequence[Page]) -> str:
     return out
 
 
-def _sitemap(pages: Sequence[Page]) -> str:
+def sitemap_xml(pages: Sequence[Page]) -> str:
+    """A Google News sitemap of ``pages`` (written by :func:`write_sitemap`)."""
     urls = "".join(
         f"""  <url>
     <loc>{p.url}</loc>
@@ -397,7 +398,8 @@ def _sitemap(pages: Sequence[Page]) -> str:
     )
 
 
-def _feed(pages: Sequence[Page]) -> str:
+def feed_xml(pages: Sequence[Page]) -> str:
+    """An RSS 2.0 feed of ``pages`` (written by :func:`write_site`)."""
     items = "".join(
         f"""    <item>
       <title>{html.escape(p.title, quote=False)}</title>
@@ -471,7 +473,7 @@ def write_site(root: Path, pages: Sequence[Page]) -> Path:
         encoding="utf-8",
     )
     (site / "feed").mkdir(exist_ok=True)
-    (site / "feed" / "index.xml").write_text(_feed(pages[:10]), encoding="utf-8")
+    (site / "feed" / "index.xml").write_text(feed_xml(pages[:10]), encoding="utf-8")
     (site / "news" / "2").mkdir(parents=True, exist_ok=True)
     (site / "news" / "index.html").write_text(_listing(pages[:10], 1, True), encoding="utf-8")
     (site / "news" / "2" / "index.html").write_text(
@@ -482,4 +484,4 @@ def write_site(root: Path, pages: Sequence[Page]) -> Path:
 
 def write_sitemap(site: Path, pages: Sequence[Page]) -> None:
     """The news sitemap, listing exactly ``pages`` (N or 2N of the generated ones)."""
-    (site / "sitemap_news.xml").write_text(_sitemap(pages), encoding="utf-8")
+    (site / "sitemap_news.xml").write_text(sitemap_xml(pages), encoding="utf-8")

@@ -105,12 +105,13 @@ from aggregator.mirror import MirrorServer
 from aggregator.sitegen import (
     SEED,
     Page,
-    _feed,
-    _sitemap,
+    feed_xml,
     generate_pages,
     render_page,
+    sitemap_xml,
     template_path,
 )
+from benchmarks.gendb import PG_SERVER
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = PROJECT / "benchmarks" / "results"
@@ -118,9 +119,6 @@ RESULTS_JSON = RESULTS_DIR / "fleet.json"
 LOG_DIR = RESULTS_DIR / "fleet_logs"
 BIN = Path(sys.executable).parent
 AGGREGATOR = str(BIN / "aggregator")
-DEFAULT_PG = (
-    os.environ.get("AGGREGATOR_TEST_PG_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SETTINGS = ["--set", "AUTOTHROTTLE_ENABLED=False", "--set", "DOWNLOAD_DELAY=0"]
 # The share of a crawl's article requests its steady rate is measured over.
@@ -178,9 +176,9 @@ def write_fleet_site(root: Path, pages: Sequence[Page], outlets: int) -> dict[st
         (site / "robots.txt").write_text(
             f"User-agent: *\nDisallow: /wp-admin/\nSitemap: https://{host}/sitemap_news.xml\n"
         )
-        (site / "sitemap_news.xml").write_text(rebrand(_sitemap(mine), domain, title))
+        (site / "sitemap_news.xml").write_text(rebrand(sitemap_xml(mine), domain, title))
         (site / "feed").mkdir(exist_ok=True)
-        (site / "feed" / "index.xml").write_text(rebrand(_feed(mine[:10]), domain, title))
+        (site / "feed" / "index.xml").write_text(rebrand(feed_xml(mine[:10]), domain, title))
     return expected
 
 
@@ -874,7 +872,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--redis", help="an existing Redis (default: a private redis-server)")
     p.add_argument(
         "--pg",
-        default=DEFAULT_PG,
+        default=PG_SERVER,
         help="PostgreSQL server URL (a database of "
         "the benchmark's own is created there and dropped)",
     )

@@ -37,7 +37,10 @@ from aggregator.sources import load_sources
 from aggregator.storage.database import make_engine
 from aggregator.storage.models import Article, CrawlRun, LshKey, Story, StoryTerm
 
-DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+# The benchmarks' PostgreSQL server: the tests' one unless $AGGREGATOR_TEST_PG_URL says.
+PG_SERVER = (
+    os.environ.get("AGGREGATOR_TEST_PG_URL") or "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 SEED = 15
 SPAN_DAYS = 60
 BATCH = 2000
@@ -121,7 +124,7 @@ class BuildReport:
 def pg_url(schema: str) -> str:
     """The benchmark PostgreSQL database (``$AGGREGATOR_TEST_PG_URL``, else the local
     one) with ``schema`` (created if missing) as its search path."""
-    base = os.environ.get("AGGREGATOR_TEST_PG_URL") or DEFAULT_PG
+    base = PG_SERVER
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {schema}")

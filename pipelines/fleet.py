@@ -43,7 +43,7 @@ class FleetStorePipeline(StorePipeline):
             # figures); the others' figures are lost, their articles are stored.
             logger.error("Could not collect the workers' figures from Redis: %s", exc)
             if self.coordinator:
-                indexed = await self.in_thread(self.index_stories)
+                indexed = await self.index_stories_in_thread()
                 self.record_run(reason, indexed, {"redis_error": str(exc)})
 
     async def _close(self, reason: str) -> None:
@@ -76,5 +76,5 @@ class FleetStorePipeline(StorePipeline):
                 source, len(lost), ", ".join(lost),
             )  # fmt: skip
         await fleet.patiently(lambda: fleet.leave(source))
-        indexed = await self.in_thread(self.index_stories)
+        indexed = await self.index_stories_in_thread()
         self.record_run(reason, indexed, {"workers": workers, "workers_lost": lost})

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import Any
 
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
@@ -30,7 +30,6 @@ from aggregator.storage.url import storage_disabled
 from .base import CrawlerPipeline
 
 logger = logging.getLogger("aggregator.store")
-T = TypeVar("T")
 
 
 def reactor_running() -> bool:
@@ -148,20 +147,16 @@ class StorePipeline(CrawlerPipeline):
         return self._close_in_thread(reason)
 
     async def _close_in_thread(self, reason: str) -> None:
-        indexed = await self.in_thread(self.index_stories)
-        self.record_run(reason, indexed)
+        self.record_run(reason, await self.index_stories_in_thread())
 
-    @staticmethod
-    async def in_thread(work: Callable[[], T]) -> T:
-        """``work`` in the running reactor's thread pool (else done at once). Index
-        writers still take turns: the index's lock is a database lock
-        (:func:`aggregator.aggregate.index.lock`)."""
+    async def index_stories_in_thread(self) -> int:
+        """:meth:`index_stories` in the reactor's thread pool (only called while the
+        reactor runs). Index writers still take turns: the index's lock is a database
+        lock (:func:`aggregator.aggregate.index.lock`)."""
         from scrapy.utils.defer import maybe_deferred_to_future
         from twisted.internet.threads import deferToThread
 
-        if reactor_running():
-            return await maybe_deferred_to_future(deferToThread(work))
-        return work()
+        return await maybe_deferred_to_future(deferToThread(self.index_stories))
 
     def index_stories(self) -> int:
         """Index the articles not indexed yet (and refresh the stories of updated ones);

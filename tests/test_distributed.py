@@ -105,8 +105,7 @@ def site() -> Iterator[CountingMirror]:
     down a little so that a crawl lasts long enough to be shared."""
     server = CountingMirror()
     with server:
-        for host in server.hosts():
-            server.set_behaviour(host, delay=0.05)
+        slow_down(server, 0.05)
         yield server
 
 
@@ -171,7 +170,8 @@ def held_until_joined(
 
     def release() -> None:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and site.gate.is_set() is False:
+        # The gate may open early: the test sets it when its block ends or moves on.
+        while not site.gate.is_set() and time.monotonic() < deadline:
             if all(fleet.client.hlen(k) >= members for k in keys):
                 break
             time.sleep(0.05)
@@ -186,9 +186,17 @@ def held_until_joined(
         opener.join()
 
 
-def single_process_crawl(site: MirrorServer, fleet: Fleet, db: str) -> set[str]:
-    cli("crawl", *SOURCES, "--db", db, *FAST, env=env_for(site, fleet), check=True)
-    return articles(db)
+def single_process_crawl(site: MirrorServer, fleet: Fleet, pg_server: str) -> set[str]:
+    """The articles one process stores from SOURCES, in a schema of its own."""
+    with pg_schema(pg_server) as db:
+        cli("crawl", *SOURCES, "--db", db, *FAST, env=env_for(site, fleet), check=True)
+        return articles(db)
+
+
+def slow_down(site: MirrorServer, delay: float) -> None:
+    """Every host of the mirror answers ``delay`` seconds late."""
+    for host in site.hosts():
+        site.set_behaviour(host, delay=delay)
 
 
 # -- usage ---------------------------------------------------------------------------------
@@ -221,8 +229,7 @@ def test_two_workers_store_what_one_process_stores(
     site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
 ) -> None:
     env = env_for(site, fleet)
-    with pg_schema(pg_server) as alone:
-        expected = single_process_crawl(site, fleet, alone)
+    expected = single_process_crawl(site, fleet, pg_server)
     expected_pages = pages(site)
     assert len(expected) >= 12  # the sources have articles to share
     site.requests.clear()
@@ -270,10 +277,8 @@ def test_a_killed_worker_loses_no_article(
     site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
 ) -> None:
     env = env_for(site, fleet)
-    with pg_schema(pg_server) as alone:
-        expected = single_process_crawl(site, fleet, alone)
-    for host in site.hosts():
-        site.set_behaviour(host, delay=0.4)  # requests stay in flight long enough to kill
+    expected = single_process_crawl(site, fleet, pg_server)
+    slow_down(site, 0.4)  # requests stay in flight long enough to kill
     with pg_schema(pg_server) as db, held_until_joined(site, fleet, SOURCES, 3):
         victim = start_worker(db, env, tmp_path / "victim.log")
         other = start_worker(db, env, tmp_path / "other.log")
@@ -350,8 +355,7 @@ def test_politeness_holds_across_the_fleet(
     site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
 ) -> None:
     env = env_for(site, fleet)
-    for host in site.hosts():
-        site.set_behaviour(host, delay=0.2)
+    slow_down(site, 0.2)
     # Each process would send up to 4 requests at once to a domain; the fleet sends one.
     limit = ["--set", "AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN=1",
              "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=4"]  # fmt: skip
@@ -476,10 +480,8 @@ def test_a_redis_restart_is_waited_out(
     site: CountingMirror, fleet: Fleet, pg_server: str, private_redis: PrivateRedis
 ) -> None:
     env = env_for(site, fleet)
-    with pg_schema(pg_server) as alone:
-        expected = single_process_crawl(site, fleet, alone)
-    for host in site.hosts():
-        site.set_behaviour(host, delay=0.3)
+    expected = single_process_crawl(site, fleet, pg_server)
+    slow_down(site, 0.3)
     with pg_schema(pg_server) as db:
         coordinator = crawl_with(private_redis, db, env)
         wait_for_articles(db)
@@ -498,10 +500,8 @@ def test_redis_gone_for_good_stops_the_crawl_cleanly(
     site: CountingMirror, fleet: Fleet, pg_server: str, private_redis: PrivateRedis
 ) -> None:
     env = env_for(site, fleet)
-    with pg_schema(pg_server) as alone:
-        expected = single_process_crawl(site, fleet, alone)
-    for host in site.hosts():
-        site.set_behaviour(host, delay=0.3)
+    expected = single_process_crawl(site, fleet, pg_server)
+    slow_down(site, 0.3)
     with pg_schema(pg_server) as db:
         coordinator = crawl_with(private_redis, db, env, "--set", "AGGREGATOR_REDIS_OUTAGE=2")
         wait_for_articles(db)
@@ -527,8 +527,7 @@ def test_a_redis_that_comes_back_empty_ends_the_run(
     site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
 ) -> None:
     env = env_for(site, fleet)
-    for host in site.hosts():
-        site.set_behaviour(host, delay=0.3)
+    slow_down(site, 0.3)
     directory = tmp_path / "volatile"
     directory.mkdir()
     volatile = PrivateRedis(directory, persist=False)
@@ -552,8 +551,7 @@ def test_a_following_worker_joins_run_after_run(
     site: CountingMirror, fleet: Fleet, pg_server: str, tmp_path: Path
 ) -> None:
     env = env_for(site, fleet)
-    for host in site.hosts():
-        site.set_behaviour(host, delay=0.1)
+    slow_down(site, 0.1)
     with pg_schema(pg_server) as db:
         follower = subprocess.Popen(
             [str(BIN / "aggregator"), "worker", "--redis", REDIS_URL, "--db", db, "--follow"],

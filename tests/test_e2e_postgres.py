@@ -73,7 +73,6 @@ def test_story_indexing_does_not_hold_up_the_other_sources(pg_url: str) -> None:
     article has a story. (Indexing in the crawl's event loop stopped every download.)"""
     from aggregator.aggregate.index import lock
 
-    engine = make_engine(pg_url, create=False)
     with MirrorServer(FIXTURES / "site") as site:
         site.set_behaviour("variety.com", delay=1.0)
         env = {**os.environ, "AGGREGATOR_HOST_MAP": site.host_map()}
@@ -107,4 +106,3 @@ def test_story_indexing_does_not_hold_up_the_other_sources(pg_url: str) -> None:
             indexer.dispose()
     assert sorted(tuple(r) for r in runs) == [("tmz", "finished"), ("variety", "finished")]
     assert unindexed == 0
-    engine.dispose()
