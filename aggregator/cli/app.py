@@ -91,6 +91,23 @@ SinceOpt = Annotated[
 UntilOpt = Annotated[
     str | None, typer.Option("--until", help="Published at or before (same forms as --since).")
 ]
+SettingOpt = Annotated[
+    list[str] | None,
+    typer.Option("--set", "-s", help="Extra Scrapy setting NAME=VALUE (repeatable)."),
+]
+
+
+def parse_settings(items: list[str] | None) -> dict[str, str]:
+    """``--set NAME=VALUE`` options as a dict (exit 2 on one without ``=``)."""
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise fail(f"--set takes NAME=VALUE, not {item!r}")
+        out[key.strip()] = value
+    return out
+
+
 # The databases' integer range (a bigger --limit is a usage error, not an overflow
 # traceback from the driver), and that of the columns --min-sources is compared with.
 MAX_ROWS = 2**63 - 1

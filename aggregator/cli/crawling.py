@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aggregator.cli.app import DbOpt, SinceOpt, UntilOpt, app, fail
+from aggregator.cli.app import DbOpt, SettingOpt, SinceOpt, UntilOpt, app, fail, parse_settings
 from aggregator.cli.database import open_engine, raw_db
 from aggregator.cli.output import Column, output_articles, plural, print_table
 
@@ -95,10 +95,7 @@ def crawl(
             "<database>.locks/ beside a SQLite file).",
         ),
     ] = None,
-    setting: Annotated[
-        list[str] | None,
-        typer.Option("--set", "-s", help="Extra Scrapy setting NAME=VALUE (repeatable)."),
-    ] = None,
+    setting: SettingOpt = None,
     quiet: Annotated[
         bool,
         typer.Option(
@@ -160,11 +157,7 @@ def crawl(
         overrides["AGGREGATOR_SOURCES"] = str(sources_file)
     if log_file:
         overrides["LOG_FILE"] = str(log_file)
-    for item in setting or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise fail(f"--set takes NAME=VALUE, not {item!r}")
-        overrides[key.strip()] = value
+    overrides.update(parse_settings(setting))
     spider_args = {k: v for k, v in {"since": since, "until": until}.items() if v}
     session = None
     if redis_url:

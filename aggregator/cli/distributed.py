@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from aggregator.cli.app import DbOpt, app, fail
+from aggregator.cli.app import DbOpt, SettingOpt, app, parse_settings
 from aggregator.cli.crawling import (
     exit_status,
     postgres_url,
@@ -50,10 +50,7 @@ def worker(
         str | None,
         typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR (default: WARNING)."),
     ] = None,
-    setting: Annotated[
-        list[str] | None,
-        typer.Option("--set", "-s", help="Extra Scrapy setting NAME=VALUE (repeatable)."),
-    ] = None,
+    setting: SettingOpt = None,
 ) -> None:
     """Join a distributed crawl (`aggregator crawl --redis`): take requests from the
     shared queue until the run is over, storing into the shared PostgreSQL database.
@@ -75,12 +72,7 @@ def worker(
     url = postgres_url(db, "aggregator worker")
     client = reach_redis(redis_url)
     prefix = redis_prefix()
-    local: dict[str, Any] = {}
-    for item in setting or []:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise fail(f"--set takes NAME=VALUE, not {item!r}")
-        local[key.strip()] = value
+    local: dict[str, Any] = dict(parse_settings(setting))
     fleet = Fleet(client, prefix)
     if follow:
         _follow(fleet, sys.argv[1:])
