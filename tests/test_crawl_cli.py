@@ -166,6 +166,18 @@ def test_cron_run_logs_setup_once_and_says_nothing_on_success(
                     "Enabled item pipelines:"):  # fmt: skip
         assert text.count(listing) == 1, listing  # ...one set-up listing per run
     assert "Remote control" not in text and "Telnet" not in text
+    # The distributed-crawl components are off in a crawl on one machine: no warning.
+    assert "Disabled" not in text and " WARNING: " not in text
+
+
+def test_a_successful_crawl_warns_of_nothing(mirror: MirrorServer, tmp_path: Path) -> None:
+    """Without --quiet too: a source that finished leaves no WARNING on stderr."""
+    db = tmp_path / "news.db"
+    proc = cli("crawl", "dualshockers", "--db", str(db), *FAST,
+               env={"AGGREGATOR_HOST_MAP": mirror.host_map()})  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert results(proc.stdout) == {"dualshockers": "finished"}
+    assert " WARNING: " not in proc.stderr, proc.stderr
 
 
 def test_quiet_run_with_a_failing_source_says_so_on_stderr(

@@ -122,6 +122,26 @@ def test_cli_search_shows_snippets_and_refuses_exclusions_only(tmp_path: Path) -
     assert "zombie series returns" in out.stdout
 
 
+def test_cli_search_stems_and_reads_prefixes_or_and_phrases(tmp_path: Path) -> None:
+    """The issue's searches as a script runs them: `aggregator search` in a subprocess."""
+    db = str(tmp_path / "news.db")
+    engine = make_engine(db)
+    indexed_store(engine).upsert(NEWS)
+    engine.dispose()
+
+    def found(query: str) -> list[str]:
+        out = cli("search", "--db", db, "--json", "--", query, cwd=None, timeout=120)
+        assert out.returncode == 0 and "Traceback" not in out.stderr, (query, out.stderr)
+        return sorted(row["title"] for row in jsonl(out.stdout))
+
+    netflix, hulu = "Netflix renewed All of Us Are Dead", "Hulu orders a second season"
+    assert found("renew") == [hulu, netflix]  # "renewed", "renews"
+    assert found("netfl*") == [netflix]
+    assert found("netflix OR hulu") == [hulu, netflix]
+    assert found('"zombie series"') == [netflix]
+    assert found("season -hulu") == ["Spider-Man casting news"]
+
+
 def test_snippets_mark_the_matches(news: Query) -> None:
     (hit,) = news.search_hits("zombie")
     assert hit.article.title == "Netflix renewed All of Us Are Dead"
