@@ -13,6 +13,7 @@ import json
 import signal
 import sqlite3
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -24,9 +25,11 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
+from aggregator.cli.database import open_engine
 from aggregator.crawl.warc import MAX_RECORD_BYTES
-from aggregator.crawl.warcimport import Progress
+from aggregator.crawl.warcimport import Progress, WarcImport, run_import
 from aggregator.mirror import MirrorServer
+from aggregator.sources import load_sources
 from tests.conftest import BIN, FIXTURES, PROJECT, cli
 
 SITE = FIXTURES / "site"
@@ -403,6 +406,45 @@ def test_progress_line_on_a_terminal(crawled: Path, tmp_path: Path) -> None:
     assert "import: file" not in piped.stderr
 
 
+# -- Ctrl-C -----------------------------------------------------------------------------------
+
+
+def test_a_ctrl_c_lost_in_a_finalizer_still_stops_the_import(crawled: Path, tmp_path: Path) -> None:
+    """Python swallows a KeyboardInterrupt raised inside a ``__del__`` or a weakref
+    callback ("Exception ignored in ..."; SQLAlchemy runs some during garbage collection):
+    the import stops at its next record all the same, and says it was interrupted."""
+    urls = crawled_urls(crawled)
+    files = [str(write_warc(tmp_path / f"{i}.warc.gz", urls[3 * i : 3 * i + 3])) for i in (0, 1)]
+    url = f"sqlite:///{tmp_path / 'c.db'}"
+    open_engine(url, write=True).dispose()
+    imp = WarcImport(load_sources(), overrides={"AGGREGATOR_DB_URL": url, "LOG_LEVEL": "WARNING"})
+    imp.open()
+
+    class Finalizer:
+        def __del__(self) -> None:
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here: its KeyboardInterrupt is swallowed
+
+    class CtrlCAtTheSecondRecord(Progress):
+        def update(self, files_done: int, records: int, articles: int, fraction: float) -> None:
+            if records == 2:
+                Finalizer()  # dropped at once: its __del__ runs
+
+    swallowed: list[type[BaseException] | None] = []
+    hook = sys.unraisablehook
+    sys.unraisablehook = lambda u: swallowed.append(u.exc_type)
+    # As in a terminal (a test runner's worker may ignore SIGINT).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        result = run_import(files, imp, progress=CtrlCAtTheSecondRecord(2, out=io.StringIO()))
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        sys.unraisablehook = hook
+    assert swallowed == [KeyboardInterrupt]  # lost where it was raised
+    assert result.interrupted and result.figures.status == "shutdown"
+    assert [(f.status, f.records) for f in result.files] == [("interrupted", 2)]
+
+
 # -- CC-NEWS ----------------------------------------------------------------------------------
 
 
@@ -489,6 +531,7 @@ def test_cc_news_month_is_imported_and_resumes_after_an_interruption(
     cc_news.release.set()
     first = runs(db)[0]
     assert first["status"] == "shutdown" and first["new"] == 3
+    assert [f["status"] for f in first["details"]["files"]] == ["done", "interrupted"]
     with sqlite3.connect(db) as conn:
         state = dict(conn.execute("select url, status from import_files"))
     listed = [f"{cc_news.base}/crawl-data/CC-NEWS/2024/06/{n}" for n in names]

@@ -19,6 +19,7 @@ import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.client import HTTPException
@@ -31,6 +32,7 @@ from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import MemoryStatsCollector
 
 from aggregator.crawl import stats as keys
+from aggregator.crawl.interrupt import CtrlC
 from aggregator.crawl.pages import extract_page, not_extracted
 from aggregator.crawl.runner import project_settings
 from aggregator.crawl.warc import Bad, Counted, Other, Record, open_archive, read_archive
@@ -75,7 +77,8 @@ class FileFigures:
 
     file: str
     status: str = "done"
-    """done (read to its end), failed (could not be read), skipped (imported before)."""
+    """done (read to its end), failed (could not be read), skipped (imported before),
+    interrupted (Ctrl-C: read again by the next import of its CC-NEWS month)."""
     records: int = 0
     pages: int = 0
     new: int = 0
@@ -204,9 +207,13 @@ class WarcImport:
     # -- files -----------------------------------------------------------------------------
 
     def add(
-        self, name: str, on_progress: Callable[[int, int, float], None] | None = None
+        self,
+        name: str,
+        on_progress: Callable[[int, int, float], None] | None = None,
+        check: Callable[[], None] | None = None,
     ) -> FileFigures:
-        """Import one file or URL; its figures (also kept for the run's record)."""
+        """Import one file or URL; its figures (also kept for the run's record). ``check``
+        is called between records and before each read (it raises to stop the import)."""
         from aggregator.crawl.settings import USER_AGENT
 
         figures = FileFigures(name)
@@ -221,7 +228,7 @@ class WarcImport:
             logger.warning("%s: cannot open it: %s", name, exc)
             self._figures(figures, before, started)
             return figures
-        counted = Counted(raw)
+        counted = Counted(raw, check)
         try:
             for item in read_archive(counted):
                 figures.records += 1
@@ -229,10 +236,15 @@ class WarcImport:
                 self._take(item)
                 if on_progress is not None:
                     on_progress(self.records, self.articles, counted.count / size if size else 0.0)
+                if check is not None:
+                    check()
         except (OSError, HTTPException) as exc:  # the download broke off, the disk failed
             self._count("errors/unreadable_file")
             figures.status, figures.detail = "failed", str(exc)
             logger.warning("%s: reading stopped: %s", name, exc)
+        except KeyboardInterrupt:
+            figures.status = "interrupted"
+            raise
         finally:
             raw.close()
             flush = self._store_attr("flush")
@@ -386,10 +398,13 @@ def run_import(
     *,
     skip_done: bool = False,
     progress: Progress | None = None,
+    ctrl_c: CtrlC | None = None,
 ) -> ImportResult:
     """Import ``names`` in order into an opened :class:`WarcImport` and close it. With
     ``skip_done``, files an earlier import read to their end are skipped (CC-NEWS resumes
-    so); every file is marked in ``import_files`` as it is begun and finished."""
+    so); every file is marked in ``import_files`` as it is begun and finished. ``ctrl_c``:
+    the caller's installed :class:`CtrlC` (a Ctrl-C before the import began counts), or
+    one installed for the import."""
     from aggregator.storage.imports import DONE, FAILED, ImportLedger
 
     names = list(names)
@@ -397,29 +412,32 @@ def run_import(
     ledger = ImportLedger(engine) if engine is not None else None
     done = ledger.done(names) if (ledger is not None and skip_done) else set()
     reason = "finished"
-    try:
-        for i, name in enumerate(names):
-            if name in done:
-                imp.files.append(FileFigures(name, status="skipped", detail="imported before"))
-                logger.info("%s: imported before; skipped", name)
-                continue
-            if ledger is not None:
-                ledger.start(name, imp.run_id)
+    with nullcontext(ctrl_c) if ctrl_c is not None else CtrlC() as stop:
+        try:
+            for i, name in enumerate(names):
+                stop.check()
+                if name in done:
+                    imp.files.append(FileFigures(name, status="skipped", detail="imported before"))
+                    logger.info("%s: imported before; skipped", name)
+                    continue
+                if ledger is not None:
+                    ledger.start(name, imp.run_id)
 
-            def tick(records: int, articles: int, fraction: float, i: int = i) -> None:
-                if progress is not None:
-                    progress.update(i, records, articles, fraction)
+                def tick(records: int, articles: int, fraction: float, i: int = i) -> None:
+                    if progress is not None:
+                        progress.update(i, records, articles, fraction)
 
-            figures = imp.add(name, tick)
-            if ledger is not None:
-                status = DONE if figures.status == "done" else FAILED
-                ledger.finish(name, status, figures.records, figures.new + figures.updated)
-    except KeyboardInterrupt:
-        reason = "shutdown"
-    finally:
-        if progress is not None:
-            progress.close()
+                figures = imp.add(name, tick, stop.check)
+                if ledger is not None:
+                    status = DONE if figures.status == "done" else FAILED
+                    ledger.finish(name, status, figures.records, figures.new + figures.updated)
+            stop.check()
+        except KeyboardInterrupt:
+            reason = "shutdown"
+        finally:
+            if progress is not None:
+                progress.close()
     return imp.close(reason)
 
 
-__all__ = ["CloseSpider", "ImportResult", "Progress", "WarcImport", "run_import"]
+__all__ = ["CloseSpider", "CtrlC", "ImportResult", "Progress", "WarcImport", "run_import"]
