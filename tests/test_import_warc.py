@@ -190,6 +190,39 @@ def test_relative_dates_resolve_against_the_warc_date(tmp_path: Path) -> None:
     assert rows == [("2024-06-01T10:00:00.000000Z", "2024-06-01T12:00:00.000000Z")]
 
 
+def test_first_seen_is_the_capture_time(tmp_path: Path) -> None:
+    """A backfill's articles were first seen when the archive fetched them: a year-old
+    page is not today's news in feeds, stories or the sources' activity."""
+    body = (
+        "<html><head><title>Director joins the sequel</title></head><body><article>"
+        "<h1>Director joins the sequel</h1>"
+        + "<p>The studio confirmed the director will return for the second film next year.</p>" * 6
+        + "</article></body></html>"
+    ).encode()  # no date on the page: its story's time is when it was first seen
+    url = "https://www.dualshockers.com/director-sequel/"
+
+    def capture(name: str, date: str) -> Path:
+        warc = tmp_path / name
+        with warc.open("wb") as f:
+            response(WARCWriter(f, gzip=True), url, body, date=date)
+        return warc
+
+    db = tmp_path / "s.db"
+    import_warc(str(capture("march.warc.gz", "2024-03-10T08:00:00Z")), "--db", str(db))
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select published, first_seen, last_seen from articles").fetchall()
+        stories = conn.execute("select first_seen, updated from stories").fetchall()
+    ((published, first_seen, last_seen),) = rows
+    assert published is None and first_seen == "2024-03-10T08:00:00.000000Z"
+    assert last_seen > "2025"  # when the aggregator stored it: this import
+    assert stories == [("2024-03-10T08:00:00.000000Z", "2024-03-10T08:00:00.000000Z")]
+    # A later capture updates the article; it was still first seen in March.
+    import_warc(str(capture("may.warc.gz", "2024-05-01T08:00:00Z")), "--db", str(db))
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("select first_seen, fetched_at from articles").fetchall()
+    assert rows == [("2024-03-10T08:00:00.000000Z", "2024-05-01T08:00:00.000000Z")]
+
+
 def test_other_hosts_are_counted_or_stored_under_their_host(crawled: Path, tmp_path: Path) -> None:
     other, url = crawled_urls(crawled)[-2:]  # dualshockers pages
     warc = tmp_path / "o.warc.gz"

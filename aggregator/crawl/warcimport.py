@@ -152,7 +152,11 @@ class WarcImport:
         self.registry = registry
         self.any_domain = any_domain
         self.since, self.until = since, until
-        self.settings = project_settings(overrides)
+        # A page's first sighting is the archive's capture (WARC-Date), not this import:
+        # a year of backfill is not news of today in feeds, stories or the health page.
+        self.settings = project_settings(
+            {**(overrides or {}), "AGGREGATOR_FIRST_SEEN_AT_FETCH": True}
+        )
         self.crawler = _Crawler(self.settings)
         self.spider = _Spider(since, until)
         self.crawler.spider = self.spider
