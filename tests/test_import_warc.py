@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from aggregator.cli.database import open_engine
-from aggregator.crawl.warc import MAX_RECORD_BYTES
+from aggregator.crawl.warc import MAX_RECORD_BYTES, Counted, Record, open_archive, read_archive
 from aggregator.crawl.warcimport import Progress, WarcImport, run_import
 from aggregator.mirror import MirrorServer
 from aggregator.sources import load_sources
@@ -281,6 +282,53 @@ def test_until_keeps_articles_published_in_the_window(crawled: Path, tmp_path: P
     assert runs(db)[0]["details"]["dropped"] == {"outside_window": len(urls)}
 
 
+def test_since_keeps_articles_published_in_the_window(crawled: Path, tmp_path: Path) -> None:
+    with sqlite3.connect(crawled) as conn:
+        rows = conn.execute("select url, canonical_url, published from articles").fetchall()
+    dated = sorted(p for _, _, p in rows if p)
+    since = dated[len(dated) // 2]  # half the dated articles were published before it
+    kept = {c for _, c, p in rows if p is None or p >= since}
+    assert 0 < len(kept) < len(rows)
+    last = datetime.fromisoformat(dated[-1].replace("Z", "+00:00"))
+    captured = (last + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")  # after them all
+    warc = write_warc(tmp_path / "s.warc.gz", [u for u, _, _ in rows], date=captured)
+    db = tmp_path / "s.db"
+    import_warc(str(warc), "--since", since, "--db", str(db))
+    assert articles(db) == {c: a for c, a in articles(crawled).items() if c in kept}
+    assert runs(db)[0]["details"]["dropped"] == {"outside_window": len(rows) - len(kept)}
+    # Captured before the window opens: nothing in it can have been published in it, and
+    # nothing is extracted (undated pages included).
+    early = write_warc(tmp_path / "e.warc.gz", [u for u, _, _ in rows], date="2001-01-01T00:00:00Z")
+    import_warc(str(early), "--since", since, "--db", str(tmp_path / "e.db"))
+    assert articles(tmp_path / "e.db") == {}
+    assert runs(tmp_path / "e.db")[0]["details"]["dropped"] == {"outside_window": len(rows)}
+
+
+def test_another_registry_with_sources(crawled: Path, tmp_path: Path) -> None:
+    """--sources FILE maps URLs to that registry's outlets (and only those)."""
+    other, url = crawled_urls(crawled)[-2:]  # dualshockers pages
+    registry = tmp_path / "sources.toml"
+    registry.write_text(
+        '[[source]]\nname = "archive_news"\ntitle = "Archive News"\n'
+        'domains = ["news.example.org"]\n'
+        "article_pattern = '^https://news\\.example\\.org/[a-z-]+/$'\n"
+        'language = "en"\ntimezone = "UTC"\ncategory = "tv"\n',
+        encoding="utf-8",
+    )
+    warc = tmp_path / "r.warc.gz"
+    with warc.open("wb") as f:
+        writer = WARCWriter(f, gzip=True)
+        response(writer, "https://news.example.org/a-story/", page_file(other).read_bytes())
+        response(writer, url, page_file(url).read_bytes())
+    db = tmp_path / "r.db"
+    import_warc(str(warc), "--sources", str(registry), "--source", "archive_news", "--db", str(db))
+    assert {a["source"] for a in articles(db).values()} == {"archive_news"}
+    assert runs(db)[0]["details"]["dropped"] == {"off_registry": 1}  # dualshockers: not in it
+    unknown = import_warc(str(warc), "--sources", str(registry), "--source", "dualshockers",
+                          "--db", str(db), check=False)  # fmt: skip
+    assert unknown.returncode == 2 and "unknown source: dualshockers" in unknown.stderr
+
+
 # -- bad input ------------------------------------------------------------------------------
 
 
@@ -383,6 +431,26 @@ def test_empty_and_missing_files_and_arc(crawled: Path, tmp_path: Path) -> None:
     # An import that could read none of its files failed.
     import_warc(str(tmp_path / "missing.warc"), "--db", str(db), check=False)
     assert runs(db)[0]["status"] == "failed"
+
+
+def test_a_gzipped_arc_file(crawled: Path, tmp_path: Path) -> None:
+    """An .arc.gz (each ARC record a gzip member, as the Internet Archive wrote them)."""
+    url = crawled_urls(crawled)[0]
+    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page_file(url).read_bytes()
+    desc = b"1 0 tests\nURL IP-address Archive-date Content-type Archive-length\n"
+    records = [
+        b"filedesc://old.arc 0.0.0.0 20240601120000 text/plain %d\n%s\n" % (len(desc), desc),
+        b"%s 127.0.0.1 20240601120000 text/html %d\n%s\n" % (url.encode(), len(page), page),
+    ]
+    arc = tmp_path / "old.arc.gz"
+    arc.write_bytes(b"".join(gzip.compress(r) for r in records))
+    db = tmp_path / "a.db"
+    import_warc(str(arc), "--db", str(db))
+    assert articles(db) == {k: v for k, v in articles(crawled).items() if k == url}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select fetched_at from articles").fetchall() == [
+            ("2024-06-01T12:00:00.000000Z",)
+        ]
 
 
 def test_usage_errors(tmp_path: Path) -> None:
@@ -507,7 +575,9 @@ class _CCHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self.server.requests.append(self.path)
         if self.path == "/crawl-data/CC-NEWS/2024/06/warc.paths.gz":
-            listing = "\n".join(f"crawl-data/CC-NEWS/2024/06/{n}" for n in self.server.files)
+            # Newest first: the import orders the files itself.
+            names = sorted(self.server.files, reverse=True)
+            listing = "\n".join(f"crawl-data/CC-NEWS/2024/06/{n}" for n in names)
             body = gzip.compress(listing.encode())
         else:
             name = self.path.rsplit("/", 1)[1]
@@ -575,6 +645,7 @@ def test_cc_news_month_is_imported_and_resumes_after_an_interruption(
     assert not any(r.endswith(names[0]) for r in cc_news.requests)
     assert articles(db) == articles(crawled)
     files = runs(db)[0]["details"]["files"]
+    assert [f["file"] for f in files] == listed  # oldest first
     assert [f["status"] for f in files] == ["skipped", "done", "done"]
     # A file imported twice stores nothing twice (named by its URL, it is read again).
     again = import_warc(f"{cc_news.base}/crawl-data/CC-NEWS/2024/06/{names[0]}", "--db", str(db))
@@ -595,6 +666,69 @@ def test_a_download_cut_short_is_failed_and_read_again(
     import_warc(*args)
     assert [f["status"] for f in runs(db)[0]["details"]["files"]] == ["skipped", "skipped", "done"]
     assert articles(db) == articles(crawled)
+
+
+class _Halves(BaseHTTPRequestHandler):
+    """Sends the first part of an archive, then waits for ``release`` to send the rest."""
+
+    first: bytes = b""
+    rest: bytes = b""
+    release = threading.Event()
+    sent_all = threading.Event()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(self.first) + len(self.rest)))
+        self.end_headers()
+        self.wfile.write(self.first)
+        self.wfile.flush()
+        self.release.wait(30)
+        self.wfile.write(self.rest)
+        self.sent_all.set()
+
+
+def test_a_url_is_read_as_it_downloads(crawled: Path) -> None:
+    """Records of a URL's archive come out while the rest is still being sent: it is
+    never downloaded whole first (a CC-NEWS file is about 1 GB)."""
+    urls = crawled_urls(crawled)
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    for url in urls[:3]:
+        response(writer, url, page_file(url).read_bytes())
+    filler = page_file(urls[0]).read_bytes()
+    n = 0
+    while buf.tell() < 4 * 256 * 1024:  # more than the reader's buffer takes in one read
+        response(writer, f"https://filler-{n}.example.net/story/", filler)
+        n += 1
+    first = buf.getvalue()
+    rest = io.BytesIO()
+    response(WARCWriter(rest, gzip=False), urls[3], page_file(urls[3]).read_bytes())
+
+    class Handler(_Halves):
+        pass
+
+    Handler.first, Handler.rest = first, rest.getvalue()
+    Handler.release, Handler.sent_all = threading.Event(), threading.Event()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        raw, size = open_archive(f"http://127.0.0.1:{server.server_address[1]}/a.warc", "tests")
+        assert size == len(first) + len(Handler.rest)
+        items = read_archive(Counted(raw))
+        early = [next(items) for _ in range(3)]
+        assert not Handler.sent_all.is_set()  # the server is still holding the rest back
+        assert [r.url for r in early if isinstance(r, Record)] == urls[:3]
+        Handler.release.set()
+        last = list(items)[-1]
+        assert isinstance(last, Record) and last.url == urls[3]
+        raw.close()
+    finally:
+        Handler.release.set()
+        server.shutdown()
+        server.server_close()
 
 
 def test_cc_news_listing_unreachable(tmp_path: Path) -> None:
