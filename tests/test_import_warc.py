@@ -28,7 +28,13 @@ from warcio.warcwriter import WARCWriter
 
 from aggregator.cli.database import open_engine
 from aggregator.crawl.warc import MAX_RECORD_BYTES, Counted, Record, open_archive, read_archive
-from aggregator.crawl.warcimport import Progress, WarcImport, run_import
+from aggregator.crawl.warcimport import (
+    HOSTS_CACHE,
+    REVISIT_CACHE_BYTES,
+    Progress,
+    WarcImport,
+    run_import,
+)
 from aggregator.mirror import MirrorServer
 from aggregator.sources import load_sources
 from tests.conftest import BIN, FIXTURES, PROJECT, cli
@@ -271,6 +277,26 @@ def test_revisits_follow_their_original_within_the_import(crawled: Path, tmp_pat
     import_warc(str(revisit), "--db", str(tmp_path / "alone.db"))
     alone = runs(tmp_path / "alone.db")[0]["details"]["files"][0]
     assert alone["reasons"] == {"dropped/revisit_unresolved": 1} and alone["new"] == 0
+
+
+def test_what_an_import_remembers_is_bounded(tmp_path: Path) -> None:
+    """Hosts mapped to sources and payloads kept for revisits stay within their bounds
+    however many an archive holds (memory flat from a 100 MB to a 1 GB archive)."""
+    imp = WarcImport(load_sources(), overrides={"AGGREGATOR_DB_URL": "none"})
+    for n in range(2 * HOSTS_CACHE + 1):
+        assert imp.source_for(f"https://host-{n}.example.net/a-story/") is None
+    assert 0 < len(imp.hosts) <= HOSTS_CACHE
+    body = max((p.read_bytes() for p in SITE.rglob("index.html")), key=len)  # an article
+    n = 0
+    while n * len(body) < 3 * REVISIT_CACHE_BYTES:
+        record = Record("response", f"https://x.example/{n}/", None, 200, "text/html",
+                        body + str(n).encode(), digest=f"sha1:{n}")  # fmt: skip
+        imp._remember(record)
+        n += 1
+    kept = sum(len(b) for b, _ in imp.revisits.values())
+    assert kept == imp.revisit_bytes <= REVISIT_CACHE_BYTES
+    assert len(imp.revisits) * len(body) > REVISIT_CACHE_BYTES  # compressed: more fit
+    assert imp._original(record) == (record.body, "text/html")
 
 
 def test_until_keeps_articles_published_in_the_window(crawled: Path, tmp_path: Path) -> None:
