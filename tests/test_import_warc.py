@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import os
 import signal
 import sqlite3
 import subprocess
@@ -508,7 +509,6 @@ def test_progress_line_and_one_log_line_per_file(crawled: Path, tmp_path: Path) 
 
 
 def test_progress_line_on_a_terminal(crawled: Path, tmp_path: Path) -> None:
-    import os
     import pty
 
     warc = write_warc(tmp_path / "t.warc.gz", crawled_urls(crawled)[:2])
@@ -575,6 +575,25 @@ def test_a_ctrl_c_lost_in_a_finalizer_still_stops_the_import(crawled: Path, tmp_
 # -- CC-NEWS ----------------------------------------------------------------------------------
 
 
+# How long the server holds a stalled download back, and a Ctrl-C'd import may take to
+# stop: a stop takes under 2 s, 15 s with 3% of a core, more on a machine loaded still
+# more (the test once timed out at 30 s under a load of 10 on 2 cores).
+STALL_S = 120
+
+
+def stopped(proc: subprocess.Popen[bytes]) -> int:
+    """``proc``'s exit status once it stops; if it does not within ``STALL_S - 5`` s, its
+    threads' stacks (faulthandler, on SIGABRT) in the failure."""
+    try:
+        return proc.wait(STALL_S - 5)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(
+            f"still running after SIGINT:\n{err.decode(errors='replace')}"
+        ) from None
+
+
 class CCNews(ThreadingHTTPServer):
     """Serves ``/crawl-data/CC-NEWS/2024/06/warc.paths.gz`` and the archives it lists."""
 
@@ -623,7 +642,7 @@ class _CCHandler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.server.stalled.set()
-            self.server.release.wait(30)
+            self.server.release.wait(STALL_S)
             return
         self.wfile.write(body)
 
@@ -652,11 +671,12 @@ def test_cc_news_month_is_imported_and_resumes_after_an_interruption(
     cc_news.stall = names[1]
     cmd = [str(BIN / "aggregator"), "import-warc", "--cc-news", "2024-06",
            "--cc-news-base", cc_news.base, "--db", str(db)]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert cc_news.stalled.wait(30)
+    proc = subprocess.Popen(cmd, cwd=PROJECT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "PYTHONFAULTHANDLER": "1"})  # fmt: skip
+    assert cc_news.stalled.wait(STALL_S)
     time.sleep(0.3)
     proc.send_signal(signal.SIGINT)  # Ctrl-C in the middle of the second file
-    assert proc.wait(30) == 130
+    assert stopped(proc) == 130
     cc_news.release.set()
     first = runs(db)[0]
     assert first["status"] == "shutdown" and first["new"] == 3
