@@ -2,7 +2,8 @@
 and its peak memory as the archive grows.
 
 Run from the project root: ``.venv/bin/python -m benchmarks.warc_import [--articles 600]
-[--small-mb 100] [--large-mb 1000]``; results go to ``benchmarks/results/warc_import.json``.
+[--small-mb 100] [--large-mb 1000]``; results go to ``benchmarks/results/warc_import.json``,
+and a Markdown table of them to standard output.
 
 Method
 ------
@@ -187,6 +188,40 @@ def memory(small_mb: int, large_mb: int, tmp: Path) -> list[dict[str, Any]]:
     return out
 
 
+def table(result: dict[str, Any]) -> str:
+    """The figures as a Markdown table (for an issue's closing note or the README)."""
+    t = result["throughput"]
+    imp = t["import"]
+    ratio = imp["articles_per_s_run"] / t["extraction_only"]["pages_per_s"]
+    lines = [
+        "| measure | records | articles | records/s | articles/s | peak RSS |",
+        "|---|---:|---:|---:|---:|---:|",
+        f"| extraction alone, {t['pages']} pages | {t['pages']} | {t['pages']} | "
+        f"{t['extraction_only']['pages_per_s']:,.1f} | {t['extraction_only']['pages_per_s']:,.1f} "
+        "| (in process) |",
+        f"| import, gzipped WARC ({imp['file_mb']} MB), run time | {imp['records']:,} | "
+        f"{imp['articles']:,} | {imp['records_per_s_run']:,.1f} | {imp['articles_per_s_run']:,.1f} "
+        f"| {imp['peak_rss_mb']} MB |",
+        f"| import, same, wall time with start-up | {imp['records']:,} | {imp['articles']:,} | "
+        f"{imp['records'] / imp['wall_s']:,.1f} | {imp['articles_per_s_wall']:,.1f} | |",
+    ]
+    for m in result["memory"]:
+        lines.append(
+            f"| import, uncompressed {m['file_mb']:,} MB WARC (CC-NEWS-like), run time | "
+            f"{m['records']:,} | {m['articles']:,} | {m['records_per_s_run']:,.1f} | "
+            f"{m['articles'] / m['run_s']:,.1f} | {m['peak_rss_mb']} MB |"
+        )
+    small, large = result["memory"][0], result["memory"][-1]
+    lines += [
+        "",
+        f"Import articles/s over extraction alone: {ratio:.2f}. Peak RSS "
+        f"{small['peak_rss_mb']} MB at {small['file_mb']:,} MB, {large['peak_rss_mb']} MB at "
+        f"{large['file_mb']:,} MB ({large['file_mb'] / small['file_mb']:.1f}x the file, "
+        f"{large['peak_rss_mb'] / small['peak_rss_mb']:.2f}x the memory).",
+    ]
+    return "\n".join(lines)
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     p.add_argument("--articles", type=int, default=600, help="pages of the throughput WARC")
@@ -205,6 +240,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))
+    print()
+    print(table(result))
     return 0
 
 

@@ -59,6 +59,7 @@ class StorePipeline(CrawlerPipeline):
         self.crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         settings = self.crawler.settings
         self.batch_size = max(1, settings.getint("AGGREGATOR_STORE_BATCH", 50))
+        self.seen_at_fetch = settings.getbool("AGGREGATOR_FIRST_SEEN_AT_FETCH", False)
         raw_url = settings.get("AGGREGATOR_DB_URL")
         self.enabled = not storage_disabled(raw_url)
         self.url = raw_url
@@ -109,7 +110,9 @@ class StorePipeline(CrawlerPipeline):
             return
         batch, self.buffer = self.buffer, []
         try:
-            results = self.store.upsert(batch, datetime.now(timezone.utc))
+            results = self.store.upsert(
+                batch, datetime.now(timezone.utc), seen_at_fetch=self.seen_at_fetch
+            )
         except StorageUnavailableError as exc:
             # Counted as lost, which makes the run "incomplete" (run_status): the items
             # were extracted but are not in the database, so a person should look.

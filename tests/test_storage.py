@@ -62,6 +62,25 @@ def test_upsert_new_then_updated_keeps_first_seen(engine: Engine) -> None:
     assert a.first_seen == T0 and a.last_seen == later
 
 
+def test_first_seen_at_fetch_for_archived_pages(engine: Engine) -> None:
+    """``seen_at_fetch`` (web archive imports): a new article was first seen when it was
+    fetched, never later than now; an update leaves first_seen as it was."""
+    store = indexed_store(engine)
+    captured = T0 - timedelta(days=200)
+    future = T0 + timedelta(days=3)  # an archive's clock ahead of ours
+    r = store.upsert(
+        [item(1, fetched_at=captured), item(2, fetched_at=future)], now=T0, seen_at_fetch=True
+    )
+    store.upsert([item(1, fetched_at=T0 - timedelta(days=100))], now=T0, seen_at_fetch=True)
+    one, two = (Query(engine).get(str(x.article_id)) for x in r)
+    assert one is not None and two is not None
+    assert (one.first_seen, one.last_seen, two.first_seen) == (captured, T0, T0)
+    # Without it (a crawl): when it was stored.
+    (r3,) = store.upsert([item(3, fetched_at=captured)], now=T0)
+    three = Query(engine).get(str(r3.article_id))
+    assert three is not None and three.first_seen == T0
+
+
 BODY_1 = distinct_body(1)
 
 

@@ -105,62 +105,67 @@ def import_warc(
     import logging
 
     from aggregator.cli.database import open_engine, since_option
+    from aggregator.crawl.interrupt import CtrlC
     from aggregator.sources import SourceError, load_sources
     from aggregator.storage.url import resolve
 
-    window = since_option(since), since_option(until)
-    # A file is known (in the run's record, in import_files) by its absolute path.
-    names = [f if _is_url(f) else str(Path(f).resolve()) for f in files or []]
-    if cc_news is not None and not _MONTH.match(cc_news):
-        raise fail(f"--cc-news takes a month as YYYY-MM, not {cc_news!r}")
-    if not names and cc_news is None:
-        raise fail("name WARC files or URLs, or a CC-NEWS month with --cc-news YYYY-MM")
-    try:
-        registry = load_sources(str(sources_file) if sources_file else None)
-    except SourceError as exc:
-        raise fail(str(exc)) from exc
-    if source:
-        unknown = [n for n in source if n not in registry]
-        if unknown:
-            raise fail(f"unknown source: {', '.join(unknown)}; known: {', '.join(registry)}")
-        registry = {n: registry[n] for n in source}
-    url = resolve(db)
-    open_engine(url, write=True).dispose()  # a database that cannot take writes: exit 2 now
-    if cc_news is not None:
+    # Installed first: a Ctrl-C lost while the import is being set up still stops it.
+    with CtrlC() as ctrl_c:
+        window = since_option(since), since_option(until)
+        # A file is known (in the run's record, in import_files) by its absolute path.
+        names = [f if _is_url(f) else str(Path(f).resolve()) for f in files or []]
+        if cc_news is not None and not _MONTH.match(cc_news):
+            raise fail(f"--cc-news takes a month as YYYY-MM, not {cc_news!r}")
+        if not names and cc_news is None:
+            raise fail("name WARC files or URLs, or a CC-NEWS month with --cc-news YYYY-MM")
         try:
-            names += cc_news_files(cc_news, cc_news_base)
-        except OSError as exc:
-            raise fail(f"cannot list CC-NEWS {cc_news}: {exc}", 1) from exc
-    handler: logging.Handler = (
-        logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
-    root = logging.getLogger()
-    root.addHandler(handler)
-    root.setLevel(logging.INFO if log_file else logging.ERROR if quiet else logging.WARNING)
-    from aggregator.crawl.warcimport import CloseSpider, Progress, WarcImport, run_import
+            registry = load_sources(str(sources_file) if sources_file else None)
+        except SourceError as exc:
+            raise fail(str(exc)) from exc
+        if source:
+            unknown = [n for n in source if n not in registry]
+            if unknown:
+                raise fail(f"unknown source: {', '.join(unknown)}; known: {', '.join(registry)}")
+            registry = {n: registry[n] for n in source}
+        url = resolve(db)
+        open_engine(url, write=True).dispose()  # a database that cannot take writes: exit 2 now
+        if cc_news is not None:
+            try:
+                names += cc_news_files(cc_news, cc_news_base)
+            except OSError as exc:
+                raise fail(f"cannot list CC-NEWS {cc_news}: {exc}", 1) from exc
+        handler: logging.Handler = (
+            logging.FileHandler(log_file) if log_file else logging.StreamHandler(sys.stderr)
+        )
+        handler.setFormatter(logging.Formatter("%(asctime)s [%(name)s] %(levelname)s: %(message)s"))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        root.setLevel(logging.INFO if log_file else logging.ERROR if quiet else logging.WARNING)
+        from aggregator.crawl.warcimport import CloseSpider, Progress, WarcImport, run_import
 
-    overrides: dict[str, Any] = {"AGGREGATOR_DB_URL": url, "LOG_LEVEL": "WARNING"}
-    if sources_file:
-        overrides["AGGREGATOR_SOURCES"] = str(sources_file)
-    imp = WarcImport(
-        registry,
-        overrides=overrides,
-        any_domain=any_domain,
-        since=window[0],
-        until=window[1],
-    )
-    try:
-        imp.open()
-    except CloseSpider as exc:
-        raise fail(f"cannot open the database ({exc})", 1) from exc
-    interactive = sys.stderr.isatty() and not quiet and log_file is None
-    progress = Progress(len(names)) if interactive else None
-    result = run_import(names, imp, skip_done=cc_news is not None, progress=progress)
-    print_table(result.files, FILE_COLUMNS, title=f"Import results (run {result.run_id})")
-    failed = [f for f in result.files if f.status == "failed"]
-    for f in failed:
-        typer.echo(f"aggregator: {f.file}: not read ({f.detail})", err=True)
-    if result.interrupted:
-        raise typer.Exit(130)
-    raise typer.Exit(1 if failed else 0)
+        overrides: dict[str, Any] = {"AGGREGATOR_DB_URL": url, "LOG_LEVEL": "WARNING"}
+        if sources_file:
+            overrides["AGGREGATOR_SOURCES"] = str(sources_file)
+        imp = WarcImport(
+            registry,
+            overrides=overrides,
+            any_domain=any_domain,
+            since=window[0],
+            until=window[1],
+        )
+        try:
+            imp.open()
+        except CloseSpider as exc:
+            raise fail(f"cannot open the database ({exc})", 1) from exc
+        interactive = sys.stderr.isatty() and not quiet and log_file is None
+        progress = Progress(len(names)) if interactive else None
+        result = run_import(
+            names, imp, skip_done=cc_news is not None, progress=progress, ctrl_c=ctrl_c
+        )
+        print_table(result.files, FILE_COLUMNS, title=f"Import results (run {result.run_id})")
+        failed = [f for f in result.files if f.status == "failed"]
+        for f in failed:
+            typer.echo(f"aggregator: {f.file}: not read ({f.detail})", err=True)
+        if result.interrupted:
+            raise typer.Exit(130)
+        raise typer.Exit(1 if failed else 0)

@@ -120,6 +120,9 @@ ITEM_PIPELINES = {
 AGGREGATOR_DB_URL = os.environ.get("AGGREGATOR_DB_URL")
 # Items per database transaction; the rest is committed when the spider closes.
 AGGREGATOR_STORE_BATCH = 50
+# A new article's first_seen is its fetched_at (not the time it is stored): set by
+# `aggregator import-warc`, whose pages were fetched by the archive, maybe a year ago.
+AGGREGATOR_FIRST_SEEN_AT_FETCH = False
 # Distributed crawling (aggregator crawl --redis, aggregator worker): the Redis server
 # holding the shared queue and duplicate filter, the namespace of its keys (one per
 # fleet; two fleets sharing a server need two), how long a member's heartbeat lives, and

@@ -19,7 +19,7 @@ import io
 import os
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, Any, Protocol
@@ -80,13 +80,17 @@ class Readable(Protocol):
 
 
 class Counted:
-    """A stream that counts the bytes read from it (progress: how far into a file)."""
+    """A stream that counts the bytes read from it (progress: how far into a file);
+    ``before_read`` is called before each read (it may raise to stop the reading)."""
 
-    def __init__(self, raw: Readable) -> None:
+    def __init__(self, raw: Readable, before_read: Callable[[], None] | None = None) -> None:
         self.raw = raw
         self.count = 0
+        self.before_read = before_read
 
     def read(self, n: int = -1, /) -> bytes:
+        if self.before_read is not None:
+            self.before_read()
         data = self.raw.read(n)
         self.count += len(data)
         return data

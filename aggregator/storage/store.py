@@ -69,8 +69,14 @@ def _precision(value: datetime | None, precision: str | None) -> str | None:
     return precision if value is not None and precision in PRECISIONS else None
 
 
-def _row(item: ArticleItem, now: datetime) -> dict[str, Any]:
+def _row(item: ArticleItem, now: datetime, seen_at_fetch: bool = False) -> dict[str, Any]:
     canonical = item.canonical_url or item.url
+    seen = now
+    fetched = item.fetched_at
+    if seen_at_fetch and fetched is not None:
+        if fetched.tzinfo is None:  # naive times are UTC throughout the project
+            fetched = fetched.replace(tzinfo=timezone.utc)
+        seen = min(fetched, now)
     return {
         "canonical_url": canonical,
         "url": item.url,
@@ -95,6 +101,7 @@ def _row(item: ArticleItem, now: datetime) -> dict[str, Any]:
         "language": item.language,
         "fetched_at": item.fetched_at,
         "last_seen": now,
+        "first_seen": seen,  # written by an insert only: it never changes
     }
 
 
@@ -169,7 +176,11 @@ class ArticleStore:
         )
 
     def upsert(
-        self, items: Sequence[ArticleItem], now: datetime | None = None
+        self,
+        items: Sequence[ArticleItem],
+        now: datetime | None = None,
+        *,
+        seen_at_fetch: bool = False,
     ) -> list[StoreResult]:
         """Store ``items`` in one transaction.
 
@@ -178,6 +189,8 @@ class ArticleStore:
         twin) updates that article's ``last_seen`` and is a "duplicate"; anything else is
         inserted and indexed for aggregation: "linked" when it is a near-copy of a stored
         article (syndication, reprint), "new" otherwise. ``first_seen`` never changes.
+        A new article's ``first_seen`` is ``now``, or with ``seen_at_fetch`` its
+        ``fetched_at`` (a web archive's capture time; never later than ``now``).
 
         An item the database rejects (a value it cannot hold) never costs the others: the
         batch is stored again one item per transaction, and that item is "failed", with
@@ -185,7 +198,7 @@ class ArticleStore:
         raises :class:`StorageUnavailableError` with the results stored until then.
         """
         now = now or datetime.now(timezone.utc)
-        rows = [_row(item, now) for item in items]
+        rows = [_row(item, now, seen_at_fetch) for item in items]
         try:
             return self._store(rows, now, retry=True)
         except Exception as exc:
@@ -238,7 +251,8 @@ class ArticleStore:
         found = conn.execute(self._by_url, {"url": row["canonical_url"]}).first()
         if found is not None:
             existing = int(found.id)
-            conn.execute(self._update, {**row, "article_id": existing})
+            update = {k: v for k, v in row.items() if k != "first_seen"}
+            conn.execute(self._update, {**update, "article_id": existing})
             stale = found.story_id is not None and any(
                 found._mapping[c.name] != row[c.name] for c in self._story_columns
             )
@@ -252,12 +266,12 @@ class ArticleStore:
             if twin is not None:
                 conn.execute(self._touch, {"article_id": twin, "now": now})
                 return StoreResult("duplicate", twin)
-        new_id = int(conn.execute(self._insert, {**row, "first_seen": now}).scalar_one())
+        new_id = int(conn.execute(self._insert, row).scalar_one())
         if self.index is None:
             return StoreResult("new", new_id)
         placed = self.index.add(
             conn, new_id, title=row["title"], body=row["body"], published=row["published"],
-            url=row["canonical_url"], seen=now,
+            url=row["canonical_url"], seen=row["first_seen"],
         )  # fmt: skip
         touched.add(placed.story_id)
         return StoreResult("linked" if placed.duplicate_of is not None else "new", new_id)
