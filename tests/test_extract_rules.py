@@ -994,3 +994,21 @@ def test_the_author_box_below_the_article_goes() -> None:
     )
     body = body_of(page(f"<div class='content'>{paras}{bio}</div>"))
     assert body == [f"{PARA} Part {i}." for i in range(7)]
+
+
+def test_a_run_of_linked_lines_in_a_br_block_is_a_link_list() -> None:
+    # An old layout sets the post and a list of the blog's other posts in one block,
+    # line by line: the run of linked lines is a link list, as list items would be.
+    others = "".join(
+        f"<a href='/2012/07/post-{i}.html'>Another post on this blog, number {i}</a><br>"
+        for i in range(10)
+    )
+    sources = "".join(
+        f"<a href='https://src.example/{i}'>Source report {i}</a><br>" for i in range(3)
+    )
+    block = f"{PARA}<br><br>{PARA} Second.<br><br>{sources}<br><b>More posts:</b><br>{others}"
+    body = extract(page(f"<div class='content'>{block}</div>")).body or ""
+    assert PARA in body and f"{PARA} Second." in body
+    assert "Another post on this blog" not in body
+    # A post's own few links under its text stay.
+    assert "Source report 2" in body
