@@ -1012,3 +1012,27 @@ def test_a_run_of_linked_lines_in_a_br_block_is_a_link_list() -> None:
     assert "Another post on this blog" not in body
     # A post's own few links under its text stay.
     assert "Source report 2" in body
+
+
+def test_the_reply_form_ends_the_article_with_its_rules_and_the_notes_below() -> None:
+    # The comment box's heading and rules sit around the form, unnamed, and the site's
+    # terms for commenters below it: none of it is the article.
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(4))
+    rules = (
+        "<p>Comment rules: keep to the topic of the story, do not post personal attacks, "
+        "insults or threats, and remember that every comment is read before it appears.</p>"
+    )
+    form = "<form action='/comment'><textarea name='text'></textarea></form>"
+    terms = (
+        "<div class='fineprint'>By submitting your comment you accept the terms of the "
+        "subscriber agreement, which you should read before you write to us, please.</div>"
+    )
+    html = page(
+        f"<div class='content'>{paras}<div><h3>Have your say</h3>{rules}{form}</div>{terms}</div>"
+    )
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+    # A form with no text area (a search box, a newsletter sign-up) ends nothing.
+    html = page(
+        f"<div class='content'>{paras}<form action='/s'><input name='q'></form>{terms}</div>"
+    )
+    assert body_of(html)[-1].startswith("By submitting your comment")
