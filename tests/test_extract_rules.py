@@ -1036,3 +1036,21 @@ def test_the_reply_form_ends_the_article_with_its_rules_and_the_notes_below() ->
         f"<div class='content'>{paras}<form action='/s'><input name='q'></form>{terms}</div>"
     )
     assert body_of(html)[-1].startswith("By submitting your comment")
+
+
+def test_the_headline_part_of_a_title_with_the_sites_name_is_not_body() -> None:
+    # The <title> is the headline, a separator and the blog's name (two separators
+    # here, which the title's own clean-up keeps); the container prints the headline.
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(3))
+    html = (
+        "<html><head><title>Thirsty Thursday: A Watermelon Quencher - - Health Blog</title>"
+        "</head><body><div class='post'><h2>Thirsty Thursday: A Watermelon Quencher</h2>"
+        f"{paras}</div></body></html>"
+    )
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(3)]
+    # A two-word part before a separator is a section's name, not the headline.
+    html = (
+        "<html><head><title>Film Review: A Watermelon Quencher - Health Blog</title></head>"
+        f"<body><div class='post'><h2>Film Review</h2>{paras}</div></body></html>"
+    )
+    assert body_of(html)[0] == "Film Review"

@@ -142,6 +142,7 @@ def assemble(
     A rights notice followed by no prose ends it too, with the modules below it.
     """
     skip = {_norm(h) for h in headlines if h}
+    skip.update(_title_heads(headlines))
     names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
     kept = 0  # characters of text in out
@@ -234,6 +235,24 @@ def _without_link_lines(block: Block) -> str:
     if not any(line.strip() for line in kept):
         return block.text
     return "\n".join(kept)
+
+
+# What separates the headline from the site's name in a <title>.
+_TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»«]+\s+|:\s+")
+
+
+def _title_heads(headlines: Collection[str]) -> set[str]:
+    """The headline part of each title that goes on with the site's name ("Headline -
+    Site Blog", "Headline: Site"): the text before each of its separators, when it has
+    three words or more (a shorter one is a section name, "Review: ...")."""
+    found: set[str] = set()
+    for h in headlines:
+        parts = _TITLE_SEPARATOR.split(h or "")
+        for n in range(1, len(parts)):
+            head = _norm(" ".join(parts[:n]))
+            if len(head.split()) >= 3:
+                found.add(head)
+    return found
 
 
 def _opens_thread(text: str) -> bool:
