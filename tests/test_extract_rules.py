@@ -1054,3 +1054,20 @@ def test_the_headline_part_of_a_title_with_the_sites_name_is_not_body() -> None:
         f"<body><div class='post'><h2>Film Review</h2>{paras}</div></body></html>"
     )
     assert body_of(html)[0] == "Film Review"
+
+
+def test_a_heading_at_the_top_that_words_the_headline_apart_is_not_body() -> None:
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(3))
+
+    def html(heading: str) -> str:
+        return (
+            "<html><head><title>Bowman, skating champion, dies at 40 | Herald</title></head>"
+            f"<body><div class='story'><h2>{heading}</h2>{paras}</div></body></html>"
+        )
+
+    # The title's words with a cause added: the headline, in other words.
+    assert body_of(html("Skating champion Bowman dies at 40 of likely overdose")) == [
+        f"{PARA} Part {i}." for i in range(3)
+    ]
+    # A heading that shares a word with the title is a section's name: it stays.
+    assert body_of(html("Skating results and news"))[0] == "Skating results and news"

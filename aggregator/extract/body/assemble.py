@@ -188,6 +188,8 @@ def assemble(
             continue
         if skip and _norm(text) in skip:
             continue
+        if not out and b.tag in _TOP_HEADINGS and n < 150 and _tells_headline(text, headlines):
+            continue  # the headline at the container's top, worded apart from the title
         out.append(text)
         kept += n
         if kept - n >= _PROSE_BEFORE_THREAD and n < 160 and _ATTRIBUTION.match(text):
@@ -235,6 +237,26 @@ def _without_link_lines(block: Block) -> str:
     if not any(line.strip() for line in kept):
         return block.text
     return "\n".join(kept)
+
+
+# Headings that print a headline at the container's top (_tells_headline).
+_TOP_HEADINGS = frozenset({"h1", "h2", "h3"})
+_LONG_WORD = re.compile(r"\w{4,}")
+
+
+def _tells_headline(text: str, headlines: Collection[str]) -> bool:
+    """Whether a heading that opens the body is the headline: it shares half its longer
+    words with a headline candidate of three such words or more, and half of that
+    candidate's (the title with a kicker or a dateline added, the headline cut short);
+    or the page has no headline at all to compare with. A section's name ("News &
+    Events") or a label ("FDA News Release") shares a word, not half of each."""
+    words = set(_LONG_WORD.findall(text.casefold()))
+    if not words:
+        return False
+    cands = [set(_LONG_WORD.findall(h.casefold())) for h in headlines if h]
+    if not cands:
+        return True
+    return any(len(c) >= 3 and len(words & c) * 2 >= max(len(words), len(c)) for c in cands)
 
 
 # What separates the headline from the site's name in a <title>.
