@@ -994,3 +994,80 @@ def test_the_author_box_below_the_article_goes() -> None:
     )
     body = body_of(page(f"<div class='content'>{paras}{bio}</div>"))
     assert body == [f"{PARA} Part {i}." for i in range(7)]
+
+
+def test_a_run_of_linked_lines_in_a_br_block_is_a_link_list() -> None:
+    # An old layout sets the post and a list of the blog's other posts in one block,
+    # line by line: the run of linked lines is a link list, as list items would be.
+    others = "".join(
+        f"<a href='/2012/07/post-{i}.html'>Another post on this blog, number {i}</a><br>"
+        for i in range(10)
+    )
+    sources = "".join(
+        f"<a href='https://src.example/{i}'>Source report {i}</a><br>" for i in range(3)
+    )
+    block = f"{PARA}<br><br>{PARA} Second.<br><br>{sources}<br><b>More posts:</b><br>{others}"
+    body = extract(page(f"<div class='content'>{block}</div>")).body or ""
+    assert PARA in body and f"{PARA} Second." in body
+    assert "Another post on this blog" not in body
+    # A post's own few links under its text stay.
+    assert "Source report 2" in body
+
+
+def test_the_reply_form_ends_the_article_with_its_rules_and_the_notes_below() -> None:
+    # The comment box's heading and rules sit around the form, unnamed, and the site's
+    # terms for commenters below it: none of it is the article.
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(4))
+    rules = (
+        "<p>Comment rules: keep to the topic of the story, do not post personal attacks, "
+        "insults or threats, and remember that every comment is read before it appears.</p>"
+    )
+    form = "<form action='/comment'><textarea name='text'></textarea></form>"
+    terms = (
+        "<div class='fineprint'>By submitting your comment you accept the terms of the "
+        "subscriber agreement, which you should read before you write to us, please.</div>"
+    )
+    html = page(
+        f"<div class='content'>{paras}<div><h3>Have your say</h3>{rules}{form}</div>{terms}</div>"
+    )
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+    # A form with no text area (a search box, a newsletter sign-up) ends nothing.
+    html = page(
+        f"<div class='content'>{paras}<form action='/s'><input name='q'></form>{terms}</div>"
+    )
+    assert body_of(html)[-1].startswith("By submitting your comment")
+
+
+def test_the_headline_part_of_a_title_with_the_sites_name_is_not_body() -> None:
+    # The <title> is the headline, a separator and the blog's name (two separators
+    # here, which the title's own clean-up keeps); the container prints the headline.
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(3))
+    html = (
+        "<html><head><title>Thirsty Thursday: A Watermelon Quencher - - Health Blog</title>"
+        "</head><body><div class='post'><h2>Thirsty Thursday: A Watermelon Quencher</h2>"
+        f"{paras}</div></body></html>"
+    )
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(3)]
+    # A two-word part before a separator is a section's name, not the headline.
+    html = (
+        "<html><head><title>Film Review: A Watermelon Quencher - Health Blog</title></head>"
+        f"<body><div class='post'><h2>Film Review</h2>{paras}</div></body></html>"
+    )
+    assert body_of(html)[0] == "Film Review"
+
+
+def test_a_heading_at_the_top_that_words_the_headline_apart_is_not_body() -> None:
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(3))
+
+    def html(heading: str) -> str:
+        return (
+            "<html><head><title>Bowman, skating champion, dies at 40 | Herald</title></head>"
+            f"<body><div class='story'><h2>{heading}</h2>{paras}</div></body></html>"
+        )
+
+    # The title's words with a cause added: the headline, in other words.
+    assert body_of(html("Skating champion Bowman dies at 40 of likely overdose")) == [
+        f"{PARA} Part {i}." for i in range(3)
+    ]
+    # A heading that shares a word with the title is a section's name: it stays.
+    assert body_of(html("Skating results and news"))[0] == "Skating results and news"

@@ -38,6 +38,9 @@ class Block:
     link_chars: int
     group: int = 0
     """Identifies the enclosing block element (the ``<ul>`` of an ``<li>``)."""
+    line_links: tuple[int, ...] = ()
+    """Link characters of each ``<br>``-separated line of ``text``, where it has several
+    (not in ``<pre>``)."""
 
     @property
     def link_heavy(self) -> bool:
@@ -55,17 +58,23 @@ def _blocks(container: HtmlElement) -> list[Block]:
     blocks: list[Block] = []
     buf: list[str] = []
     link_chars = 0
+    line_links: list[int] = []  # link characters of the lines before the current one
+    line_start = 0  # link_chars where the current line started
+    in_pre = False  # the block holds preformatted text (its lines are not <br>s)
     block_tag = [container.tag if isinstance(container.tag, str) else "div"]
     block_el: list[int] = [0, id(container)]
     pre_depth = 0
 
     def flush() -> None:
-        nonlocal link_chars
+        nonlocal link_chars, line_start, in_pre
         text = "".join(buf)
         if text.strip():
-            blocks.append(Block(block_tag[-1], text, link_chars, block_el[-2]))
+            lines = () if in_pre or not line_links else (*line_links, link_chars - line_start)
+            blocks.append(Block(block_tag[-1], text, link_chars, block_el[-2], lines))
         buf.clear()
-        link_chars = 0
+        link_chars = line_start = 0
+        line_links.clear()
+        in_pre = bool(pre_depth)
 
     def add(text: str, is_link: bool) -> None:
         nonlocal link_chars
@@ -76,18 +85,21 @@ def _blocks(container: HtmlElement) -> list[Block]:
             link_chars += len(text.strip())
 
     def walk(el: HtmlElement, in_link: bool) -> None:
-        nonlocal pre_depth
+        nonlocal pre_depth, line_start, in_pre
         tag = el.tag if isinstance(el.tag, str) else ""
         is_block = tag in _BLOCK_TAGS
         is_link = in_link or tag == "a"
         if tag == "br":
             buf.append("\n")
+            line_links.append(link_chars - line_start)
+            line_start = link_chars
         elif is_block:
             flush()
             block_tag.append(tag)
             block_el.append(id(el))
         if tag == "pre":
             pre_depth += 1
+            in_pre = True
         if el.text:
             add(el.text, is_link)
         for child in el:
@@ -130,6 +142,7 @@ def assemble(
     A rights notice followed by no prose ends it too, with the modules below it.
     """
     skip = {_norm(h) for h in headlines if h}
+    skip.update(_title_heads(headlines))
     names = [a.casefold() for a in authors if len(a) > 3]
     out: list[str] = []
     kept = 0  # characters of text in out
@@ -143,7 +156,7 @@ def assemble(
             groups.setdefault(b.group, []).append(b.link_heavy)
     heads = _section_heads(blocks)
     for i, b in enumerate(blocks):
-        text = _INLINE_SPACE.sub(" ", b.text).strip()
+        text = _INLINE_SPACE.sub(" ", _without_link_lines(b)).strip()
         if not text:
             continue
         n = len(text)
@@ -175,6 +188,8 @@ def assemble(
             continue
         if skip and _norm(text) in skip:
             continue
+        if not out and b.tag in _TOP_HEADINGS and n < 150 and _tells_headline(text, headlines):
+            continue  # the headline at the container's top, worded apart from the title
         out.append(text)
         kept += n
         if kept - n >= _PROSE_BEFORE_THREAD and n < 160 and _ATTRIBUTION.match(text):
@@ -184,6 +199,82 @@ def assemble(
         # which end the article at the first signature (the post's own, if it has one).
         del out[signed[0] :]
     return clean_body("\n\n".join(out))
+
+
+# Link-heavy lines in a row that make a link list inside a block: more than the few
+# sources or further-reading links a post lists under its text (dragnet keeps a post's
+# list of six; a run of five or six cost it, eight costs nothing).
+_LINK_RUN = 8
+
+
+def _without_link_lines(block: Block) -> str:
+    """The block's text without its runs of link-heavy lines, where ``<br>`` splits it
+    into lines: linked headlines set line by line in one block ("15 Funny Posts<br>Fun
+    Facts<br>...") are a link list as much as list items are. A block that is all such
+    lines is left to the block's own test."""
+    if len(block.line_links) < _LINK_RUN:
+        return block.text
+    lines = block.text.split("\n")
+    if len(lines) != len(block.line_links):
+        return block.text
+    heavy = [
+        bool(line.strip()) and Block("", line, links).link_heavy
+        for line, links in zip(lines, block.line_links, strict=True)
+    ]
+    # Runs of link-heavy lines (blank lines between them do not break a run).
+    drop: set[int] = set()
+    run: list[int] = []
+    for j, line in enumerate([*lines, "end"]):
+        if j < len(lines) and heavy[j]:
+            run.append(j)
+        elif j < len(lines) and not line.strip():
+            continue
+        else:
+            if len(run) >= _LINK_RUN:
+                drop.update(run)
+            run = []
+    kept = [line for j, line in enumerate(lines) if j not in drop]
+    if not any(line.strip() for line in kept):
+        return block.text
+    return "\n".join(kept)
+
+
+# Headings that print a headline at the container's top (_tells_headline).
+_TOP_HEADINGS = frozenset({"h1", "h2", "h3"})
+_LONG_WORD = re.compile(r"\w{4,}")
+
+
+def _tells_headline(text: str, headlines: Collection[str]) -> bool:
+    """Whether a heading that opens the body is the headline: it shares half its longer
+    words with a headline candidate of three such words or more, and half of that
+    candidate's (the title with a kicker or a dateline added, the headline cut short);
+    or the page has no headline at all to compare with. A section's name ("News &
+    Events") or a label ("FDA News Release") shares a word, not half of each."""
+    words = set(_LONG_WORD.findall(text.casefold()))
+    if not words:
+        return False
+    cands = [set(_LONG_WORD.findall(h.casefold())) for h in headlines if h]
+    if not cands:
+        return True
+    return any(len(c) >= 3 and len(words & c) * 2 >= max(len(words), len(c)) for c in cands)
+
+
+# What separates the headline from the site's name in a <title>.
+_TITLE_SEPARATOR = re.compile(r"\s+[-|–—:»«]+\s+|:\s+")
+
+
+def _title_heads(headlines: Collection[str]) -> set[str]:
+    """The headline part of each title that goes on with the site's name ("Headline -
+    Site Blog", "Headline: Site"): the text before each of its separators, when it has
+    three words or more (a shorter one is a section name, "Review: ...")."""
+    found: set[str] = set()
+    for h in headlines:
+        parts = _TITLE_SEPARATOR.split(h or "")
+        for n in range(1, len(parts)):
+            head = _norm(" ".join(parts[:n]))
+            if len(head.split()) >= 3:
+                found.add(head)
+    return found
 
 
 def _opens_thread(text: str) -> bool:

@@ -78,6 +78,12 @@ def prune(root: HtmlElement) -> None:
         if tag in ("html", "body"):
             continue
         if tag in _DROP_TAGS or _CONSENT.match(el.get("id") or ""):
+            if tag == "textarea":
+                # The box readers write in: its form is the reply form, which the
+                # container's furniture pass ends the article at.
+                form = next(el.iterancestors("form"), None)
+                if form is not None:
+                    form.set(_REPLY_FORM, "")
             doomed.append(el)
             gone.add(el)
         elif _is_hidden(el) and not article_text.holds(el):
@@ -97,7 +103,8 @@ def prune_furniture(
     class names lie in both directions ("ad-margins" or "paywall" around a whole
     article, ASP.NET forms around whole pages, "modal-enabled" on an article box). A
     block named as furniture goes whatever its size when the article's prose comes before
-    it (:data:`_PROSE_BEFORE`).
+    it (:data:`_PROSE_BEFORE`). The readers' reply form after the prose ends the article
+    (:func:`_reply_section`).
     """
     total = stats[part].text if part in stats else len(part.text_content())
     doomed: list[HtmlElement] = []
@@ -151,7 +158,41 @@ def prune_furniture(
             # it: a "latest news" module, however its items are labelled (a link list
             # inside the article is followed by the article's closing paragraph).
             doomed.append(el)
+    doomed += _reply_section(part, text_before)
     drop_all(doomed)
+
+
+# Marks a form that holds a text area (set by prune): a reply form.
+_REPLY_FORM = "data-reply-form"
+# Unlinked text before the reply form in the container: a short post's worth.
+_REPLY_AFTER = 500
+# Unlinked text before the reply form, inside one of its ancestors, that makes that
+# ancestor more than the comment section: the article's text.
+_SECTION_BEFORE = 300
+
+
+def _reply_section(part: HtmlElement, text_before: _TextBefore) -> list[HtmlElement]:
+    """The readers' reply section below the article's prose and what follows it: the
+    reply form's largest ancestor with little text before the form (the comment box's
+    heading and rules), and every element after that in the container (the policy
+    under the form). Only after an article's worth of prose: a form at the top of a
+    container is no comment section's."""
+    form = next((f for f in part.iter("form") if f.get(_REPLY_FORM) is not None), None)
+    if form is None or form is part or text_before(form) < _REPLY_AFTER:
+        return []
+    node = form
+    for anc in form.iterancestors():
+        if anc is part:
+            break
+        if text_before(form) - text_before(anc) >= _SECTION_BEFORE:
+            break  # the ancestor holds prose before the form: the article's
+        node = anc
+    doomed = [node]
+    for anc in (node, *node.iterancestors()):
+        if anc is part:
+            break
+        doomed += [sib for sib in anc.itersiblings() if isinstance(sib.tag, str)]
+    return doomed
 
 
 # Characters of an author's box below the article (a bio of a sentence or more), not its
