@@ -892,7 +892,7 @@ class FleetConcurrency:
     fleet's size: in each process one request per domain at a time asks for a lease
     (the others queue behind it locally), and when the domain is full it does not ask
     again until a lease given back wakes it (:class:`Waker`) or its fallback timeout
-    (from 1 s, doubling up to half the heartbeat TTL) runs out. On such a timeout the
+    (from 1 s, doubling up to a third of the heartbeat TTL) runs out. On such a timeout the
     lease script also drops the leases of owners whose heartbeat expired, so a killed
     worker's slots come back about a TTL after its death; a lease also expires after
     ``DOWNLOAD_TIMEOUT`` plus a margin.
@@ -914,7 +914,7 @@ class FleetConcurrency:
         self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
         self.fleet = fleet_for(crawler)
         ttl = settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL
-        self.max_fallback = max(self.FIRST_FALLBACK, min(ttl / 2, self.lease_seconds))
+        self.max_fallback = max(self.FIRST_FALLBACK, min(ttl / 3, self.lease_seconds))
         self.acquire_script = self.fleet.redis.register_script(_ACQUIRE)
         self.back_off_script = self.fleet.redis.register_script(_BACK_OFF)
         self.retry_codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")}
