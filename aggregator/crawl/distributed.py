@@ -163,6 +163,12 @@ class Keys:
     def wake(self, domain: str) -> str:
         return f"{self.prefix}:wake:{domain}"
 
+    @property
+    def wake_pattern(self) -> str:
+        """A SCAN pattern of every domain's wake list."""
+        prefix = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
+        return f"{prefix}:wake:*"
+
     def waker(self, member: str, name: str) -> str:
         return f"{self.prefix}:waker:{member}:{name}"
 
@@ -321,6 +327,11 @@ class Fleet:
                 pipe.delete(self.keys.run)
             pipe.delete(self.keys.alive(self.member))
             pipe.execute()
+            # The domains' wake lists keep up to a limit of tokens of slots given back
+            # (they expire with the leases): the next run starts without them.
+            wake = list(self.redis.scan_iter(match=self.keys.wake_pattern, count=1000))
+            for i in range(0, len(wake), 500):
+                self.redis.delete(*wake[i : i + 500])
         except redis.RedisError as exc:
             logger.warning("Could not clear the run's keys in Redis (%s)", exc)
 
