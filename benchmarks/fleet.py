@@ -442,8 +442,10 @@ class Crawl:
 
     @property
     def redis_round_trips(self) -> int:
-        """Commands the processes sent: the lease script runs TIME, ZREMRANGEBYSCORE and
-        ZCARD on every call, and ZADD and EXPIRE (used nowhere else) when it grants one."""
+        """Commands the processes sent (a pipeline's each counted): the lease script runs
+        TIME, ZREMRANGEBYSCORE and ZCARD on every call, and ZADD and EXPIRE (used nowhere
+        else) when it grants one; the few commands with which it drops a dead member's
+        leases are counted as sent."""
         calls = self.redis_calls
         inside = calls.get("time", 0) + calls.get("zremrangebyscore", 0)
         inside += calls.get("evalsha", 0) + 2 * calls.get("expire", 0)

@@ -18,8 +18,9 @@ around them, none of it a queue of its own:
   stories once: :mod:`aggregator.pipelines.fleet`);
 * politeness across the fleet (:class:`FleetConcurrency`): at most
   ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests in flight per domain for the whole
-  fleet, as leases in a Redis sorted set that expire on their own (a killed worker's
-  lease does not hold a slot for ever).
+  fleet, as leases in a Redis sorted set that expire on their own and that a live member
+  drops once their owner's heartbeat is gone (a killed worker's lease does not hold a
+  slot for long); a request waiting for a slot is woken by one given back, it does not poll.
 
 A request a killed worker had taken is not in the queue any more (scrapy-redis pops it): it
 is crawled again by the *next* run, whose discovery finds the article again while the
@@ -158,6 +159,18 @@ class Keys:
 
     def gate(self, domain: str) -> str:
         return f"{self.prefix}:gate:{domain}"
+
+    def wake(self, domain: str) -> str:
+        return f"{self.prefix}:wake:{domain}"
+
+    @property
+    def wake_pattern(self) -> str:
+        """A SCAN pattern of every domain's wake list."""
+        prefix = "".join(f"\\{c}" if c in "*?[]\\" else c for c in self.prefix)
+        return f"{prefix}:wake:*"
+
+    def waker(self, member: str, name: str) -> str:
+        return f"{self.prefix}:waker:{member}:{name}"
 
     def of_source(self, source: str) -> list[str]:
         return [
@@ -314,6 +327,11 @@ class Fleet:
                 pipe.delete(self.keys.run)
             pipe.delete(self.keys.alive(self.member))
             pipe.execute()
+            # The domains' wake lists keep up to a limit of tokens of slots given back
+            # (they expire with the leases): the next run starts without them.
+            wake = list(self.redis.scan_iter(match=self.keys.wake_pattern, count=1000))
+            for i in range(0, len(wake), 500):
+                self.redis.delete(*wake[i : i + 500])
         except redis.RedisError as exc:
             logger.warning("Could not clear the run's keys in Redis (%s)", exc)
 
@@ -715,17 +733,39 @@ class WorkerStart:
 
 
 # Atomically: drop expired leases, then take one if fewer than ARGV[1] are held. Times
-# are the Redis server's (machines' clocks may differ).
+# are the Redis server's (machines' clocks may differ). A lease is "<owner member> <token>".
+# With ARGV[4] = 1 and the domain full, the leases of owners whose heartbeat key
+# (ARGV[5] .. owner) is gone (a killed process) are dropped first, and each slot so freed
+# that this call does not take wakes a waiter (KEYS[2], the domain's wake list).
 _ACQUIRE = """
 local now = redis.call('TIME')
 local t = tonumber(now[1]) + tonumber(now[2]) / 1000000
+local limit = tonumber(ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', t)
-if redis.call('ZCARD', KEYS[1]) < tonumber(ARGV[1]) then
+local held = redis.call('ZCARD', KEYS[1])
+local freed = 0
+if held >= limit and ARGV[4] == '1' then
+  for _, lease in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local owner = string.match(lease, '^(.*) [^ ]*$')
+    if owner and redis.call('EXISTS', ARGV[5] .. owner) == 0 then
+      redis.call('ZREM', KEYS[1], lease)
+      freed = freed + 1
+    end
+  end
+  held = held - freed
+end
+local took = 0
+if held < limit then
   redis.call('ZADD', KEYS[1], t + tonumber(ARGV[2]), ARGV[3])
   redis.call('EXPIRE', KEYS[1], math.ceil(tonumber(ARGV[2])) + 1)
-  return 1
+  took = 1
 end
-return 0
+if freed > took then
+  for _ = 1, freed - took do redis.call('LPUSH', KEYS[2], '1') end
+  redis.call('LTRIM', KEYS[2], 0, limit - 1)
+  redis.call('EXPIRE', KEYS[2], math.ceil(tonumber(ARGV[2])) + 1)
+end
+return took
 """
 LEASE = "fleet_lease"
 # A retryable answer (429, 503...) from a domain, seen by any member: the domain's fleet
@@ -742,15 +782,131 @@ return tostring(delay)
 """
 
 
+class Waker:
+    """Wake-ups for the requests of one process that wait for a domain's slot, without
+    polling: a lease given back pushes a token to the domain's wake list, and one
+    asyncio client of this process blocks on ``BLPOP`` over the wake lists of the
+    domains it has waiters for (one connection; the reactor's own event loop reads its
+    answer, so nothing blocks the reactor and no thread is woken). A token popped wakes
+    this process's waiter of that domain (one per domain: :class:`FleetConcurrency` lets
+    one request per domain and process ask Redis at a time), which then asks for a lease
+    once.
+
+    Tokens are hints, never slots: the lease script alone grants a slot, so a lost token
+    costs a waiter its fallback timeout and a stale one a single failed attempt."""
+
+    BLOCK_SECONDS = 5.0
+
+    def __init__(self, url: str, client: Redis, keys: Keys, member: str) -> None:
+        self.url = url
+        self.redis = client
+        # Pushed to make the BLPOP return when a domain joins the set it waits on.
+        self.own_key = keys.waker(member, secrets.token_hex(4))
+        self.waiting: dict[str, list[asyncio.Future[bool]]] = {}
+        self.blocking_on: set[str] = set()
+        self.interrupted = False
+        self.task: asyncio.Task[None] | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def wait(self, key: str, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for a token of wake list ``key``: whether one
+        came (it is this waiter's, even if it came as the timeout ran out)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[bool] = loop.create_future()
+        self.waiting.setdefault(key, []).append(future)
+        if self.task is None or self.task.done() or self.loop is not loop:
+            self.loop = loop  # its first BLPOP includes the key
+            self.task = loop.create_task(self._run())
+        elif key not in self.blocking_on and not self.interrupted:
+            self.interrupted = self._interrupt()
+        try:
+            await asyncio.wait([future], timeout=timeout)
+        finally:
+            futures = self.waiting.get(key, [])
+            if future in futures:  # timed out (or cancelled): no token taken for it
+                futures.remove(future)
+                if not futures:
+                    del self.waiting[key]
+                woken = False
+            else:
+                woken = True
+        return woken
+
+    def _interrupt(self) -> bool:
+        """Make the BLPOP return (whether Redis took the push: if not, the BLPOP's own
+        timeout comes anyway)."""
+        import redis
+
+        try:
+            pipe = self.redis.pipeline(transaction=False)
+            pipe.lpush(self.own_key, "1")
+            pipe.pexpire(self.own_key, int(self.BLOCK_SECONDS * 4000))
+            pipe.execute()
+        except redis.RedisError:
+            return False
+        return True
+
+    def stop(self) -> None:
+        import redis
+
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+        with contextlib.suppress(redis.RedisError):
+            self.redis.delete(self.own_key)
+
+    async def _run(self) -> None:
+        import redis
+        import redis.asyncio
+
+        client = redis.asyncio.Redis.from_url(self.url, **client_options())
+        try:
+            while True:
+                keys = [k for k, futures in self.waiting.items() if futures]
+                self.blocking_on = set(keys)
+                try:
+                    popped = await client.blpop([self.own_key, *keys], timeout=self.BLOCK_SECONDS)
+                except (redis.RedisError, OSError):  # waiters fall back on their timeouts
+                    await asyncio.sleep(POLL_SECONDS)
+                    continue
+                if popped is None:
+                    continue
+                raw = popped[0]
+                key = raw.decode() if isinstance(raw, bytes) else str(raw)
+                if key == self.own_key:
+                    self.interrupted = False
+                    continue
+                futures = self.waiting.get(key, [])
+                future = futures.pop(0) if futures else None
+                if not futures:
+                    self.waiting.pop(key, None)
+                if future is None:  # its waiter timed out meanwhile: the token is another's
+                    with contextlib.suppress(redis.RedisError):
+                        await client.lpush(key, "1")
+                    continue
+                if not future.done():
+                    future.set_result(True)
+        finally:
+            self.blocking_on = set()
+            self.interrupted = False
+            with contextlib.suppress(Exception):  # closing a connection cut mid-command
+                await client.aclose()
+
+
 class FleetConcurrency:
     """Downloader middleware: politeness for the fleet, not per process.
 
     Concurrency: at most ``AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN`` requests (default
     ``CONCURRENT_REQUESTS_PER_DOMAIN``) in flight per domain across the fleet. A request
     waits for a lease (a member of the domain's sorted set in Redis, scored by its
-    expiry) before it is sent, and gives it back with its response or failure. A lease
-    expires after ``DOWNLOAD_TIMEOUT`` plus a margin, so one held by a killed worker frees
-    its slot by itself.
+    expiry, naming its owner) before it is sent, and gives it back with its response or
+    failure. Waiting costs Redis a bounded number of commands per request, whatever the
+    fleet's size: in each process one request per domain at a time asks for a lease
+    (the others queue behind it locally), and when the domain is full it does not ask
+    again until a lease given back wakes it (:class:`Waker`) or its fallback timeout
+    (from 1 s, doubling up to a third of the heartbeat TTL) runs out. On such a timeout the
+    lease script also drops the leases of owners whose heartbeat expired, so a killed
+    worker's slots come back about a TTL after its death; a lease also expires after
+    ``DOWNLOAD_TIMEOUT`` plus a margin.
 
     Backoff: a retryable answer (``RETRY_HTTP_CODES``: 429, 503...) to any member sets
     the domain's fleet delay (doubling per such answer from 1 s, ``Retry-After``
@@ -759,6 +915,8 @@ class FleetConcurrency:
     (a Redis key that lives one delay) only when no other request passed it within the
     delay. Each process's own backoff (:mod:`aggregator.crawl.backoff`) still applies."""
 
+    FIRST_FALLBACK = 1.0
+
     def __init__(self, crawler: Crawler) -> None:
         settings = crawler.settings
         self.limit = settings.getint("AGGREGATOR_FLEET_CONCURRENCY_PER_DOMAIN") or (
@@ -766,11 +924,16 @@ class FleetConcurrency:
         )
         self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
         self.fleet = fleet_for(crawler)
+        ttl = settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL
+        self.max_fallback = max(self.FIRST_FALLBACK, min(ttl / 3, self.lease_seconds))
         self.acquire_script = self.fleet.redis.register_script(_ACQUIRE)
         self.back_off_script = self.fleet.redis.register_script(_BACK_OFF)
         self.retry_codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")}
         self.max_delay = settings.getfloat("AUTOTHROTTLE_MAX_DELAY", 60.0)
         self.crawler = crawler
+        url = settings.get("AGGREGATOR_REDIS_URL")
+        self.waker = Waker(url, self.fleet.redis, self.fleet.keys, self.fleet.member)
+        self.turns: dict[str, asyncio.Lock] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -778,20 +941,34 @@ class FleetConcurrency:
             from scrapy.exceptions import NotConfigured
 
             raise NotConfigured  # bare: Scrapy logs a reason as a WARNING, per source
-        return cls(crawler)
+        mw = cls(crawler)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
+
+    def spider_closed(self) -> None:
+        self.waker.stop()
 
     def _domain(self, request: Request) -> str:
         return str(request.meta.get("download_slot") or urlparse_cached(request).hostname or "")
 
     async def process_request(self, request: Request) -> None:
+        domain = self._domain(request)
+        turn = self.turns.get(domain)
+        if turn is None:
+            turn = self.turns[domain] = asyncio.Lock()
+        async with turn:  # one request per domain of this process asks Redis at a time
+            await self._take(request, domain)
+
+    async def _take(self, request: Request, domain: str) -> None:
         import redis
         from scrapy.exceptions import IgnoreRequest
 
-        domain = self._domain(request)
-        key = self.fleet.keys.slots(domain)
+        key, wake_key = self.fleet.keys.slots(domain), self.fleet.keys.wake(domain)
         delay_key, gate_key = self.fleet.keys.backoff(domain), self.fleet.keys.gate(domain)
-        lease = secrets.token_hex(8)
-        waited = gated = False
+        lease = f"{self.fleet.member} {secrets.token_hex(8)}"
+        alive_prefix = self.fleet.keys.alive("")
+        waited = gated = reap = False
+        fallback = self.FIRST_FALLBACK
         while True:
             try:
                 delay = self.fleet.redis.get(delay_key)
@@ -803,8 +980,12 @@ class FleetConcurrency:
                     gated = True
                     await asyncio.sleep(0.1)
                     continue
-                args: list[int | float | str] = [self.limit, self.lease_seconds, lease]
-                if self.acquire_script(keys=[key], args=args):
+                # Nobody is taken for dead while heartbeats may be lapsing after an outage.
+                reap = reap and time.monotonic() >= self.fleet.trust_after
+                args: list[int | float | str] = [
+                    self.limit, self.lease_seconds, lease, int(reap), alive_prefix
+                ]  # fmt: skip
+                if self.acquire_script(keys=[key, wake_key], args=args):
                     break
             except redis.RedisError as exc:  # waited for as the scheduler waits
                 if self.fleet.down(exc):
@@ -812,18 +993,31 @@ class FleetConcurrency:
                 await asyncio.sleep(POLL_SECONDS)
                 continue
             waited = True
-            await asyncio.sleep(0.05)
+            woken = await self.waker.wait(wake_key, fallback)
+            # No wake-up within the fallback: a lease may belong to a dead member.
+            reap = not woken
+            if reap:
+                if self.crawler.stats is not None:
+                    self.crawler.stats.inc_value("aggregator/fleet/slot_wait_timeouts")
+                fallback = min(fallback * 2, self.max_fallback)
         if waited and self.crawler.stats is not None:
             self.crawler.stats.inc_value("aggregator/fleet/waited_for_slot")
-        request.meta[LEASE] = (key, lease)
+        request.meta[LEASE] = (key, lease, wake_key)
 
     def _release(self, request: Request) -> None:
         import redis
 
         held = request.meta.pop(LEASE, None)
         if held:
+            # The token wakes one waiter of the fleet; at most `limit` wait unclaimed.
+            key, lease, wake_key = held
             with contextlib.suppress(redis.RedisError):  # the lease expires by itself
-                self.fleet.redis.zrem(held[0], held[1])
+                pipe = self.fleet.redis.pipeline(transaction=False)
+                pipe.zrem(key, lease)
+                pipe.lpush(wake_key, "1")
+                pipe.ltrim(wake_key, 0, self.limit - 1)
+                pipe.pexpire(wake_key, int(self.lease_seconds * 1000) + 1000)
+                pipe.execute()
 
     def process_response(self, request: Request, response: Response) -> Response:
         import redis
