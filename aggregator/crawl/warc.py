@@ -258,7 +258,8 @@ class _Inflate:
         """Compressed input, given to zlib-ng from ``at`` on."""
         self.at = at
         self.pending = b""
-        """Inflated by :meth:`whole` and not read yet."""
+        """Inflated by :meth:`whole`, read from ``pending_at`` on."""
+        self.pending_at = 0
         self.done = False
 
     def _step(self, n: int) -> bytes:
@@ -300,8 +301,9 @@ class _Inflate:
 
     def read(self, n: int = CHUNK, /) -> bytes:
         n = n if n > 0 else CHUNK
-        if self.pending:
-            out, self.pending = self.pending[:n], self.pending[n:]
+        if self.pending_at < len(self.pending):
+            out = self.pending[self.pending_at : self.pending_at + n]
+            self.pending_at += len(out)
             return out
         while not self.done:
             piece = self._step(n)
