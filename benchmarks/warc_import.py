@@ -2,8 +2,8 @@
 and its peak memory as the archive grows.
 
 Run from the project root: ``.venv/bin/python -m benchmarks.warc_import [--articles 600]
-[--small-mb 100] [--large-mb 1000]``; results go to ``benchmarks/results/warc_import.json``,
-and a Markdown table of them to standard output.
+[--small-mb 100] [--large-mb 1000] [--rounds 3]``; results go to
+``benchmarks/results/warc_import.json``, and a Markdown table of them to standard output.
 
 Method
 ------
@@ -20,16 +20,27 @@ Method
    laid out like a CC-NEWS file: a distinct registry article every 50th record (so the
    articles grow with the file: 10x the file, 10x the articles stored and indexed) and,
    between them, pages of hosts outside the registry (the generated pages under
-   ``filler-<n>.example.net``), which are read and parsed and then skipped. Each is
+   ``filler-<n>.example.net``), which are read and skipped. Each is
    imported by a subprocess that reports its own peak resident set size
    (``getrusage(RUSAGE_SELF).ru_maxrss``) when the command returns.
+3. **CC-NEWS as it is.** A WARC of about ``--small-mb`` MB laid out the same way but
+   gzipped per record, as CC-NEWS files are (reading it is most of a backfill's time: a
+   CC-NEWS file is about 1 GB of it). Imported like the others; and *reading alone*, in
+   this process, records/s of: our reader as the import reads (pages of other hosts
+   skipped unparsed: :meth:`WarcImport.wanted <aggregator.crawl.warcimport.WarcImport.wanted>`),
+   our reader parsing every record, and the peers warcio's ``ArchiveIterator`` (each
+   response's payload read) and, when installed, fastwarc's (not a dependency). The
+   readers take turns, ``--rounds`` times, on the same file; each one's best round is
+   reported. The uncompressed ``--small-mb`` file of (2) is read the same way.
 
-Checks: every import exits 0 and stores exactly the articles it was given.
+Checks: every import exits 0 and stores exactly the articles it was given; every reader
+reads every record.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import io
 import json
 import sqlite3
@@ -37,7 +48,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,6 +57,8 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from aggregator.crawl.pages import extract_page
+from aggregator.crawl.warc import read_archive
+from aggregator.crawl.warcimport import WarcImport
 from aggregator.sitegen import generate_pages, render_page, template_path
 from aggregator.sources import load_sources
 
@@ -150,13 +163,16 @@ def throughput(count: int, tmp: Path) -> dict[str, Any]:
     }
 
 
-def big_warc(path: Path, megabytes: int, articles: list[tuple[str, bytes]]) -> int:
-    """An uncompressed WARC of about ``megabytes`` MB; how many registry articles it holds."""
+def big_warc(
+    path: Path, megabytes: int, articles: list[tuple[str, bytes]], gzipped: bool = False
+) -> int:
+    """A WARC of about ``megabytes`` MB (uncompressed, or gzipped per record as CC-NEWS
+    files are), laid out like CC-NEWS; how many registry articles it holds."""
     target = megabytes * 1_000_000
     used = 0
     n = 0
     with path.open("wb") as f:
-        writer = WARCWriter(f, gzip=False)
+        writer = WARCWriter(f, gzip=gzipped)
         while f.tell() < target:
             url, body = articles[(n // ARTICLE_EVERY) % len(articles)]
             if n % ARTICLE_EVERY == 0:
@@ -171,21 +187,110 @@ def big_warc(path: Path, megabytes: int, articles: list[tuple[str, bytes]]) -> i
     return used
 
 
-def memory(small_mb: int, large_mb: int, tmp: Path) -> list[dict[str, Any]]:
+def _ours(path: Path, want: Callable[[str], bool] | None) -> int:
+    with path.open("rb") as f:
+        return sum(1 for _ in read_archive(f, want=want))
+
+
+def _as_the_import(path: Path) -> Callable[[], int]:
+    # A new import each turn (the hosts it has mapped start empty), built before the clock.
+    want = WarcImport(load_sources(), overrides={"AGGREGATOR_DB_URL": "none"}).wanted
+    return lambda: _ours(path, want)
+
+
+def _warcio(path: Path) -> int:
+    from warcio.archiveiterator import ArchiveIterator
+
+    n = 0
+    with path.open("rb") as f:
+        for record in ArchiveIterator(f):
+            if record.rec_type == "response":
+                record.content_stream().read()
+            n += 1
+    return n
+
+
+def _fastwarc(path: Path) -> int:
+    from fastwarc.warc import ArchiveIterator
+
+    n = 0
+    with path.open("rb") as f:
+        for record in ArchiveIterator(f, parse_http=True):
+            record.reader.read()
+            n += 1
+    return n
+
+
+# Each reader's set-up, which returns the reading that is timed (records read).
+READERS: dict[str, Callable[[Path], Callable[[], int]]] = {
+    "ours, as the import reads": _as_the_import,
+    "ours, every record parsed": lambda p: lambda: _ours(p, None),
+    "warcio ArchiveIterator": lambda p: lambda: _warcio(p),
+    "fastwarc ArchiveIterator": lambda p: lambda: _fastwarc(p),
+}
+
+
+def reading(path: Path, rounds: int) -> dict[str, Any]:
+    """Records/s of each reader over ``path``, the best of ``rounds`` turns each."""
+    readers = {
+        name: setup
+        for name, setup in READERS.items()
+        if not name.startswith("fastwarc") or importlib.util.find_spec("fastwarc")
+    }
+    best: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for _ in range(rounds):
+        for name, setup in readers.items():
+            read = setup(path)
+            started = time.perf_counter()
+            counts[name] = read()
+            took = time.perf_counter() - started
+            best[name] = min(best.get(name, took), took)
+    if len(set(counts.values())) != 1:
+        raise SystemExit(f"{path.name}: the readers read different records: {counts}")
+    records = next(iter(counts.values()))
+    return {
+        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "records": records,
+        "records_per_s": {name: round(records / s, 1) for name, s in best.items()},
+    }
+
+
+def memory(
+    small_mb: int, large_mb: int, tmp: Path, rounds: int
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     per_article = 10_900 * ARTICLE_EVERY  # bytes of archive per registry article
     articles = pages(large_mb * 1_000_000 // per_article + 50)
     out = []
+    read_plain: dict[str, Any] = {}
     for mb in (small_mb, large_mb):
         warc = tmp / f"big-{mb}.warc"
         used = big_warc(warc, mb, articles)
         run = import_run(warc, tmp / f"big-{mb}.db")
+        if mb == small_mb:
+            read_plain = reading(warc, rounds)
         warc.unlink()
         if run["articles"] != used:
             raise SystemExit(f"{mb} MB: stored {run['articles']} of {used} articles")
         run["records_per_s_run"] = round(run["records"] / run["run_s"], 1)
         out.append(run)
         print(json.dumps(run), file=sys.stderr)
-    return out
+    return out, read_plain
+
+
+def cc_news(megabytes: int, tmp: Path, rounds: int) -> dict[str, Any]:
+    """A gzipped-per-record CC-NEWS-like archive: its import, and reading it alone."""
+    per_article = 4_100 * ARTICLE_EVERY  # bytes of gzipped archive per registry article
+    warc = tmp / f"cc-news-{megabytes}.warc.gz"
+    used = big_warc(warc, megabytes, pages(megabytes * 1_000_000 // per_article + 50), True)
+    run = import_run(warc, tmp / "cc-news.db")
+    if run["articles"] != used:
+        raise SystemExit(f"{megabytes} MB gzipped: stored {run['articles']} of {used} articles")
+    run["records_per_s_run"] = round(run["records"] / run["run_s"], 1)
+    result = {"import": run, "reading": reading(warc, rounds)}
+    warc.unlink()
+    print(json.dumps(result), file=sys.stderr)
+    return result
 
 
 def table(result: dict[str, Any]) -> str:
@@ -211,6 +316,21 @@ def table(result: dict[str, Any]) -> str:
             f"{m['records']:,} | {m['articles']:,} | {m['records_per_s_run']:,.1f} | "
             f"{m['articles'] / m['run_s']:,.1f} | {m['peak_rss_mb']} MB |"
         )
+    cc = result["cc_news"]["import"]
+    lines.append(
+        f"| import, gzipped-per-record {cc['file_mb']:,} MB WARC (CC-NEWS-like), run time | "
+        f"{cc['records']:,} | {cc['articles']:,} | {cc['records_per_s_run']:,.1f} | "
+        f"{cc['articles'] / cc['run_s']:,.1f} | {cc['peak_rss_mb']} MB |"
+    )
+    for what, r in (
+        ("gzipped-per-record", result["cc_news"]["reading"]),
+        ("uncompressed", result["reading_plain"]),
+    ):
+        for name, rate in r["records_per_s"].items():
+            lines.append(
+                f"| reading alone, {what} {r['file_mb']:,} MB: {name} | {r['records']:,} | "
+                f"| {rate:,.1f} | | (in process) |"
+            )
     small, large = result["memory"][0], result["memory"][-1]
     lines += [
         "",
@@ -227,6 +347,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--articles", type=int, default=600, help="pages of the throughput WARC")
     p.add_argument("--small-mb", type=int, default=100)
     p.add_argument("--large-mb", type=int, default=1000)
+    p.add_argument("--rounds", type=int, default=3, help="turns of each reader, best kept")
     p.add_argument("--out", type=Path, default=RESULTS)
     return p.parse_args(argv)
 
@@ -236,7 +357,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="warc-bench-") as tmp:
         result: dict[str, Any] = {"throughput": throughput(args.articles, Path(tmp))}
         print(json.dumps(result["throughput"]), file=sys.stderr)
-        result["memory"] = memory(args.small_mb, args.large_mb, Path(tmp))
+        result["memory"], result["reading_plain"] = memory(
+            args.small_mb, args.large_mb, Path(tmp), args.rounds
+        )
+        result["cc_news"] = cc_news(args.small_mb, Path(tmp), args.rounds)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(result, indent=2))

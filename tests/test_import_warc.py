@@ -28,7 +28,16 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from aggregator.cli.database import open_engine
-from aggregator.crawl.warc import MAX_RECORD_BYTES, Counted, Record, open_archive, read_archive
+from aggregator.crawl.warc import (
+    CHUNK,
+    MAX_RECORD_BYTES,
+    Bad,
+    Counted,
+    Other,
+    Record,
+    open_archive,
+    read_archive,
+)
 from aggregator.crawl.warcimport import (
     HOSTS_CACHE,
     REVISIT_CACHE_BYTES,
@@ -458,6 +467,110 @@ def test_empty_and_missing_files_and_arc(crawled: Path, tmp_path: Path) -> None:
     # An import that could read none of its files failed.
     import_warc(str(tmp_path / "missing.warc"), "--db", str(db), check=False)
     assert runs(db)[0]["status"] == "failed"
+
+
+class Trickle:
+    """A stream that gives at most ``size`` bytes a read (a slow download's pieces)."""
+
+    def __init__(self, data: bytes, size: int) -> None:
+        self.data = io.BytesIO(data)
+        self.size = size
+
+    def read(self, n: int = -1, /) -> bytes:
+        return self.data.read(min(self.size, n) if n > 0 else self.size)
+
+
+def summary(items: Iterable[Record | Bad | Other]) -> list[tuple[str, str, int]]:
+    return [
+        (i.kind, i.url, len(i.body)) if isinstance(i, Record)
+        else (i.reason, i.url, 0) if isinstance(i, Bad)
+        else (i.kind, "", 0)
+        for i in items
+    ]  # fmt: skip
+
+
+def test_a_gzip_member_split_across_reads_is_read_whole(crawled: Path) -> None:
+    """Reads that end a few bytes into a gzip member (a download's pieces) cost nothing:
+    the member is read whole, not reported as bytes outside any member."""
+    urls = crawled_urls(crawled)
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True)
+    filler = page_file(urls[0]).read_bytes()
+    n = 0
+    while buf.tell() < 3 * CHUNK:  # past the first read, which takes a whole CHUNK
+        response(writer, f"https://filler-{n}.example.net/story/", filler)
+        n += 1
+    for url in urls[:3]:
+        response(writer, url, page_file(url).read_bytes())
+    data = buf.getvalue()
+    whole = summary(read_archive(io.BytesIO(data)))
+    assert len(whole) == n + 3 and all(kind == "response" for kind, _, _ in whole)
+    assert summary(read_archive(Trickle(data, 7))) == whole
+
+
+def test_records_not_wanted_are_skipped_unparsed_and_still_checked(crawled: Path) -> None:
+    """Pages ``want`` refuses (other hosts: most of a CC-NEWS file) come out as their kind
+    and URL without warcio parsing them, and their length is checked all the same."""
+    url = crawled_urls(crawled)[0]
+    page = page_file(url).read_bytes()
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    writer.write_record(writer.create_warcinfo_record("w.warc", {"software": "tests"}))
+    response(writer, "https://other.example.net/a/", page)
+    response(writer, "https://other.example.net/b/", page)
+    response(writer, url, page)
+    data = buf.getvalue()
+    # The third record claims 100 bytes fewer than it has.
+    at = data.index(b"Content-Length: ", data.index(b"https://other.example.net/b/"))
+    end = data.index(b"\r\n", at)
+    data = data[: at + 16] + str(int(data[at + 16 : end]) - 100).encode() + data[end:]
+    items = list(read_archive(io.BytesIO(data), want=lambda u: "other.example" not in u))
+    assert summary(items) == [
+        ("warcinfo", "", 0),
+        ("response", "https://other.example.net/a/", 0),
+        ("errors/bad_length", "https://other.example.net/b/", 0),
+        ("response", url, len(page)),
+    ]
+    skipped, last = items[1], items[3]
+    assert isinstance(skipped, Record) and (skipped.status, skipped.date) == (0, None)
+    assert isinstance(last, Record) and last.status == 200 and last.body == page
+    parsed = list(read_archive(io.BytesIO(data)))  # without want: every record parsed
+    assert summary(parsed)[1] == ("response", "https://other.example.net/a/", len(page))
+    assert summary(parsed)[2:] == summary(items)[2:]
+
+
+def test_records_before_the_damage_in_a_gzip_stream_are_read(crawled: Path) -> None:
+    """A file gzipped as one stream (one member) that is damaged halfway: the records
+    inflated before the damage are read, then the damage is reported."""
+    urls = crawled_urls(crawled)
+    plain = io.BytesIO()
+    writer = WARCWriter(plain, gzip=False)
+    for url in urls:
+        response(writer, url, page_file(url).read_bytes())
+    packed = gzip.compress(plain.getvalue(), compresslevel=1)
+    half = len(packed) // 2
+    damaged = packed[:half] + bytes(64) + packed[half + 64 :]
+    for data, reason in ((damaged, "errors/corrupt_gzip"), (packed[:half], "errors/truncated")):
+        items = summary(read_archive(io.BytesIO(data)))
+        assert items[-1][0] == reason
+        read = [u for kind, u, _ in items[:-1] if kind == "response"]
+        assert 0 < len(read) < len(urls) and read == urls[: len(read)]
+
+
+def test_hosts_map_to_the_source_a_registry_scan_finds() -> None:
+    """The domain index answers what trying each source in registry order answers."""
+    registry = load_sources()
+    imp = WarcImport(registry, overrides={"AGGREGATOR_DB_URL": "none"})
+    hosts = ["example.net", "", "localhost", "net", "x.y.example.org"]
+    for src in registry.values():
+        for d in src.domains:
+            hosts += [d, f"www.{d}", f"news.{d}", f"a.b.{d}", f"not{d}", f"{d}.evil.net",
+                      d.upper(), f"{d}."]  # fmt: skip
+    for host in hosts:
+        url = f"https://{host}/2024/06/a-story/"
+        expected = next((s for s in registry.values() if s.owns(url)), None)
+        imp.hosts.clear()  # the index answers, not what an earlier lookup kept
+        assert imp.source_for(url) is expected, url
 
 
 def test_a_gzipped_arc_file(crawled: Path, tmp_path: Path) -> None:

@@ -159,6 +159,13 @@ class WarcImport:
         from scrapy.utils.misc import build_from_crawler, load_object
 
         self.registry = registry
+        # Each domain's sources in registry order: a host is looked up by its own name and
+        # the names it is a subdomain of, not tried against every source (most hosts of a
+        # CC-NEWS file are new to the import, each a miss over the whole registry).
+        self.domains: dict[str, list[tuple[int, Source]]] = {}
+        for i, src in enumerate(registry.values()):
+            for d in src.domains:
+                self.domains.setdefault(d, []).append((i, src))
         self.any_domain = any_domain
         self.since, self.until = since, until
         # A page's first sighting is the archive's capture (WARC-Date), not this import:
@@ -243,7 +250,7 @@ class WarcImport:
             return figures
         counted = Counted(raw, check)
         try:
-            for item in read_archive(counted):
+            for item in read_archive(counted, want=self.wanted):
                 figures.records += 1
                 self.records += 1
                 self._take(item)
@@ -296,16 +303,36 @@ class WarcImport:
         self.stats.inc_value(keys.PREFIX + key, n)
 
     def source_for(self, url: str) -> Source | None:
-        host = (urlsplit(url).hostname or "").lower().rstrip(".")
+        """The first registry source that :meth:`~aggregator.sources.Source.owns` ``url``
+        (with ``--any-domain``, one named after its host when none does)."""
+        name = (urlsplit(url).hostname or "").lower()
+        host = name.rstrip(".")
         if host in self.hosts:
             return self.hosts[host]
-        found = next((s for s in self.registry.values() if s.owns(url)), None)
+        found = self._owner(name[4:] if name.startswith("www.") else name)
         if found is None and self.any_domain and host:
             found = Source(name=host[:64], title=host, domains=(host,))
         if len(self.hosts) >= HOSTS_CACHE:
             self.hosts.clear()
         self.hosts[host] = found
         return found
+
+    def _owner(self, name: str) -> Source | None:
+        """The source of the lowest registry rank among those whose domain is ``name`` or
+        one ``name`` is a subdomain of."""
+        best: tuple[int, Source] | None = None
+        while name:
+            for ranked in self.domains.get(name, ()):
+                if best is None or ranked[0] < best[0]:
+                    best = ranked
+            name = name.partition(".")[2]
+        return best[1] if best is not None else None
+
+    def wanted(self, url: str) -> bool:
+        """Whether the page at ``url`` is imported: one of a source's articles. The reader
+        skips the others unparsed (their records still counted, by :meth:`_take`)."""
+        src = self.source_for(url)
+        return src is not None and src.is_article(url)
 
     def _take(self, item: Record | Bad | Other) -> None:
         if isinstance(item, Other):
