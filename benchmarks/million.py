@@ -58,7 +58,7 @@ from aggregator.storage import ArticleStore
 from aggregator.storage.database import make_engine
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
 from aggregator.storage.query import Filters, Query, StoryQuery
-from benchmarks.gendb import CATEGORIES, SEED, Shape, Words, build, database_url
+from benchmarks.gendb import CATEGORIES, SEED, Shape, Words, build, database_url, pg_url
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "benchmarks" / "results"
@@ -251,10 +251,19 @@ def _previous(backend: str, size: int) -> dict[str, Any] | None:
 
 
 def run(
-    backend: str, size: int, words: Words, workdir: Path, queries: int, window: int
+    backend: str,
+    size: int,
+    words: Words,
+    workdir: Path,
+    queries: int,
+    window: int,
+    pg_schema: str = "bench_million",
 ) -> dict[str, Any]:
     print(f"{backend}, {size:,} articles:", flush=True)
-    url = database_url(backend, size, workdir, name="million")
+    if backend == "postgresql":
+        url = pg_url(f"{pg_schema}_{size}")
+    else:
+        url = database_url(backend, size, workdir, name="million")
     _leftovers(url, size)
     engine, report = build(url, size, words, _shape(size), index=True, now=NOW, progress=True)
     if report.reused:
@@ -324,6 +333,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--queries", type=int, default=200, help="calls per query kind")
     parser.add_argument("--window", type=int, default=2000, help="timed new articles")
     parser.add_argument("--workdir", type=Path, default=RESULTS / "million")
+    parser.add_argument("--pg-schema", default="bench_million",
+                        help="PostgreSQL schemas: <this>_<size> (several people on one server)")  # fmt: skip
     args = parser.parse_args(argv)
     args.workdir.mkdir(parents=True, exist_ok=True)
     backends = {"pg": ["postgresql"], "sqlite": ["sqlite"]}.get(
@@ -333,8 +344,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"text: {words.origin}", flush=True)
     results: list[dict[str, Any]] = []
     for backend in backends:
-        base = run(backend, args.base, words, args.workdir, args.queries, args.window)
-        large = run(backend, args.articles, words, args.workdir, args.queries, args.window)
+        sizes = (args.base, args.articles)
+        base, large = (
+            run(backend, n, words, args.workdir, args.queries, args.window, args.pg_schema)
+            for n in sizes
+        )
         for r in (base, large):
             r["index_ratio"] = round(r["writes"]["index_ms"] / base["writes"]["index_ms"], 2)
             r["store_ratio"] = round(r["writes"]["store_ms"] / base["writes"]["store_ms"], 2)
