@@ -107,6 +107,11 @@ class Shape:
     skew: float = 1.3
     seed: int = SEED
     url_prefix: str = "news"
+    chronological: bool = False
+    """Stories in the order of their times (ids and rows oldest first, as a crawl stores
+    them) instead of in random order of time; the same text either way. What was
+    published in the last days then sits in the last pages of every table, as in a
+    crawled database, instead of spread over all of them."""
 
 
 @dataclass
@@ -158,7 +163,10 @@ def rows(
         names = rng.sample(words.names, 3)
         terms = words.headline(rng, 5)
         headline = f"{names[0]} {names[1]} {' '.join(terms[:3])} {names[2]} {terms[3]}"
-        start = now - timedelta(days=shape.span_days * rng.random() ** shape.skew)
+        u = rng.random()
+        if shape.chronological:
+            u = 1 - made / size  # the same distribution in time, drawn in its order
+        start = now - timedelta(days=shape.span_days * u**shape.skew)
         outlets = rng.sample(sources, min(n, len(sources)))
         articles: list[dict[str, Any]] = []
         for i in range(n):

@@ -44,10 +44,11 @@ logger = logging.getLogger("aggregator.storage")
 # 0011 foreign keys (story_id, duplicate_of, lsh_keys and story_terms article_id); 0012
 # import_files (the files `aggregator import-warc` read: CC-NEWS resumes from it); 0013
 # PostgreSQL index on the headline part of the search document; 0014 recency index
-# (coalesce(published, first_seen), id: the newest articles by an index).
+# (coalesce(published, first_seen), id: the newest articles by an index); 0015
+# story_terms keyed by (article_id, term), its article index dropped.
 REVISIONS = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-    "0012", "0013", "0014",
+    "0012", "0013", "0014", "0015",
 )  # fmt: skip
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     TypeDecorator,
@@ -297,12 +298,16 @@ class StoryTerm(Base):
             "articles.id", name="fk_story_terms_article_id", ondelete="CASCADE", **_DEFERRED
         ),
         primary_key=True,
-        index=True,
     )
     is_name: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[datetime] = mapped_column(UTCDateTime)
 
-    __table_args__ = (Index("ix_story_terms_term_published", "term", "published"),)
+    # Keyed by article first: a new article's rows go to the key's last page (the terms
+    # of an article, and the cascade, read it too); the one term-led index is the lookup.
+    __table_args__ = (
+        PrimaryKeyConstraint("article_id", "term", name="story_terms_pkey"),
+        Index("ix_story_terms_term_published", "term", "published"),
+    )
 
 
 class ImportedFile(Base):
