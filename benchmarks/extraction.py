@@ -247,7 +247,10 @@ def _execute(
     system: str, manifest: Path, n_pages: int, repeat: int, timeout: float
 ) -> tuple[dict[str, dict[str, Any]], float | None, str | None, dict[str, Any]]:
     """Run one system ``repeat`` times; (outputs by path, best wall seconds, skip reason,
-    run details). Outputs come from the first run; timing is the fastest run."""
+    run details). Outputs come from the first run; timing is the fastest run. The details
+    hold the CPU seconds (user + system) of each run too: on a shared machine they vary
+    less with the load than wall time does."""
+    import resource
     import subprocess
 
     cmd = _command(system, manifest)
@@ -255,8 +258,11 @@ def _execute(
         return {}, None, f"console script not found: {cmd[0]}", {}
     outputs: dict[str, dict[str, Any]] = {}
     times: list[float] = []
+    cpu: list[float] = []
     details: dict[str, Any] = {"command": cmd}
     for i in range(repeat):
+        # Runs are one at a time, so the children's usage grows by this process's alone.
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
         try:
             proc = subprocess.run(
@@ -273,6 +279,8 @@ def _execute(
         except OSError as exc:
             return {}, None, f"cannot start: {exc}", details
         times.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
         rows: dict[str, dict[str, Any]] = {}
         for line in proc.stdout.splitlines():
             try:
@@ -292,6 +300,7 @@ def _execute(
         if i == 0:
             outputs = rows
     details["runs_seconds"] = times
+    details["runs_cpu_seconds"] = cpu
     return outputs, min(times), None, details
 
 
@@ -323,6 +332,20 @@ def _git_state() -> dict[str, Any]:
 
 def _by_page_id(pages: Sequence[Page], outputs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {p.page_id: outputs[str(p.path)] for p in pages if str(p.path) in outputs}
+
+
+def _compile_bytecode() -> None:
+    """Write the bytecode of the project's modules before any timing, as installing a
+    package does. The peers run from installed packages, compiled at install time; ours
+    and the peers' runner (this module) run from this checkout, where an interpreter that
+    writes no bytecode (PYTHONDONTWRITEBYTECODE) would compile every module from source
+    in every process, a cost no installed copy pays."""
+    import compileall
+
+    import aggregator
+
+    for directory in (Path(aggregator.__file__).parent, PROJECT / "benchmarks"):
+        compileall.compile_dir(directory, quiet=2)
 
 
 def run_benchmark(
@@ -362,6 +385,7 @@ def run_benchmark(
         for system in systems
     }
     per_page: list[dict[str, Any]] = []
+    _compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="extraction-bench-") as tmp:
         for key, pages in corpora.items():
             manifest = Path(tmp) / f"{key}.jsonl"
@@ -412,6 +436,29 @@ def run_benchmark(
 
 def _f(value: float | None) -> str:
     return "-" if value is None else f"{value:.3f}"
+
+
+def _cpu_seconds(result: SystemResult, corpus: str) -> float | None:
+    """A system's least CPU seconds (user + system) over its runs on one corpus."""
+    runs = result.extra.get("runs", {}).get(corpus, {}).get("runs_cpu_seconds")
+    return min(runs) if runs else None
+
+
+def _cpu_ratio(results: Sequence[SystemResult], corpus: str | None = None) -> float | None:
+    """Trafilatura full's CPU seconds over ours (all corpora, or one), when both ran: like
+    :func:`_ratio`, above 1 when we are faster."""
+    by_name = {r.name: r for r in results}
+    ours, peer = by_name.get("ours"), by_name.get("trafilatura")
+    if ours is None or peer is None or ours.skipped or peer.skipped:
+        return None
+    keys = [corpus] if corpus is not None else list(ours.corpus_seconds)
+    a = [_cpu_seconds(ours, k) for k in keys]
+    b = [_cpu_seconds(peer, k) for k in keys]
+    if not keys or None in a or None in b:
+        return None
+    mine = sum(x for x in a if x is not None)
+    theirs = sum(x for x in b if x is not None)
+    return theirs / mine if mine > 0 else None
 
 
 def _ratio(results: Sequence[SystemResult], corpus: str | None = None) -> float | None:
@@ -567,6 +614,16 @@ def print_table(
             f"ours vs trafilatura (full) pages/s: {ratio:.2f}x overall; {per_corpus}",
             highlight=False,
         )
+    cpu_ratio = _cpu_ratio(results)
+    if cpu_ratio is not None:
+        per_corpus = ", ".join(
+            f"{CORPUS_DIRS[k]} {x:.2f}x" for k in corpora if (x := _cpu_ratio(results, k))
+        )
+        console.print(
+            f"ours vs trafilatura (full) CPU seconds (user + system), theirs / ours: "
+            f"{cpu_ratio:.2f}x overall; {per_corpus}",
+            highlight=False,
+        )
 
 
 def write_json(
@@ -596,6 +653,10 @@ def write_json(
         },
         "ratio_ours_to_trafilatura_pages_per_s": _ratio(results),
         "ratio_ours_to_trafilatura_pages_per_s_by_corpus": {k: _ratio(results, k) for k in corpora},
+        "ratio_trafilatura_to_ours_cpu_seconds": _cpu_ratio(results),
+        "ratio_trafilatura_to_ours_cpu_seconds_by_corpus": {
+            k: _cpu_ratio(results, k) for k in corpora
+        },
         "systems": [r.to_json() for r in results],
         "worst_pages_ours": {
             k: [{"page": r["page"], "url": r["url"], "f1": r["body"]["f1"]} for r in rows]

@@ -6,13 +6,12 @@ so ``aggregator extract`` starts fast.
 
 from __future__ import annotations
 
-import errno
 import inspect
-import os
-import sys
 from typing import Annotated
 
 import typer
+
+from aggregator.console import guard_output
 
 app = typer.Typer(
     name="aggregator",
@@ -123,58 +122,7 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-# What writing our output can fail with (a full disk or quota, a file size limit, a
-# device error, a closed pipe): the OSError of a stream, which names no file.
-_OUTPUT_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EIO, errno.EPIPE} | {
-    getattr(errno, "EDQUOT", errno.ENOSPC)  # not on every platform
-}
-
-
-def _stdout_file() -> tuple[int, int] | None:
-    """Which file standard output is (device, inode), to see whether it was replaced."""
-    try:
-        st = os.fstat(sys.__stdout__.fileno() if sys.__stdout__ else 1)
-    except (OSError, ValueError):
-        return None
-    return st.st_dev, st.st_ino
-
-
-def _reader_gone(stdout_was: tuple[int, int] | None) -> bool:
-    """Whether the command exited 1 because standard output's reader went away. Typer
-    (like Click) answers EPIPE by wrapping both streams in ``PacifyFlushWrapper`` and
-    exiting 1; rich (tables, --help) by pointing standard output at /dev/null and exiting
-    1. Neither says so otherwise."""
-    return type(sys.stdout).__name__ == "PacifyFlushWrapper" or _stdout_file() != stdout_was
-
-
-def _discard_stdout() -> None:
-    """Send what is still buffered for standard output nowhere: written at exit, it would
-    fail again ("Exception ignored ... BrokenPipeError")."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.__stdout__.fileno() if sys.__stdout__ else 1)
-
-
 def main() -> None:
-    """Console-script entry point. Standard output that cannot be written (a full disk,
-    ``> /dev/full``) is one line and exit 2, not a traceback. A reader that stopped early
-    (``| head -1``) is not an error: the reader had what it wanted, so the command stops
-    quietly with exit 0 and a ``set -o pipefail`` script goes on."""
-    stdout_was = _stdout_file()
-    try:
-        try:
-            app()
-        finally:
-            sys.stdout.flush()  # here, not at interpreter exit, where it cannot be reported
-    except SystemExit as exc:
-        if exc.code == 1 and _reader_gone(stdout_was):
-            _discard_stdout()
-            raise SystemExit(0) from None
-        raise
-    except OSError as exc:
-        if exc.filename is not None or exc.errno not in _OUTPUT_ERRNOS:
-            raise
-        _discard_stdout()
-        if exc.errno == errno.EPIPE:
-            raise SystemExit(0) from None
-        typer.echo(f"aggregator: cannot write the output: {exc.strerror}", err=True)
-        raise SystemExit(2) from None
+    """The command line behind the console script (:func:`aggregator.console.main`), with
+    its standard-output guard (:func:`aggregator.console.guard_output`)."""
+    guard_output(app)
