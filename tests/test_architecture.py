@@ -33,6 +33,7 @@ CHECKOUT_ONLY = ("spiders", "pipelines")
 # it equals or starts with followed by a dot.
 LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (0, ("aggregator.items",)),
+    (0, ("aggregator.stdout",)),
     (1, ("aggregator.normalize",)),
     (2, ("aggregator.sources",)),
     (3, ("aggregator.extract",)),
@@ -43,6 +44,8 @@ LAYERS: list[tuple[int, tuple[str, ...]]] = [
     (5, ("aggregator.spiders", "aggregator.pipelines")),
     (6, ("aggregator.cli",)),
     (6, ("aggregator.web",)),
+    # The console script: its extract --manifest fast path, else the whole CLI.
+    (7, ("aggregator.console",)),
 ]
 # Side by side on one layer, neither importing the other.
 SIBLINGS = [("aggregator.extract", "aggregator.storage")]

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from aggregator.console import guard_output
+from aggregator.stdout import guard_output
 
 app = typer.Typer(
     name="aggregator",
@@ -124,5 +124,5 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 def main() -> None:
     """The command line behind the console script (:func:`aggregator.console.main`), with
-    its standard-output guard (:func:`aggregator.console.guard_output`)."""
+    its standard-output guard (:func:`aggregator.stdout.guard_output`)."""
     guard_output(app)
