@@ -240,13 +240,18 @@ def test_first_seen_is_the_capture_time(tmp_path: Path) -> None:
     assert rows == [("2024-03-10T08:00:00.000000Z", "2024-05-01T08:00:00.000000Z")]
 
 
-def test_other_hosts_are_counted_or_stored_under_their_host(crawled: Path, tmp_path: Path) -> None:
+def off_registry_warc(crawled: Path, path: Path) -> Path:
+    """A fixture page under a host no bundled outlet owns, then a dualshockers page."""
     other, url = crawled_urls(crawled)[-2:]  # dualshockers pages
-    warc = tmp_path / "o.warc.gz"
-    with warc.open("wb") as f:
+    with path.open("wb") as f:
         writer = WARCWriter(f, gzip=True)
         response(writer, "https://news.example.org/a-story/", page_file(other).read_bytes())
         response(writer, url, page_file(url).read_bytes())
+    return path
+
+
+def test_other_hosts_are_counted_or_stored_under_their_host(crawled: Path, tmp_path: Path) -> None:
+    warc = off_registry_warc(crawled, tmp_path / "o.warc.gz")
     db = tmp_path / "o.db"
     import_warc(str(warc), "--source", "deadline", "--db", str(db))
     assert articles(db) == {}
@@ -342,7 +347,6 @@ def test_since_keeps_articles_published_in_the_window(crawled: Path, tmp_path: P
 
 def test_another_registry_with_sources(crawled: Path, tmp_path: Path) -> None:
     """--sources FILE maps URLs to that registry's outlets (and only those)."""
-    other, url = crawled_urls(crawled)[-2:]  # dualshockers pages
     registry = tmp_path / "sources.toml"
     registry.write_text(
         '[[source]]\nname = "archive_news"\ntitle = "Archive News"\n'
@@ -351,11 +355,7 @@ def test_another_registry_with_sources(crawled: Path, tmp_path: Path) -> None:
         'language = "en"\ntimezone = "UTC"\ncategory = "tv"\n',
         encoding="utf-8",
     )
-    warc = tmp_path / "r.warc.gz"
-    with warc.open("wb") as f:
-        writer = WARCWriter(f, gzip=True)
-        response(writer, "https://news.example.org/a-story/", page_file(other).read_bytes())
-        response(writer, url, page_file(url).read_bytes())
+    warc = off_registry_warc(crawled, tmp_path / "r.warc.gz")
     db = tmp_path / "r.db"
     import_warc(str(warc), "--sources", str(registry), "--source", "archive_news", "--db", str(db))
     assert {a["source"] for a in articles(db).values()} == {"archive_news"}
