@@ -56,13 +56,6 @@ def middleware(url: str, member: str, **settings: Any) -> FleetConcurrency:
     return FleetConcurrency.from_crawler(crawler)
 
 
-def close(mw: FleetConcurrency) -> None:
-    """As at the end of a crawl (its wake-up thread stops)."""
-    closed = getattr(mw, "spider_closed", None)
-    if closed is not None:
-        closed()
-
-
 def calls(client: Any) -> int:
     """Commands the server ran so far (Lua scripts' own included), INFO left out."""
     stats = client.info("commandstats")
@@ -114,8 +107,8 @@ def test_a_waiting_request_does_not_poll(redis_server: PrivateRedis) -> None:
     try:
         during, latency, finished = asyncio.run(scenario())
     finally:
-        close(holder)
-        close(waiter)
+        holder.spider_closed()
+        waiter.spider_closed()
     assert during <= 30, during
     assert latency < 0.5, latency
     assert finished == 6
@@ -148,7 +141,6 @@ def test_a_killed_members_lease_is_freed_before_it_expires(
         assert ghost.stdout is not None
         assert ghost.stdout.readline().strip() == "held"
         waiter = middleware(redis_server.url, "waiter:4", DOWNLOAD_TIMEOUT=120)
-        waiter.fleet.ttl = 2
 
         async def first_wait() -> None:
             # While the ghost lives, its slot stays its own.
@@ -163,7 +155,7 @@ def test_a_killed_members_lease_is_freed_before_it_expires(
         asyncio.run(asyncio.wait_for(waiter.process_request(request), 15))
         freed = time.monotonic() - killed
         assert request.meta.get("fleet_lease"), request.meta
-        close(waiter)
+        waiter.spider_closed()
     finally:
         if ghost.poll() is None:
             ghost.kill()

@@ -308,6 +308,7 @@ def coordinator_session(
     from aggregator.crawl.distributed import (
         COORDINATOR,
         DEFAULT_OUTAGE,
+        DEFAULT_TTL,
         Fleet,
         RunBusyError,
         RunInfo,
@@ -338,7 +339,7 @@ def coordinator_session(
     def session() -> Iterator[None]:
         begun = False
         try:
-            with fleet.alive_meanwhile(float(overrides.get("AGGREGATOR_FLEET_TTL") or 30.0)):
+            with fleet.alive_meanwhile(float(overrides.get("AGGREGATOR_FLEET_TTL") or DEFAULT_TTL)):
                 try:
                     fleet.begin_run(info)
                 except RunBusyError as exc:

@@ -72,7 +72,7 @@ def worker(
     url = postgres_url(db, "aggregator worker")
     client = reach_redis(redis_url)
     prefix = redis_prefix()
-    local: dict[str, Any] = dict(parse_settings(setting))
+    local: dict[str, Any] = parse_settings(setting)
     fleet = Fleet(client, prefix)
     if follow:
         _follow(fleet, sys.argv[1:])

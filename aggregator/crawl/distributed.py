@@ -38,6 +38,7 @@ import secrets
 import socket
 import threading
 import time
+from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -450,6 +451,15 @@ class Fleet:
             await asyncio.sleep(poll)
 
 
+def _require_fleet(crawler: Crawler) -> None:
+    """Leave a fleet component out of a crawl on one machine (a bare NotConfigured: with a
+    reason, Scrapy would log it as a WARNING per source)."""
+    if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
+        from scrapy.exceptions import NotConfigured
+
+        raise NotConfigured
+
+
 def fleet_for(crawler: Crawler) -> Fleet:
     """The crawler's one :class:`Fleet` (one client, one view of an outage), shared by
     the scheduler, the extension, the middlewares and the pipeline."""
@@ -626,16 +636,13 @@ class FleetExtension:
         settings = crawler.settings
         self.role = settings.get("AGGREGATOR_FLEET_ROLE")
         self.follow = settings.getbool("AGGREGATOR_FLEET_FOLLOW")
-        self.ttl = settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL
         self.fleet = fleet_for(crawler)
+        self.ttl = self.fleet.ttl
         self._loops: list[Any] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self | None:
-        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
-            from scrapy.exceptions import NotConfigured
-
-            raise NotConfigured  # bare: Scrapy logs a reason as a WARNING, per source
+        _require_fleet(crawler)
         ext = cls(crawler)
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(ext.spider_idle, signal=signals.spider_idle)
@@ -719,10 +726,7 @@ class WorkerStart:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
-            from scrapy.exceptions import NotConfigured
-
-            raise NotConfigured  # bare: Scrapy logs a reason as a WARNING, per source
+        _require_fleet(crawler)
         return cls(crawler)
 
     async def process_start(self, start: AsyncIterator[Any]) -> AsyncIterator[Any]:
@@ -822,14 +826,13 @@ class Waker:
         try:
             await asyncio.wait([future], timeout=timeout)
         finally:
-            futures = self.waiting.get(key, [])
-            if future in futures:  # timed out (or cancelled): no token taken for it
+            # _run takes a future off its list as it sets its result, with no await between.
+            woken = future.done()
+            if not woken:  # timed out (or cancelled): no token taken for it
+                futures = self.waiting[key]
                 futures.remove(future)
                 if not futures:
                     del self.waiting[key]
-                woken = False
-            else:
-                woken = True
         return woken
 
     def _interrupt(self) -> bool:
@@ -861,7 +864,7 @@ class Waker:
         client = redis.asyncio.Redis.from_url(self.url, **client_options())
         try:
             while True:
-                keys = [k for k, futures in self.waiting.items() if futures]
+                keys = list(self.waiting)  # emptied lists are deleted
                 self.blocking_on = set(keys)
                 try:
                     popped = await client.blpop([self.own_key, *keys], timeout=self.BLOCK_SECONDS)
@@ -924,8 +927,7 @@ class FleetConcurrency:
         )
         self.lease_seconds = settings.getfloat("DOWNLOAD_TIMEOUT", 180) + 10
         self.fleet = fleet_for(crawler)
-        ttl = settings.getfloat("AGGREGATOR_FLEET_TTL", DEFAULT_TTL) or DEFAULT_TTL
-        self.max_fallback = max(self.FIRST_FALLBACK, min(ttl / 3, self.lease_seconds))
+        self.max_fallback = max(self.FIRST_FALLBACK, min(self.fleet.ttl / 3, self.lease_seconds))
         self.acquire_script = self.fleet.redis.register_script(_ACQUIRE)
         self.back_off_script = self.fleet.redis.register_script(_BACK_OFF)
         self.retry_codes = {int(c) for c in settings.getlist("RETRY_HTTP_CODES")}
@@ -933,14 +935,12 @@ class FleetConcurrency:
         self.crawler = crawler
         url = settings.get("AGGREGATOR_REDIS_URL")
         self.waker = Waker(url, self.fleet.redis, self.fleet.keys, self.fleet.member)
-        self.turns: dict[str, asyncio.Lock] = {}
+        self.turns: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self.alive_prefix = self.fleet.keys.alive("")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.get("AGGREGATOR_FLEET_ROLE"):
-            from scrapy.exceptions import NotConfigured
-
-            raise NotConfigured  # bare: Scrapy logs a reason as a WARNING, per source
+        _require_fleet(crawler)
         mw = cls(crawler)
         crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
         return mw
@@ -953,10 +953,8 @@ class FleetConcurrency:
 
     async def process_request(self, request: Request) -> None:
         domain = self._domain(request)
-        turn = self.turns.get(domain)
-        if turn is None:
-            turn = self.turns[domain] = asyncio.Lock()
-        async with turn:  # one request per domain of this process asks Redis at a time
+        # One request per domain of this process asks Redis at a time.
+        async with self.turns[domain]:
             await self._take(request, domain)
 
     async def _take(self, request: Request, domain: str) -> None:
@@ -966,7 +964,6 @@ class FleetConcurrency:
         key, wake_key = self.fleet.keys.slots(domain), self.fleet.keys.wake(domain)
         delay_key, gate_key = self.fleet.keys.backoff(domain), self.fleet.keys.gate(domain)
         lease = f"{self.fleet.member} {secrets.token_hex(8)}"
-        alive_prefix = self.fleet.keys.alive("")
         waited = gated = reap = False
         fallback = self.FIRST_FALLBACK
         while True:
@@ -983,7 +980,7 @@ class FleetConcurrency:
                 # Nobody is taken for dead while heartbeats may be lapsing after an outage.
                 reap = reap and time.monotonic() >= self.fleet.trust_after
                 args: list[int | float | str] = [
-                    self.limit, self.lease_seconds, lease, int(reap), alive_prefix
+                    self.limit, self.lease_seconds, lease, int(reap), self.alive_prefix
                 ]  # fmt: skip
                 if self.acquire_script(keys=[key, wake_key], args=args):
                     break
