@@ -43,7 +43,7 @@ def _manifest(
     return path
 
 
-def _same(tmp_path: Path, manifest: Path) -> subprocess.CompletedProcess[str]:
+def _same(manifest: Path) -> subprocess.CompletedProcess[str]:
     fast = _run(FAST, "extract", "--manifest", str(manifest))
     full = _run(FULL, "extract", "--manifest", str(manifest))
     assert (fast.returncode, fast.stdout, fast.stderr) == (
@@ -76,7 +76,7 @@ def test_extract_manifest_needs_no_command_line_framework(tmp_path: Path) -> Non
     assert [r["path"] for r in lines] == [str(p) for p in PAGES]
     assert all(r.get("title") for r in lines)
     # And the console script prints what the full interface prints, byte for byte.
-    assert _same(tmp_path, manifest).stdout == res.stdout
+    assert _same(manifest).stdout == res.stdout
 
 
 def test_failures_end_as_the_full_interface_ends_them(tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_failures_end_as_the_full_interface_ends_them(tmp_path: Path) -> None:
             {"path": str(missing), "url": "https://example.com/b"},
         ],
     )
-    res = _same(tmp_path, some_fail)
+    res = _same(some_fail)
     assert res.returncode == 1
     assert "gone.html" in res.stderr and len(res.stdout.splitlines()) == 2
 
@@ -97,7 +97,7 @@ def test_failures_end_as_the_full_interface_ends_them(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n", encoding="utf-8")
     for manifest in (bad_line, empty, tmp_path / "no-such.jsonl"):
-        res = _same(tmp_path, manifest)
+        res = _same(manifest)
         assert res.returncode == 2
         assert res.stdout == ""
         assert res.stderr.startswith("aggregator: ") and len(res.stderr.splitlines()) == 1

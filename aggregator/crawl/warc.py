@@ -334,7 +334,7 @@ def _members(stream: _Pushback, want: Want | None = None) -> Iterator[Item]:
         try:
             whole = member.whole(WHOLE_MEMBER_BYTES)
             if whole is not None:
-                yield from _records(_Pushback(_EMPTY, whole), member=True, want=want)
+                yield from _records(_Pushback(io.BytesIO(), whole), member=True, want=want)
                 continue
             yield from _records(_Pushback(member), member=True, want=want)
             while member.read():  # what follows the last record in the member
@@ -345,14 +345,6 @@ def _members(stream: _Pushback, want: Want | None = None) -> Iterator[Item]:
         except _TruncatedError:
             yield Bad("errors/truncated", detail="the file ends in a gzip member")
             return
-
-
-class _Empty:
-    def read(self, n: int = -1, /) -> bytes:
-        return b""
-
-
-_EMPTY = _Empty()
 
 
 def _resync_gzip(stream: _Pushback, data: bytes) -> int:
@@ -495,7 +487,7 @@ def _arc(stream: _Pushback) -> Iterator[Item]:
 
 def _item(record: Any) -> Item:
     kind = record.rec_type
-    if kind not in ("response", "revisit"):
+    if kind not in PAGE_KINDS:
         return Other(kind)
     headers = record.rec_headers
     url = (headers.get_header("WARC-Target-URI") or "").strip().strip("<>")

@@ -40,6 +40,7 @@ from aggregator.crawl.warc import Bad, Counted, Other, Record, open_archive, rea
 from aggregator.extract import TooComplexError
 from aggregator.extract.page import MAX_PAGE_BYTES
 from aggregator.items import ArticleItem
+from aggregator.normalize.urls import domain_of
 from aggregator.sources import Source
 from aggregator.storage.runs import RunFigures
 
@@ -159,13 +160,14 @@ class WarcImport:
         from scrapy.utils.misc import build_from_crawler, load_object
 
         self.registry = registry
-        # Each domain's sources in registry order: a host is looked up by its own name and
-        # the names it is a subdomain of, not tried against every source (most hosts of a
-        # CC-NEWS file are new to the import, each a miss over the whole registry).
-        self.domains: dict[str, list[tuple[int, Source]]] = {}
+        # Each domain's first source in registry order, with its rank: a host is looked up
+        # by its own name and the names it is a subdomain of, not tried against every
+        # source (most hosts of a CC-NEWS file are new to the import, each a miss over the
+        # whole registry).
+        self.domains: dict[str, tuple[int, Source]] = {}
         for i, src in enumerate(registry.values()):
             for d in src.domains:
-                self.domains.setdefault(d, []).append((i, src))
+                self.domains.setdefault(d, (i, src))
         self.any_domain = any_domain
         self.since, self.until = since, until
         # A page's first sighting is the archive's capture (WARC-Date), not this import:
@@ -305,11 +307,10 @@ class WarcImport:
     def source_for(self, url: str) -> Source | None:
         """The first registry source that :meth:`~aggregator.sources.Source.owns` ``url``
         (with ``--any-domain``, one named after its host when none does)."""
-        name = (urlsplit(url).hostname or "").lower()
-        host = name.rstrip(".")
+        host = (urlsplit(url).hostname or "").lower().rstrip(".")
         if host in self.hosts:
             return self.hosts[host]
-        found = self._owner(name[4:] if name.startswith("www.") else name)
+        found = self._owner(domain_of(url))
         if found is None and self.any_domain and host:
             found = Source(name=host[:64], title=host, domains=(host,))
         if len(self.hosts) >= HOSTS_CACHE:
@@ -322,9 +323,9 @@ class WarcImport:
         one ``name`` is a subdomain of."""
         best: tuple[int, Source] | None = None
         while name:
-            for ranked in self.domains.get(name, ()):
-                if best is None or ranked[0] < best[0]:
-                    best = ranked
+            ranked = self.domains.get(name)
+            if ranked is not None and (best is None or ranked[0] < best[0]):
+                best = ranked
             name = name.partition(".")[2]
         return best[1] if best is not None else None
 
@@ -485,4 +486,4 @@ def run_import(
     return imp.close(reason)
 
 
-__all__ = ["CloseSpider", "CtrlC", "ImportResult", "Progress", "WarcImport", "run_import"]
+__all__ = ["CloseSpider", "ImportResult", "Progress", "WarcImport", "run_import"]
