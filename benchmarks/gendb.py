@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -389,3 +389,9 @@ def build(
     seconds = time.perf_counter() - t0
     print(f"  built {size} articles in {seconds:.0f} s", flush=True)
     return engine, BuildReport(size, seconds, index_s, reused=False)
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile of ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]

@@ -62,7 +62,17 @@ from aggregator.storage import ArticleStore
 from aggregator.storage.database import make_engine
 from aggregator.storage.models import Article, LshKey, Story, StoryTerm
 from aggregator.storage.query import Filters, Query, StoryQuery
-from benchmarks.gendb import CATEGORIES, SEED, Shape, Words, build, database_url, pg_url
+from benchmarks.gendb import (
+    CATEGORIES,
+    SEED,
+    Shape,
+    Words,
+    build,
+    database_url,
+    pct,
+    pg_url,
+    rows,
+)
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "benchmarks" / "results"
@@ -96,11 +106,6 @@ def db_bytes(engine: Engine, url: str) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))
 
 
-def _pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def _timed(calls: Sequence[Callable[[], Any]], warm: int) -> dict[str, float]:
     for call in calls[:warm]:
         call()
@@ -112,7 +117,7 @@ def _timed(calls: Sequence[Callable[[], Any]], warm: int) -> dict[str, float]:
     return {
         "calls": len(ms),
         "p50_ms": round(statistics.median(ms), 2),
-        "p95_ms": round(_pct(ms, 95), 2),
+        "p95_ms": round(pct(ms, 95), 2),
         "max_ms": round(max(ms), 2),
     }
 
@@ -168,7 +173,6 @@ def measure_reads(engine: Engine, n: int) -> dict[str, Any]:
 
 def fresh_items(count: int, words: Words, first_story: int) -> list[ArticleItem]:
     """``count`` new articles published in the last day of the stored span."""
-    from benchmarks.gendb import rows
 
     shape = Shape(span_days=1, skew=1.0, seed=SEED + 1, url_prefix="fresh")
     items = []

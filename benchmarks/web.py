@@ -44,7 +44,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Engine, func, select
 
 from aggregator.storage.models import Article, Story
-from benchmarks.gendb import CATEGORIES, SEED, Words, build, database_url
+from benchmarks.gendb import CATEGORIES, SEED, Words, build, database_url, pct
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = PROJECT / "benchmarks" / "results"
@@ -154,11 +154,6 @@ def load(port: int, paths: Sequence[str], concurrency: int) -> tuple[list[float]
     return latencies, wall
 
 
-def _pct(values: Sequence[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 KINDS = ("front", "story", "article", "search", "sources", "api_stories")
 
 
@@ -181,8 +176,8 @@ def measure(url: str, engine: Engine, requests: int, concurrency: int) -> dict[s
             out[kind] = {
                 "requests": len(latencies),
                 "p50_ms": round(statistics.median(latencies), 2),
-                "p95_ms": round(_pct(latencies, 95), 2),
-                "p99_ms": round(_pct(latencies, 99), 2),
+                "p95_ms": round(pct(latencies, 95), 2),
+                "p99_ms": round(pct(latencies, 99), 2),
                 "max_ms": round(max(latencies), 2),
                 "requests_per_s": round(len(latencies) / wall, 1),
             }

@@ -166,6 +166,11 @@ class GenericExtractor:
         return self.site_names()
 
     @cached_property
+    def _site_keys(self) -> set[str]:
+        """The site's names as :func:`name_key` compares them, computed once."""
+        return site_keys(self._site_names)
+
+    @cached_property
     def _stripped_title_candidates(self) -> list[str | None]:
         """:meth:`title_candidates` without the site name, computed once."""
         names = self._site_names
@@ -243,7 +248,7 @@ class GenericExtractor:
             return None
         # A candidate that is only the outlet's name (og:title "Example News", a blog's
         # name in its <h1>) is no headline: the next candidate is, unless all are the name.
-        sites = site_keys(self._site_names)
+        sites = self._site_keys
         present = [c for c in present if name_key(c) not in sites] or present
         best = present[0]
         # Leftovers the site-name list did not catch ("Headline | Section" when only the
@@ -560,7 +565,7 @@ class GenericExtractor:
             if found:
                 return found
             break
-        outlet = site_keys(names)
+        outlet = self._site_keys
         for raw, loose in self._sources():
             found = credited(raw)
             if loose:
@@ -1000,7 +1005,7 @@ class GenericExtractor:
     def body(self, title: str | None, authors: list[str]) -> str | None:
         """Article text; runs last because it prunes the shared tree."""
         # A candidate that is only the site's name is no headline for the body to match.
-        sites = site_keys(self._site_names)
+        sites = self._site_keys
         headlines = {title} if title else set()
         headlines.update(
             c for c in self._stripped_title_candidates if c and name_key(c) not in sites

@@ -125,7 +125,6 @@ def prune_furniture(
         if (
             not named
             and not comment
-            and toks
             and "author" in toks
             and size >= _AUTHOR_BOX
             and text_before(el) >= _PROSE_BEFORE
@@ -178,13 +177,16 @@ def _reply_section(part: HtmlElement, text_before: _TextBefore) -> list[HtmlElem
     under the form). Only after an article's worth of prose: a form at the top of a
     container is no comment section's."""
     form = next((f for f in part.iter("form") if f.get(_REPLY_FORM) is not None), None)
-    if form is None or form is part or text_before(form) < _REPLY_AFTER:
+    if form is None or form is part:
+        return []
+    at_form = text_before(form)
+    if at_form < _REPLY_AFTER:
         return []
     node = form
     for anc in form.iterancestors():
         if anc is part:
             break
-        if text_before(form) - text_before(anc) >= _SECTION_BEFORE:
+        if at_form - text_before(anc) >= _SECTION_BEFORE:
             break  # the ancestor holds prose before the form: the article's
         node = anc
     doomed = [node]
