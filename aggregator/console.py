@@ -29,7 +29,7 @@ def extract_manifest(manifest: Path) -> None:
     """``aggregator extract --manifest PAGES.jsonl``, as :func:`aggregator.cli.extracting.
     extract` runs it: a manifest that cannot be read or holds no page is one line on
     stderr and exit 2; exit 1 when some page failed."""
-    from aggregator.extract.batch import read_manifest, run
+    from aggregator.extract.batch import NO_PAGES, read_manifest, run
 
     try:
         specs = list(read_manifest(manifest))
@@ -37,10 +37,7 @@ def extract_manifest(manifest: Path) -> None:
         print(f"aggregator: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     if not specs:
-        print(
-            "aggregator: give saved pages, - (standard input), URLs or --manifest PAGES.jsonl",
-            file=sys.stderr,
-        )
+        print(f"aggregator: {NO_PAGES}", file=sys.stderr)
         raise SystemExit(2)
     try:
         _ok, failed = run(specs)

@@ -92,7 +92,7 @@ def extract(
     extracted. Exit status: 0 every page was extracted, 1 some page failed, 2 a usage
     error (no pages, unreadable manifest).
     """
-    from aggregator.extract.batch import PageSpec, read_manifest, run
+    from aggregator.extract.batch import NO_PAGES, PageSpec, read_manifest, run
 
     specs: list[PageSpec] = []
     for page in pages or []:
@@ -108,7 +108,7 @@ def extract(
         except (OSError, ValueError) as exc:
             raise fail(str(exc)) from exc
     if not specs:
-        raise fail("give saved pages, - (standard input), URLs or --manifest PAGES.jsonl")
+        raise fail(NO_PAGES)
     _ok, failed = run(specs)
     if failed:
         raise typer.Exit(1)

@@ -27,6 +27,9 @@ from aggregator.extract.page import MAX_PAGE_BYTES, decode_html
 from aggregator.normalize.item import normalize_item
 from aggregator.sources import source_for_url
 
+# What `aggregator extract` says when it is given no page (both of its entry points).
+NO_PAGES = "give saved pages, - (standard input), URLs or --manifest PAGES.jsonl"
+
 
 class PageTooLargeError(ValueError):
     """A saved page larger than :data:`MAX_PAGE_BYTES`, as stored or gunzipped."""
