@@ -84,7 +84,14 @@ def test_demo_then_search(tmp_path: Path) -> None:
     out = cli("runs", "--db", str(db), "--json", "--limit", "500", env=LOG_INFO, check=True)
     second = [json.loads(x) for x in out.stdout.splitlines()][:sources]
     assert second and all(r["status"] == "finished" for r in second), second
-    assert all(r["new"] == 0 and r["details"]["articles_fetched"] == 0 for r in second), second
+    again = [r for r in second if r["new"] or r["details"]["articles_fetched"]]
+    # On a failure, what each such source's two runs counted (one such failure seen once,
+    # in a loaded CI run, never reproduced: its cause is for the next occurrence to show).
+    assert not again, [
+        (r["source"], r["new"], r["details"])
+        for r in map(json.loads, out.stdout.splitlines())
+        if r["source"] in {a["source"] for a in again}
+    ]
     assert sum(r["details"]["skipped_fresh"] for r in second) >= stored
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from articles").fetchone() == (stored,)
