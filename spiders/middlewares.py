@@ -3,7 +3,9 @@
 :class:`SkipFreshArticles` (spider middleware) drops discovered article requests whose URL
 was fetched (or stored) within the revisit window (``AGGREGATOR_REVISIT``, default 7 days;
 ``AGGREGATOR_REFRESH=True`` or ``aggregator crawl --refresh`` fetches everything again);
-older ones go out with the ETag / Last-Modified the server gave last time.
+older ones go out with the ETag / Last-Modified the server gave last time. It also records
+the canonical URL of the article each address gave where the two differ, so that another
+address of an article stored once counts as settled in the next run.
 :class:`FetchStateMiddleware` (downloader middleware) adds those conditional headers and
 records what each article fetch returned, for the next run.
 """
@@ -19,7 +21,9 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from aggregator.crawl import stats
+from aggregator.items import ArticleItem
 from aggregator.normalize.dates import parse_since
+from aggregator.normalize.urls import canonicalize_url
 from aggregator.storage.database import shared_engine
 from aggregator.storage.fetchstate import FetchStateStore, Seen
 from aggregator.storage.url import storage_disabled
@@ -57,7 +61,8 @@ def _settled(seen: Seen) -> bool:
 
 
 class SkipFreshArticles(BaseSpiderMiddleware):
-    """Drop article requests for URLs seen within the revisit window."""
+    """Drop article requests for URLs seen within the revisit window; record the canonical
+    URL of each article item whose page was fetched under another address."""
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
@@ -68,6 +73,8 @@ class SkipFreshArticles(BaseSpiderMiddleware):
         self.window = revisit_window(settings.get("AGGREGATOR_REVISIT"))
         self._known: dict[str, Seen] | None = None
         self._skipped: set[str] = set()
+        self._canonicals: list[dict[str, object]] = []
+        crawler.signals.connect(self.flush, signal=signals.spider_closed)
 
     def known(self) -> dict[str, Seen]:
         if self._known is None:
@@ -95,6 +102,28 @@ class SkipFreshArticles(BaseSpiderMiddleware):
             request.meta["conditional"] = (seen.etag, seen.last_modified)
             request.meta["handle_httpstatus_list"] = [304]
         return request
+
+    def get_processed_item(self, item: Any, response: Response | None) -> Any:
+        if not self.enabled or response is None or not isinstance(item, ArticleItem):
+            return item
+        # The form the normalize pipeline stores it in: the next run compares the two.
+        canonical = canonicalize_url(item.canonical_url or item.url)
+        if canonical and canonical != response.url:
+            self._canonicals.append({
+                "url": response.url,
+                "source": getattr(self.crawler.spider, "name", None),
+                "canonical_url": canonical,
+            })  # fmt: skip
+            if len(self._canonicals) >= 50:
+                self.flush()
+        return item
+
+    def flush(self) -> None:
+        """Write the buffered canonical URLs (also on spider close)."""
+        if not self.enabled or not self._canonicals:
+            return
+        batch, self._canonicals = self._canonicals, []
+        FetchStateStore(shared_engine(self.url)).record_canonical(batch)
 
 
 class FetchStateMiddleware:

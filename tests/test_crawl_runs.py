@@ -4,6 +4,9 @@ runs are refused by the lock, and every run is in `crawl_runs`."""
 from __future__ import annotations
 
 import json
+import re
+import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +22,11 @@ from aggregator.crawl.lock import (
 )
 from aggregator.mirror import MirrorServer
 from aggregator.sources import DEFAULT_SOURCES
-from tests.conftest import cli, pg_schema, pg_server_url
+from tests.conftest import FIXTURES, LOG_INFO, cli, pg_schema, pg_server_url, stats_dump
 
 pytestmark = pytest.mark.e2e
 
+GAMESPOT = "www.gamespot.com"
 BROKEN_SOURCES = """
 [[source]]
 name = "downsite"
@@ -134,3 +138,48 @@ def test_bad_registry_is_a_clear_error(tmp_path: Path) -> None:
     out = cli("crawl", "--all", "--sources", str(bad), "--db", str(tmp_path / "d.db"))
     assert out.returncode == 2
     assert "category 'sports'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_another_address_of_an_article_stored_once_is_not_fetched_again(tmp_path: Path) -> None:
+    """An article a run fetched under two addresses and kept once (the second dropped as
+    its duplicate) is settled under both: the next run fetches neither. Here the feed links
+    each of gamespot's two articles under a second address (a slug variant serving the same
+    page), answered two seconds late, so the plain address is stored first: the order that
+    left the other address unsettled."""
+    root = tmp_path / "site"
+    shutil.copytree(FIXTURES / "site" / GAMESPOT, root / GAMESPOT)
+    feed = root / GAMESPOT / "feeds" / "news" / "index.xml"
+    text = feed.read_text(encoding="utf-8")
+    for page in (root / GAMESPOT / "articles").glob("*/*/index.html"):
+        slug, number = page.parent.parent.name, page.parent.name
+        variant = root / GAMESPOT / "articles" / f"{slug}-again" / number
+        shutil.copytree(page.parent, variant)
+        text = re.sub(rf"/{slug}/{number}/\?ftag=[^<]*", f"/{slug}-again/{number}/", text)
+    assert text.count("-again/") == 2
+    feed.write_text(text, encoding="utf-8")
+    db = tmp_path / "g.db"
+    with MirrorServer(root) as site:
+        site.set_behaviour(GAMESPOT, paths={"/articles/*-again/*": {"delay": 2}})
+        env = {**LOG_INFO, "AGGREGATOR_HOST_MAP": site.host_map(),
+               "AGGREGATOR_DB_URL": str(db)}  # fmt: skip
+        # All four article requests at once: the late answers come last.
+        cmd = ["crawl", "gamespot", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0",
+               "-s", "CONCURRENT_REQUESTS_PER_DOMAIN=8"]  # fmt: skip
+
+        def crawl() -> tuple[dict[str, Any], list[str]]:
+            before = len(site.requests)
+            out = cli(*cmd, prog="scrapy", env=env, check=True)
+            fetched = [p for _, p in site.requests[before:] if p.startswith("/articles/")]
+            return stats_dump(out.stderr), fetched
+
+        first, fetched = crawl()
+        assert len(fetched) == 4 and first["aggregator/stored/new"] == 2, (first, fetched)
+        assert first["aggregator/dropped/duplicate_url"] == 2, first
+        with sqlite3.connect(db) as conn:  # the plain address was kept, the other dropped
+            kept = conn.execute("select url from articles where url like '%-again/%'")
+            assert not kept.fetchall()
+        second, fetched = crawl()
+        assert not fetched and "aggregator/pages/article" not in second, (second, fetched)
+        assert second["aggregator/skipped/fresh"] == 4, second
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("select count(*) from articles").fetchone() == (2,)

@@ -85,15 +85,11 @@ def test_demo_then_search(tmp_path: Path) -> None:
     all_runs = [json.loads(x) for x in out.stdout.splitlines()]
     second = all_runs[:sources]
     assert second and all(r["status"] == "finished" for r in second), second
-    # Nothing new, and nothing fetched again but the other address of an article the first
-    # demo fetched twice (with and without a tracking parameter its list does not know) and
-    # kept once: when the address without it was stored first, the other is no stored
-    # article's, so it is fetched again (which one is stored first depends on the order of
-    # the answers; known, left for later).
-    first = {r["source"]: r for r in all_runs[sources : 2 * sources]}
-    for r in second:
-        twice = first[r["source"]]["details"]["dropped"].get("duplicate_url", 0)
-        assert r["new"] == 0 and r["details"]["articles_fetched"] <= twice, (r, first[r["source"]])
+    # Nothing new and nothing fetched again, an article the first demo fetched under two
+    # addresses (gamespot's feed adds a tracking parameter) and kept once included.
+    again = [r for r in second if r["new"] or r["details"]["articles_fetched"]]
+    assert not again, [(r, first) for r in again for first in all_runs[sources:]
+                       if first["source"] == r["source"]]  # fmt: skip
     assert sum(r["details"]["skipped_fresh"] for r in second) >= stored
     with sqlite3.connect(db) as conn:
         assert conn.execute("select count(*) from articles").fetchone() == (stored,)

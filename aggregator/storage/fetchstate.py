@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from typing import Any
 
 from sqlalchemy import Engine, Table, select
 
@@ -30,9 +31,14 @@ class FetchStateStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.table: Table = FetchState.__table__  # type: ignore[assignment]
-        self._upsert = self._build_upsert()
+        # The fetch's outcome and the article it gave are written apart (the first when the
+        # response arrives, the second once the page is extracted): neither overwrites the other.
+        self._upsert = self._build_upsert(
+            ("source", "kind", "status", "etag", "last_modified", "fetched_at")
+        )
+        self._upsert_canonical = self._build_upsert(("canonical_url",))
 
-    def _build_upsert(self) -> object:
+    def _insert(self) -> Any:
         name = self.engine.dialect.name
         if name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert
@@ -40,15 +46,21 @@ class FetchStateStore:
             from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
         else:
             return None
-        stmt = insert(self.table)
-        cols = ("source", "kind", "status", "etag", "last_modified", "fetched_at")
+        return insert(self.table)
+
+    def _build_upsert(self, cols: tuple[str, ...]) -> object:
+        stmt = self._insert()
+        if stmt is None:
+            return None
         return stmt.on_conflict_do_update(
             index_elements=["url"], set_={c: stmt.excluded[c] for c in cols}
         )
 
     def load(self, source: str) -> dict[str, Seen]:
         """Every URL fetched for ``source``, plus stored articles' URLs (as seen at their
-        ``last_seen``), so articles stored before fetch state existed count too."""
+        ``last_seen``), so articles stored before fetch state existed count too. A fetched
+        address counts as stored when its article is: under that address, or under the
+        canonical URL the page gave (another address of an article stored once)."""
         out: dict[str, Seen] = {}
         articles: Table = Article.__table__  # type: ignore[assignment]
         with self.engine.connect() as conn:
@@ -61,13 +73,15 @@ class FetchStateStore:
                 seen = Seen(_aware(last_seen), 200, stored=True)
                 out[url] = seen
                 out[canonical] = seen
+            stored_urls = set(out)
             t = self.table
-            for url, status, etag, last_modified, fetched_at in conn.execute(
-                select(t.c.url, t.c.status, t.c.etag, t.c.last_modified, t.c.fetched_at).where(
-                    t.c.source == source
-                )
-            ):
-                stored = url in out and out[url].stored
+            for url, status, etag, last_modified, fetched_at, canonical in conn.execute(
+                select(
+                    t.c.url, t.c.status, t.c.etag, t.c.last_modified, t.c.fetched_at,
+                    t.c.canonical_url,
+                ).where(t.c.source == source)
+            ):  # fmt: skip
+                stored = url in stored_urls or canonical in stored_urls
                 out[url] = Seen(_aware(fetched_at), status, etag, last_modified, stored)
         return out
 
@@ -84,8 +98,31 @@ class FetchStateStore:
                 conn.execute(t.delete().where(t.c.url.in_([r["url"] for r in batch])))
                 conn.execute(t.insert(), batch)
 
+    def record_canonical(self, rows: Iterable[dict[str, object]]) -> None:
+        """Upsert rows of ``url, source, canonical_url``: the article each fetched address
+        gave. An address not yet in the table (its fetch's row is written later) gets a
+        placeholder outcome that the fetch's own row replaces."""
+        batch = [
+            {"kind": "article", "status": 200, "etag": None, "last_modified": None,
+             "fetched_at": datetime.now(timezone.utc), **row}
+            for row in rows
+        ]  # fmt: skip
+        if not batch:
+            return
+        with self.engine.begin() as conn:
+            if self._upsert_canonical is not None:
+                conn.execute(self._upsert_canonical, batch)  # type: ignore[call-overload]
+                return
+            t = self.table  # other dialects: update the rows there, insert the others
+            for row in batch:
+                done = conn.execute(
+                    t.update()
+                    .where(t.c.url == row["url"])
+                    .values(canonical_url=row["canonical_url"])
+                )
+                if not done.rowcount:
+                    conn.execute(t.insert(), [row])
+
 
 def _aware(value: datetime) -> datetime:
-    from datetime import timezone
-
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

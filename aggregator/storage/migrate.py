@@ -45,10 +45,11 @@ logger = logging.getLogger("aggregator.storage")
 # import_files (the files `aggregator import-warc` read: CC-NEWS resumes from it); 0013
 # PostgreSQL index on the headline part of the search document; 0014 recency index
 # (coalesce(published, first_seen), id: the newest articles by an index); 0015
-# story_terms keyed by (article_id, term), its article index dropped.
+# story_terms keyed by (article_id, term), its article index dropped; 0016
+# fetch_state.canonical_url (the article an address gave: its other addresses settle).
 REVISIONS = (
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009", "0010", "0011",
-    "0012", "0013", "0014", "0015",
+    "0012", "0013", "0014", "0015", "0016",
 )  # fmt: skip
 HEAD = REVISIONS[-1]
 FIRST_SCHEMA, FETCH_STATE = REVISIONS[0], REVISIONS[1]

@@ -256,6 +256,9 @@ class FetchState(Base):
     etag: Mapped[str | None] = mapped_column(String(512))
     last_modified: Mapped[str | None] = mapped_column(String(64))
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    canonical_url: Mapped[str | None] = mapped_column(String(2048))
+    """Canonical URL of the article extracted from this address; None when it gave none
+    (or was fetched before revision 0016)."""
 
 
 class Story(Base):
