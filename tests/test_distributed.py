@@ -84,6 +84,7 @@ class CountingMirror(MirrorServer):
 
 class _CountingHandler(_Handler):
     server: CountingMirror
+    _counted: str | None = None
 
     def _serve(self, head: bool) -> None:
         host = (self.headers.get("Host") or "").split(":")[0].lower()
@@ -92,9 +93,21 @@ class _CountingHandler(_Handler):
             self.server.arrivals.setdefault(host, []).append(time.monotonic())
             self.server.active[host] += 1
             self.server.peak[host] = max(self.server.peak[host], self.server.active[host])
+        self._counted = host
         try:
             super()._serve(head)
         finally:
+            self._done()
+
+    def end_headers(self) -> None:
+        # Done before the answer goes out: counted after it, the client's next request
+        # could arrive (and be counted) first, a second request at once that never was.
+        self._done()
+        super().end_headers()
+
+    def _done(self) -> None:
+        host, self._counted = self._counted, None
+        if host is not None:
             with self.server.counting:
                 self.server.active[host] -= 1
 
