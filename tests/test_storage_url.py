@@ -8,6 +8,7 @@ import pytest
 
 from aggregator.crawl.lock import lock_dir
 from aggregator.storage.url import DatabaseURL, resolve, storage_disabled
+from tests.conftest import cli
 
 
 def test_a_value_is_parsed_once_per_process() -> None:
@@ -28,6 +29,11 @@ def test_a_value_is_parsed_once_per_process() -> None:
 def test_what_a_value_names(given: str, text: str, backend: str) -> None:
     url = DatabaseURL.of(given)
     assert (url.text, url.backend, str(url)) == (text, backend, text)
+
+
+@pytest.mark.parametrize("name", ["a?b.db", "a%20b.db", "a#b.db", "a b.db", "ü@x:y.db"])
+def test_a_bare_path_names_that_file_whatever_its_characters(tmp_path: Path, name: str) -> None:
+    assert DatabaseURL.of(str(tmp_path / name)).sqlite_path == tmp_path / name
 
 
 def test_the_default_and_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,3 +79,10 @@ def test_the_crawl_locks_sit_beside_the_file_the_url_names(tmp_path: Path) -> No
     plain = lock_dir(f"sqlite:///{db}")
     assert plain == db.resolve().with_suffix(".locks")
     assert lock_dir(f"sqlite:///file:{db}?mode=rwc&uri=true") == plain
+
+
+def test_the_cli_creates_and_reads_the_file_named(tmp_path: Path) -> None:
+    db = tmp_path / "news?2%20x.db"
+    cli("db", "upgrade", "--db", str(db), check=True)
+    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".db"] == [db.name]
+    assert cli("latest", "--db", str(db)).returncode == 0

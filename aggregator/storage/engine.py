@@ -190,7 +190,9 @@ def _sqlite_access_problem(exc: BaseException, url: str | URL | None) -> tuple[s
         or (cantopen and not directory_writable)
         or (code is None and readonly and not directory_writable and not shm.exists())
     ):
-        immutable = f"sqlite:///file:{quote(str(path.absolute()))}?immutable=1&uri=true"
+        # Quoted twice: once for SQLite's URI filename, once for the URL around it.
+        uri_path = quote(quote(str(path.absolute())))
+        immutable = f"sqlite:///file:{uri_path}?immutable=1&uri=true"
         return "directory", (
             f"its directory {directory} is read-only, and SQLite must create "
             f"{path.name}-wal and {path.name}-shm there, even to read; make the directory "

@@ -33,11 +33,13 @@ def storage_disabled(value: str | None) -> bool:
 
 def resolve(value: str | None = None) -> str:
     """The database URL text: ``value``, else ``AGGREGATOR_DB_URL``, else
-    ``./aggregator.db``. A bare file path (``data/news.db``) is taken as a SQLite file;
-    ``postgresql://`` and ``postgres://`` mean ``postgresql+psycopg://``."""
+    ``./aggregator.db``. A bare file path (``data/news.db``) is taken as a SQLite file,
+    whatever its characters (``?``, ``#``, ``%``: quoted in the URL, so that the URL names
+    that file); ``postgresql://`` and ``postgres://`` mean ``postgresql+psycopg://``."""
     url = value or os.environ.get(ENV_DB_URL) or DEFAULT_DB_URL
     if "://" not in url:
-        return f"sqlite:///{Path(url).expanduser()}"
+        path = str(Path(url).expanduser())
+        return URL.create("sqlite", database=path).render_as_string(hide_password=False)
     scheme, sep, rest = url.partition("://")
     return f"{_PG_SCHEMES.get(scheme, scheme)}{sep}{rest}"
 
