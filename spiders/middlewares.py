@@ -29,12 +29,36 @@ from aggregator.storage.fetchstate import FetchStateStore, Seen
 from aggregator.storage.url import storage_disabled
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy.crawler import Crawler
     from typing_extensions import Self
 
 logger = logging.getLogger("aggregator.incremental")
+Row = dict[str, object]
 # Revisit window when the setting is absent.
 DEFAULT_REVISIT = "7d"
+
+
+class _Batches:
+    """Rows for ``fetch_state``, written ``size`` at a time (and by :meth:`flush`, which
+    the middlewares call at spider close too)."""
+
+    def __init__(self, url: str | None, write: Callable[[FetchStateStore, list[Row]], None]):
+        self.url = url
+        self.write = write
+        self.rows: list[Row] = []
+
+    def add(self, row: Row, size: int = 50) -> None:
+        self.rows.append(row)
+        if len(self.rows) >= size:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        batch, self.rows = self.rows, []
+        self.write(FetchStateStore(shared_engine(self.url)), batch)
 
 
 def _stats_inc(crawler: Crawler, key: str) -> None:
@@ -73,7 +97,7 @@ class SkipFreshArticles(BaseSpiderMiddleware):
         self.window = revisit_window(settings.get("AGGREGATOR_REVISIT"))
         self._known: dict[str, Seen] | None = None
         self._skipped: set[str] = set()
-        self._canonicals: list[dict[str, object]] = []
+        self._canonicals = _Batches(self.url, FetchStateStore.record_canonical)
         crawler.signals.connect(self.flush, signal=signals.spider_closed)
 
     def known(self) -> dict[str, Seen]:
@@ -109,21 +133,17 @@ class SkipFreshArticles(BaseSpiderMiddleware):
         # The form the normalize pipeline stores it in: the next run compares the two.
         canonical = canonicalize_url(item.canonical_url or item.url)
         if canonical and canonical != response.url:
-            self._canonicals.append({
+            self._canonicals.add({
                 "url": response.url,
                 "source": getattr(self.crawler.spider, "name", None),
                 "canonical_url": canonical,
             })  # fmt: skip
-            if len(self._canonicals) >= 50:
-                self.flush()
         return item
 
     def flush(self) -> None:
         """Write the buffered canonical URLs (also on spider close)."""
-        if not self.enabled or not self._canonicals:
-            return
-        batch, self._canonicals = self._canonicals, []
-        FetchStateStore(shared_engine(self.url)).record_canonical(batch)
+        if self.enabled:
+            self._canonicals.flush()
 
 
 class FetchStateMiddleware:
@@ -133,7 +153,7 @@ class FetchStateMiddleware:
         self.crawler = crawler
         self.url = crawler.settings.get("AGGREGATOR_DB_URL")
         self.enabled = not storage_disabled(self.url)
-        self.buffer: list[dict[str, object]] = []
+        self.buffer = _Batches(self.url, FetchStateStore.record)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -158,7 +178,7 @@ class FetchStateMiddleware:
         headers = response.headers
         etag = headers.get(b"ETag")
         last_modified = headers.get(b"Last-Modified")
-        self.buffer.append({
+        self.buffer.add({
             "url": request.url,
             "source": getattr(self.crawler.spider, "name", None),
             "kind": "article",
@@ -167,13 +187,9 @@ class FetchStateMiddleware:
             "last_modified": last_modified.decode("latin-1")[:64] if last_modified else None,
             "fetched_at": datetime.now(timezone.utc),
         })  # fmt: skip
-        if len(self.buffer) >= 50:
-            self.flush()
         return response
 
     def flush(self) -> None:
         """Write the buffered fetch records (also on spider close)."""
-        if not self.enabled or not self.buffer:
-            return
-        batch, self.buffer = self.buffer, []
-        FetchStateStore(shared_engine(self.url)).record(batch)
+        if self.enabled:
+            self.buffer.flush()
