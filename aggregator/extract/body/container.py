@@ -180,7 +180,10 @@ def _whole_container(
     sentences before the winner. An article opens at its top: prose above the winner, in
     the same container, is its beginning (an intro section above feature sections, the
     report above a live log), where text only after it is more often a module (a press
-    release's boilerplate)."""
+    release's boilerplate). An ancestor the markup names as the article or the page's
+    main content (:func:`_landmark`) need not score as high: scores reach three levels
+    up, so one around sections nested deeper (a list of cards in a wrapper per
+    section, a lead paragraph in a box of its own) scores on little of its text."""
     b = stats[best]
     before = 0
     node = best
@@ -197,13 +200,18 @@ def _whole_container(
             continue  # a region named as furniture (a sidebar) is no article's whole
         if (
             before >= _WHOLE_BEFORE
-            and scores[anc] >= _WHOLE_SCORE * scores[best]
+            and (scores[anc] >= _WHOLE_SCORE * scores[best] or _landmark(anc))
             and st.text >= _WHOLE_TEXT * b.text
             and st.links < _WHOLE_LINKS * st.text
             and not any((t := _tokens(e)) and _comment_named(t) for e in anc.iterdescendants())
         ):
             return anc
     return best
+
+
+def _landmark(el: HtmlElement) -> bool:
+    """Whether the markup names ``el`` as an article or the page's main content."""
+    return el.tag in ("article", "main") or el.get("role") == "main"
 
 
 # A word, then the end of a sentence.
