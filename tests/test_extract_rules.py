@@ -202,6 +202,20 @@ def test_meta_headline_and_korean_bar_separator() -> None:
     assert extract(html).title == "장동혁 대표 부담 커졌다"
 
 
+def test_title_over_an_h1_that_names_the_blog() -> None:
+    # No og:title or JSON-LD: the <h1> is the blog's name, sharing no word with the
+    # <title>, which names the post.
+    def html(h1: str) -> str:
+        return (
+            "<html><head><title>Five things the council decided on Monday</title></head>"
+            f"<body><h1>{h1}</h1><article><p>{PARA}</p></article></body></html>"
+        )
+
+    assert extract(html("Riverside Notes")).title == "Five things the council decided on Monday"
+    # An <h1> worded apart from the <title> but sharing a word with it is the headline.
+    assert extract(html("What the council decided")).title == "What the council decided"
+
+
 def test_cms_admin_account_is_not_the_author() -> None:
     ld = (
         '<script type=\'application/ld+json\'>{"@graph": [{"@type": "NewsArticle",'
