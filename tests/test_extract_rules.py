@@ -1087,9 +1087,10 @@ def test_a_heading_at_the_top_that_words_the_headline_apart_is_not_body() -> Non
     assert body_of(html("Skating results and news"))[0] == "Skating results and news"
 
 
-def _landing_page(tag: str) -> str:
+def _landing_page(tag: str, *, wrapped: bool = False) -> str:
     """A page of two sections in ``tag``: an intro (a lead, two cards, a notice) and a
-    list of six cards nested a level deeper, which outscores it."""
+    list of six cards nested a level deeper, which outscores it. ``wrapped`` sets the
+    intro in one more wrapper, so that ``tag`` scores on none of its text."""
 
     def cards(names: list[str]) -> str:
         return "".join(
@@ -1108,6 +1109,8 @@ def _landing_page(tag: str) -> str:
         "<p>Get to know the features that make it the most complete editor.</p></header>"
         f"<ul class='cards'>{cards(['Alpha', 'Beta'])}</ul>{notice}</section>"
     )
+    if wrapped:
+        intro = f"<div class='intro-wrap'><a id='top'></a>{intro}</div>"
     more = (
         "<section class='more'><div class='wrap'><header><h2>Features and tools</h2></header>"
         f"<ul class='cards'>{cards(['Gamma', 'Delta', 'Epsilon', 'Zeta', 'Eta', 'Theta'])}"
@@ -1122,9 +1125,10 @@ def _landing_page(tag: str) -> str:
 
 def test_the_main_landmark_holds_sections_that_outscore_their_page_apart() -> None:
     # The six cards win, nested too deep for <main> to score on them; <main> (and an
-    # <article>) is the whole, as it holds the intro's prose before them.
-    for tag in ("main", "article"):
-        body = body_of(_landing_page(tag))
+    # <article>) is the whole, as it holds the intro's prose before them, even where it
+    # scores on nothing.
+    for tag, wrapped in (("main", False), ("article", False), ("main", True)):
+        body = body_of(_landing_page(tag, wrapped=wrapped))
         assert body[0] == "Get to know the features that make it the most complete editor."
         assert f"{PARA} Alpha tool." in body and body[-1] == f"{PARA} Theta tool."
     # A plain div around the same sections is not named the page's content: the cards win.
