@@ -202,6 +202,20 @@ def test_meta_headline_and_korean_bar_separator() -> None:
     assert extract(html).title == "장동혁 대표 부담 커졌다"
 
 
+def test_title_over_an_h1_that_names_the_blog() -> None:
+    # No og:title or JSON-LD: the <h1> is the blog's name, sharing no word with the
+    # <title>, which names the post.
+    def html(h1: str) -> str:
+        return (
+            "<html><head><title>Five things the council decided on Monday</title></head>"
+            f"<body><h1>{h1}</h1><article><p>{PARA}</p></article></body></html>"
+        )
+
+    assert extract(html("Riverside Notes")).title == "Five things the council decided on Monday"
+    # An <h1> worded apart from the <title> but sharing a word with it is the headline.
+    assert extract(html("What the council decided")).title == "What the council decided"
+
+
 def test_cms_admin_account_is_not_the_author() -> None:
     ld = (
         '<script type=\'application/ld+json\'>{"@graph": [{"@type": "NewsArticle",'
@@ -1071,3 +1085,52 @@ def test_a_heading_at_the_top_that_words_the_headline_apart_is_not_body() -> Non
     ]
     # A heading that shares a word with the title is a section's name: it stays.
     assert body_of(html("Skating results and news"))[0] == "Skating results and news"
+
+
+def _landing_page(tag: str, *, wrapped: bool = False) -> str:
+    """A page of two sections in ``tag``: an intro (a lead, two cards, a notice) and a
+    list of six cards nested a level deeper, which outscores it. ``wrapped`` sets the
+    intro in one more wrapper, so that ``tag`` scores on none of its text."""
+
+    def cards(names: list[str]) -> str:
+        return "".join(
+            f"<li class='card'><h2>{n}</h2><p>{PARA} {n} tool.</p>"
+            f"<a href='/docs/{n}/'>Learn more about {n}</a></li>"
+            for n in names
+        )
+
+    notice = (
+        "<div class='notice'><h4>Important: sync your profile</h4><p>The edition comes with "
+        "a new profile, so you can run it alongside other versions. To keep your bookmarks, "
+        "history and more, sync the profile with your existing account.</p></div>"
+    )
+    intro = (
+        "<section class='intro'><header><h1>Welcome to the Example Editor</h1>"
+        "<p>Get to know the features that make it the most complete editor.</p></header>"
+        f"<ul class='cards'>{cards(['Alpha', 'Beta'])}</ul>{notice}</section>"
+    )
+    if wrapped:
+        intro = f"<div class='intro-wrap'><a id='top'></a>{intro}</div>"
+    more = (
+        "<section class='more'><div class='wrap'><header><h2>Features and tools</h2></header>"
+        f"<ul class='cards'>{cards(['Gamma', 'Delta', 'Epsilon', 'Zeta', 'Eta', 'Theta'])}"
+        "</ul></div></section>"
+    )
+    return (
+        "<html><head><title>Welcome to the Example Editor</title></head><body>"
+        "<header><nav><a href='/'>Home</a></nav></header>"
+        f"<{tag} class='page'>{intro}{more}</{tag}><footer><p>Legal</p></footer></body></html>"
+    )
+
+
+def test_the_main_landmark_holds_sections_that_outscore_their_page_apart() -> None:
+    # The six cards win, nested too deep for <main> to score on them; <main> (and an
+    # <article>) is the whole, as it holds the intro's prose before them, even where it
+    # scores on nothing.
+    for tag, wrapped in (("main", False), ("article", False), ("main", True)):
+        body = body_of(_landing_page(tag, wrapped=wrapped))
+        assert body[0] == "Get to know the features that make it the most complete editor."
+        assert f"{PARA} Alpha tool." in body and body[-1] == f"{PARA} Theta tool."
+    # A plain div around the same sections is not named the page's content: the cards win.
+    body = body_of(_landing_page("div"))
+    assert body[0] == "Gamma" and f"{PARA} Alpha tool." not in body

@@ -47,6 +47,8 @@ MIN_DOM_BODY = 200
 # What may follow a clean headline in a padded one: a spaced separator and more text, or
 # one short unspaced segment ("Headline-Politics" once "ㅣSite" is gone).
 _TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S|^[|\-–—/]\w{1,20}$")
+# Words that tell two titles apart: "and", "the", "of" are shared by unrelated ones.
+_TITLE_WORD = re.compile(r"\w{4,}")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 
 
@@ -251,6 +253,14 @@ class GenericExtractor:
         sites = self._site_keys
         present = [c for c in present if name_key(c) not in sites] or present
         best = present[0]
+        h1, doc_title = self._stripped_title_candidates[3:5]
+        if h1 and doc_title and present == [h1, doc_title]:
+            # Only the <h1> and the <title> name the page, and they share no word: the
+            # <h1> is the blog's or the section's name set as the page's heading ("TED
+            # Blog", "News & Events", "Allergies Health Center"); the <title> names it.
+            doc_words = set(_TITLE_WORD.findall(doc_title.casefold()))
+            if len(doc_words) >= 3 and not doc_words & set(_TITLE_WORD.findall(h1.casefold())):
+                best = doc_title
         # Leftovers the site-name list did not catch ("Headline | Section" when only the
         # <title> carries the section): another candidate that is exactly the start of
         # this one, followed by a separator, is the clean headline.

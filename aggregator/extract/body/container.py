@@ -111,7 +111,11 @@ def find_container(root: HtmlElement, stats: dict[HtmlElement, _Stats]) -> list[
     if earlier is not None:
         best = earlier
     best = _article_inside(best, scores, stats)
-    best = _whole_container(best, scores, stats)
+    whole = _whole_container(best, scores, stats)
+    # A landmark taken as the whole may have no score of its own: it stands for the
+    # winner it holds (its siblings are measured against that).
+    scores.setdefault(whole, scores[best])
+    best = whole
     main = _main_article(root, best, scores, stats)
     if main is not None:
         under_main = set(main.iter())
@@ -180,7 +184,11 @@ def _whole_container(
     sentences before the winner. An article opens at its top: prose above the winner, in
     the same container, is its beginning (an intro section above feature sections, the
     report above a live log), where text only after it is more often a module (a press
-    release's boilerplate)."""
+    release's boilerplate). An ancestor the markup names as the article or the page's
+    main content (:func:`_landmark`) need not score at all: scores reach three levels
+    up, so one around sections nested deeper (a list of cards in a wrapper per
+    section, a lead paragraph in a box of its own) scores on little of its text or
+    none."""
     b = stats[best]
     before = 0
     node = best
@@ -193,17 +201,22 @@ def _whole_container(
                 before += _prose(sib, stats)
         node = anc
         st = stats.get(anc)
-        if st is None or anc not in scores or _tokens(anc) & _NEGATIVE_TOKENS:
+        if st is None or _tokens(anc) & _NEGATIVE_TOKENS:
             continue  # a region named as furniture (a sidebar) is no article's whole
         if (
             before >= _WHOLE_BEFORE
-            and scores[anc] >= _WHOLE_SCORE * scores[best]
+            and (_landmark(anc) or scores.get(anc, 0.0) >= _WHOLE_SCORE * scores[best])
             and st.text >= _WHOLE_TEXT * b.text
             and st.links < _WHOLE_LINKS * st.text
             and not any((t := _tokens(e)) and _comment_named(t) for e in anc.iterdescendants())
         ):
             return anc
     return best
+
+
+def _landmark(el: HtmlElement) -> bool:
+    """Whether the markup names ``el`` as an article or the page's main content."""
+    return el.tag in ("article", "main") or el.get("role") == "main"
 
 
 # A word, then the end of a sentence.
