@@ -1071,3 +1071,30 @@ def test_a_heading_at_the_top_that_words_the_headline_apart_is_not_body() -> Non
     ]
     # A heading that shares a word with the title is a section's name: it stays.
     assert body_of(html("Skating results and news"))[0] == "Skating results and news"
+
+
+def test_teasers_of_other_stories_below_the_article_go() -> None:
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(4))
+    teasers = "".join(
+        f"<div><a href='/other-{i}/'>Another story the site ran today, number {i}</a><br>"
+        f"New York, June 6: An excerpt of that other story, a sentence long ({i}).</div>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{paras}<div>{teasers}</div></div>")
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+    # A table's row of teaser cells, each headline a heading of its own, goes too.
+    cells = "".join(
+        f"<td><h4><a href='/o-{i}/'>Another story the site ran, number {i}</a></h4>"
+        f"<p>An excerpt of that other story, a sentence long ({i}).</p></td>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{paras}<table><tr>{cells}</tr></table></div>")
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+    # A list whose items run on after their link is the article's (deals, sources).
+    deals = "".join(
+        f"<li><a href='/d-{i}/'>A 15-inch laptop, model {i}</a> for $550 with free shipping "
+        f"at the store (normally $779)</li>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{paras}<ul>{deals}</ul></div>")
+    assert len(body_of(html)) == 7
