@@ -1098,3 +1098,19 @@ def test_teasers_of_other_stories_below_the_article_go() -> None:
     )
     html = page(f"<div class='content'>{paras}<ul>{deals}</ul></div>")
     assert len(body_of(html)) == 7
+
+
+def test_the_trackbacks_below_a_post_end_it() -> None:
+    html = page(
+        f"<div class='post'><p>{PARA}</p><p>Trackbacks are closed, but you can post a comment.</p>"
+        "<h3>TrackBack</h3><p>TrackBack URL for this entry:<br>https://blogs.example/tb/6a00</p>"
+        "<p>Listed below are links to weblogs that reference this post:</p></div>"
+    )
+    assert body_of(html) == [PARA, "Trackbacks are closed, but you can post a comment."]
+    # The post's meta line, a link to its trackback address, ends nothing (a link line,
+    # dropped before the test).
+    html = page(
+        f"<div class='post'><p>{PARA}</p><p><a href='/2012/05/post/trackback/'>trackback</a>"
+        f"</p><p>{PARA} Second.</p></div>"
+    )
+    assert body_of(html)[-1] == PARA + " Second."

@@ -62,7 +62,8 @@ FLOORS: dict[str, float] = {
 # reply form ending the article: dragnet 0.9439 (18), l3s-gn1 0.9667 (2). Then the
 # headline part of a title with the site's name: dragnet 0.9447 (18), l3s-gn1 0.9674 (2).
 # Then a heading at the top that words the headline apart: dragnet 0.9449, l3s-gn1 0.9677.
-# Then teasers of other stories below the prose: l3s-gn1 0.9696.
+# Then teasers of other stories below the prose: l3s-gn1 0.9696; and a post's trackbacks
+# ending it: dragnet 0.9453, l3s-gn1 0.9698.
 BODY_FLOORS: dict[CorpusKey, float] = {
     "dragnet": 0.941,
     "l3s-gn1": 0.967,
