@@ -1134,3 +1134,46 @@ def test_the_main_landmark_holds_sections_that_outscore_their_page_apart() -> No
     # A plain div around the same sections is not named the page's content: the cards win.
     body = body_of(_landing_page("div"))
     assert body[0] == "Gamma" and f"{PARA} Alpha tool." not in body
+
+
+def test_teasers_of_other_stories_below_the_article_go() -> None:
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(4))
+    teasers = "".join(
+        f"<div><a href='/other-{i}/'>Another story the site ran today, number {i}</a><br>"
+        f"New York, June 6: An excerpt of that other story, a sentence long ({i}).</div>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{paras}<div>{teasers}</div></div>")
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+    # A table's row of teaser cells, each headline a heading of its own, goes too.
+    cells = "".join(
+        f"<td><h4><a href='/o-{i}/'>Another story the site ran, number {i}</a></h4>"
+        f"<p>An excerpt of that other story, a sentence long ({i}).</p></td>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{paras}<table><tr>{cells}</tr></table></div>")
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(4)]
+    # A list whose items run on after their link is the article's (deals, sources).
+    deals = "".join(
+        f"<li><a href='/d-{i}/'>A 15-inch laptop, model {i}</a> for $550 with free shipping "
+        f"at the store (normally $779)</li>"
+        for i in range(3)
+    )
+    html = page(f"<div class='content'>{paras}<ul>{deals}</ul></div>")
+    assert len(body_of(html)) == 7
+
+
+def test_the_trackbacks_below_a_post_end_it() -> None:
+    html = page(
+        f"<div class='post'><p>{PARA}</p><p>Trackbacks are closed, but you can post a comment.</p>"
+        "<h3>TrackBack</h3><p>TrackBack URL for this entry:<br>https://blogs.example/tb/6a00</p>"
+        "<p>Listed below are links to weblogs that reference this post:</p></div>"
+    )
+    assert body_of(html) == [PARA, "Trackbacks are closed, but you can post a comment."]
+    # The post's meta line, a link to its trackback address, ends nothing (a link line,
+    # dropped before the test).
+    html = page(
+        f"<div class='post'><p>{PARA}</p><p><a href='/2012/05/post/trackback/'>trackback</a>"
+        f"</p><p>{PARA} Second.</p></div>"
+    )
+    assert body_of(html)[-1] == PARA + " Second."

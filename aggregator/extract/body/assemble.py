@@ -23,6 +23,7 @@ from aggregator.extract.body.lexicon import (
     _NOT_LETTERS,
     _READING_TIME,
     _TIME_IN_TEXT,
+    _TRACKBACKS,
     _is_comment_prompt,
 )
 from aggregator.extract.page import HtmlElement
@@ -172,6 +173,8 @@ def assemble(
             continue
         if kept >= _PROSE_BEFORE_THREAD and _opens_thread(b.text):
             break  # the readers' comments, however their entries are marked up
+        if kept >= _PROSE_BEFORE_TRACKBACKS and _TRACKBACKS.match(b.text.strip()):
+            break  # the trackbacks: other blogs' replies, listed below the post
         if kept >= _PROSE_BEFORE_THREAD and _ends_with_notice(b, text, blocks[i + 1 :]):
             break  # the page's legal notice and the modules below it
         if _ADVERT.match(text) or (n < 80 and _BYLINE.match(text)) or _is_comment_prompt(text):
@@ -288,6 +291,9 @@ def _opens_thread(text: str) -> bool:
 # Text kept before a comment prompt that makes it the end of the article rather than a
 # line at its top (a comment count beside the byline): what follows is the thread.
 _PROSE_BEFORE_THREAD = 500
+# Text kept before a trackbacks heading that ends the article: a short post's line. Unlike
+# a comment count, the heading is never the post's meta line at its top.
+_PROSE_BEFORE_TRACKBACKS = 100
 # A rights notice: "Copyright 2008 The Associated Press. All rights reserved. This
 # material may not be published, broadcast, rewritten or redistributed."
 _RIGHTS = re.compile(

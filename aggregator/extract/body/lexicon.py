@@ -273,6 +273,10 @@ _COMMENT_PROMPT = re.compile(
     r"|your\s+email\s+address\s+will\s+not\s+be\s+published.*",
     re.IGNORECASE,
 )
+# The heading of a blog post's trackbacks (other blogs' replies, listed like comments):
+# "TrackBack", "Trackbacks (3)", "TrackBack URL for this entry:", alone on its line; not
+# the post's meta line ("Trackbacks are closed, but you can post a comment").
+_TRACKBACKS = re.compile(r"trackbacks?(?:\s*\(\d+\))?\s*(?:$|\n)|trackback\s+url\b", re.IGNORECASE)
 # What a post's meta line holds beside its comment count ("Posted by Jane Doe |
 # Permalink | 6 Comments | Trackback"): a date beside a count is a dateline, kept.
 _POST_META = re.compile(

@@ -157,6 +157,18 @@ def prune_furniture(
             # it: a "latest news" module, however its items are labelled (a link list
             # inside the article is followed by the article's closing paragraph).
             doomed.append(el)
+        elif (
+            el.tag in _TEASER_LIST_TAGS
+            and st is not None
+            and size >= 200
+            and text_before(el) >= _TEASERS_AFTER
+            and not text_before.paragraph_after(el)
+            and cards.teasers(el, stats) >= _TEASER_ITEMS
+        ):
+            # Teasers of other stories below the article's prose: items that each open
+            # with a linked headline on a line of its own, then an excerpt. The excerpts
+            # keep the link share under the link-list test above.
+            doomed.append(el)
     doomed += _reply_section(part, text_before)
     drop_all(doomed)
 
@@ -206,6 +218,18 @@ _LIST_TAGS = frozenset({"div", "section", "ul", "ol", "table", "tbody", "dl"})
 # than part of it: a block named as furniture goes whatever its size, a list of links
 # goes (prune_furniture).
 _PROSE_BEFORE = 1000
+# Elements whose children may be a list of teasers, a table's row of cells among them.
+_TEASER_LIST_TAGS = _LIST_TAGS | {"tr"}
+# Unlinked text before a list of teasers: the prose of a short article (a wire story of
+# a few paragraphs is under 1000 characters), more than a lead-in above a list.
+_TEASERS_AFTER = 500
+# Teaser items that make a list of them: a repeated unit, not one linked headline.
+_TEASER_ITEMS = 2
+# Unlinked characters of a teaser item besides its headline: an excerpt, not a date.
+_TEASER_EXCERPT = 40
+# Levels between an item's first text and its headline link, and between the link and
+# the block it fills (<h4><a><span>Headline</span></a></h4>).
+_HEADLINE_LEVELS = 3
 # Unlinked text of a paragraph that counts as the article going on (_TextBefore).
 _PARAGRAPH_AFTER = 50
 
@@ -322,6 +346,51 @@ class _Cards:
         if st is None:
             return False
         return st.text - st.links - len(first) < 200
+
+    def teasers(self, el: HtmlElement, stats: dict[HtmlElement, _Stats]) -> int:
+        """How many children of ``el`` are teasers (:meth:`_is_teaser_item`), or 0 when
+        under two thirds of its children with text are: a list of other stories."""
+        items = found = 0
+        for child in el:
+            if not isinstance(child.tag, str):
+                continue
+            owner = self._first_text(child)
+            if owner is None:
+                continue
+            items += 1
+            found += self._is_teaser_item(child, owner, stats)
+        return found if found * 3 >= items * 2 else 0
+
+    @staticmethod
+    def _is_teaser_item(
+        item: HtmlElement, owner: HtmlElement, stats: dict[HtmlElement, _Stats]
+    ) -> bool:
+        """Whether ``item`` opens with a linked headline that stands on its own line (a
+        ``<br>`` after it, or a block holding the link alone) and goes on with an
+        excerpt. A link list's item ("<li><a>Laptop</a> for $550 at Store</li>") runs
+        on after its link; a "See also" item has no excerpt."""
+        link = owner
+        for _ in range(_HEADLINE_LEVELS):
+            if link.tag == "a" or link is item:
+                break
+            link = link.getparent()
+        if link.tag != "a" or not link.get("href"):
+            return False
+        ls, st = stats.get(link), stats.get(item)
+        if ls is None or st is None or ls.text < 15 or st.text - st.links < _TEASER_EXCERPT:
+            return False
+        nxt = link.getnext()
+        if nxt is not None and nxt.tag == "br" and not (link.tail or "").strip():
+            return True
+        block = link
+        for _ in range(_HEADLINE_LEVELS):
+            if block is item:
+                return False
+            block = block.getparent()
+            if block.tag in _BLOCK_TAGS:
+                bs = stats.get(block)
+                return bs is not None and bs.text == ls.text
+        return False
 
     def _first_text(self, el: HtmlElement) -> HtmlElement | None:
         """The first element in ``el.iter()`` with text of its own."""
