@@ -1177,3 +1177,45 @@ def test_the_trackbacks_below_a_post_end_it() -> None:
         f"</p><p>{PARA} Second.</p></div>"
     )
     assert body_of(html)[-1] == PARA + " Second."
+
+
+def test_a_thread_of_long_comments_goes_whole_after_a_short_post() -> None:
+    # Each comment outscores the post: dropped one at a time, they outlast the tries.
+    comment = (
+        "I read this and I have to say that I disagree with most of it, having worked in "
+        "the trade for thirty years, and the numbers in the story do not match mine. "
+    )
+    entries = "".join(
+        f"<li class='comment'><div class='cw'><div class='comment-top'>by reader{i}</div>"
+        f"<div class='comment-body'><div id='comment_text_{i}'><p>{comment * (2 + i)}</p>"
+        f"<p>{comment * 2}</p></div><div class='sig'>Reader {i}</div></div></div>"
+        "<div class='reply'><a href='#reply'>Reply</a></div></li>"
+        for i in range(5)
+    )
+    html = (
+        "<html><head><title>A Short Post About the Show</title></head><body>"
+        f"<div class='post'><h2>A Short Post About the Show</h2><div class='entry'><p>{PARA}</p>"
+        f"</div></div><div id='comments'><ol class='commentlist'>{entries}</ol></div>"
+        "</body></html>"
+    )
+    assert body_of(html) == [PARA]
+
+
+def test_a_comment_block_after_the_prose_goes_whatever_its_size() -> None:
+    # The readers' comments set in the article's own column, below its prose: a block
+    # named as comments whose entries (text, then the reader's name) are not named at all.
+    comment = (
+        "I was on that voyage too and never saw anyone use the hand wash by the buffet, "
+        "so none of this surprises me, and I doubt that I will ever go on another one."
+    )
+    entries = "".join(
+        f"<p class='small'>{comment} Reader {i} adds more.</p><p class='small grey'>Reader {i}, "
+        "London</p>"
+        for i in range(10)
+    )
+    paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(7))
+    html = page(
+        f"<div class='column'>{paras}<div class='comment-article'><h3>Have your say</h3>"
+        f"<div class='shown'>{entries}</div></div></div>"
+    )
+    assert body_of(html) == [f"{PARA} Part {i}." for i in range(7)]

@@ -25,8 +25,9 @@ from collections.abc import Collection, Iterable
 
 from aggregator.extract.body.assemble import assemble
 from aggregator.extract.body.container import find_container
+from aggregator.extract.body.lexicon import _comment_named, _tokens
 from aggregator.extract.body.prune import _thread, prune, prune_furniture
-from aggregator.extract.body.tree import _measure, drop_all, drop_keep_tail
+from aggregator.extract.body.tree import _measure, _Stats, drop_all, drop_keep_tail
 from aggregator.extract.page import HtmlElement
 
 __all__ = ["assemble", "drop_all", "drop_keep_tail", "extract_body", "find_container", "prune"]
@@ -70,6 +71,36 @@ class _Summaries:
         return any(len(words & found) * 2 >= len(words) for words in self._summaries)
 
 
+# Text of a comment-named block that makes it an entry of a thread (in _several).
+_ENTRY_TEXT = 100
+
+
+def _several(thread: HtmlElement, stats: dict[HtmlElement, _Stats]) -> bool:
+    """Whether the readers' comments hold a run of entries: two innermost blocks named
+    as comments, with some text, of the same tag and class (repeated entries of the
+    thread, not the parts of a reply form). The whole thread can then go at once, where a
+    wrapper around a lone form goes block by block."""
+    named = [
+        el
+        for el in thread.iterdescendants()
+        if (st := stats.get(el)) is not None
+        and st.text >= _ENTRY_TEXT
+        and (t := _tokens(el))
+        and _comment_named(t)
+    ]
+    # In document order a block's descendants come right after it: a block is innermost
+    # when the next named block is not inside it.
+    seen: set[tuple[str, str]] = set()
+    for el, nxt in zip(named, [*named[1:], None], strict=False):
+        if nxt is not None and any(a is el for a in nxt.iterancestors()):
+            continue
+        kind = (str(el.tag), el.get("class") or "")
+        if kind in seen:
+            return True
+        seen.add(kind)
+    return False
+
+
 def extract_body(
     root: HtmlElement,
     *,
@@ -107,9 +138,12 @@ def extract_body(
         if is_thread:
             # The winner is in the readers' comments (a long thread outscores a short
             # post): it goes, and the rest of the page is scored again. Its text is
-            # kept for a page with nothing else.
+            # kept for a page with nothing else. A thread of several entries goes
+            # whole, as one entry after another would outlast the tries.
             comments = comments or body
-            drop_all(parts)
+            drop_all(
+                [t for t in dict.fromkeys(threads) if t is not None and _several(t, stats)] or parts
+            )
         elif (
             body
             and root not in parts

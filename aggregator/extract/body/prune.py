@@ -102,9 +102,9 @@ def prune_furniture(
     Only inside the container, and only blocks holding less than half of its text:
     class names lie in both directions ("ad-margins" or "paywall" around a whole
     article, ASP.NET forms around whole pages, "modal-enabled" on an article box). A
-    block named as furniture goes whatever its size when the article's prose comes before
-    it (:data:`_PROSE_BEFORE`). The readers' reply form after the prose ends the article
-    (:func:`_reply_section`).
+    block named as furniture or as the readers' comments goes whatever its size when the
+    article's prose comes before it (:data:`_PROSE_BEFORE`). The readers' reply form after
+    the prose ends the article (:func:`_reply_section`).
     """
     total = stats[part].text if part in stats else len(part.text_content())
     doomed: list[HtmlElement] = []
@@ -138,9 +138,10 @@ def prune_furniture(
                 not article_text.holds(el) or (comment and threads.in_run(el))
             ):
                 doomed.append(el)
-            elif named and not comment and text_before(el) >= _PROSE_BEFORE:
-                # A big module named as furniture ("promo", "gallery") below the
-                # article's prose: a wrapper misnamed around the article has none before.
+            elif (named or comment) and text_before(el) >= _PROSE_BEFORE:
+                # A big module named as furniture ("promo", "gallery") or a thread named
+                # as comments, whose entries may be named nothing, below the article's
+                # prose: a wrapper misnamed around the article has none before.
                 doomed.append(el)
         elif el.tag in _CARD_TAGS and size < 1000 and cards.is_teaser(el, stats):
             doomed.append(el)
