@@ -85,6 +85,12 @@ def test_a_year_alone_has_no_precision_because_it_is_no_date() -> None:
     assert parse_date_precision("2019", now=FETCHED) is None
 
 
+@pytest.mark.parametrize("raw", ["PT2H", "PT1H30M", "P1D", "P3Y6M4DT12H30M5S", "PT1.5H"])
+def test_an_iso_duration_is_no_date(raw: str) -> None:
+    # A recipe's <time itemprop="prepTime" datetime="PT2H">.
+    assert parse_date_precision(raw, now=FETCHED, languages=["en"]) is None
+
+
 def test_relative_times_are_instants_counted_from_the_fetch() -> None:
     parsed = parse_date_precision("3 hours ago", now=FETCHED)
     assert parsed is not None

@@ -22,6 +22,18 @@ from lxml import html as lxml_html
 HtmlElement: TypeAlias = Any
 
 _PARSER = lxml_html.HTMLParser(encoding="utf-8", remove_comments=True, remove_pis=True)
+# lxml.html picks each element's class in Python (a call for every element proxy made,
+# a million on a run of the dragnet corpus), to give form controls classes of their own
+# whose form API extraction never uses. Decided in C instead: every element is an
+# HtmlElement, with all the methods extraction calls.
+_PARSER.set_element_class_lookup(
+    etree.ElementDefaultClassLookup(
+        element=lxml_html.HtmlElement,
+        comment=lxml_html.HtmlComment,
+        pi=lxml_html.HtmlProcessingInstruction,
+        entity=lxml_html.HtmlEntity,
+    )
+)
 # Wrappers some CMSes put around JSON-LD: HTML comments and (commented) CDATA markers.
 _WRAPPER_START = re.compile(
     r"^(?:\s*(?:<!--|//\s*<!\[CDATA\[|/\*\s*<!\[CDATA\[\s*\*/|<!\[CDATA\[))+"

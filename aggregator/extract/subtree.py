@@ -78,6 +78,7 @@ class SubtreeText:
         self._solid: dict[HtmlElement, int] = {}
         self._length: dict[HtmlElement, int] = {}
         self._collapsed: dict[HtmlElement, str] = {}
+        self._cleaned: dict[HtmlElement, str] = {}
         self._has: dict[tuple[HtmlElement, str], bool] = {}
         self._may_hold_digit = SubtreeSearch(_DIGIT_OR_ENTITY)
 
@@ -113,9 +114,12 @@ class SubtreeText:
             return None
         if with_digit and not self._may_hold_digit(el):
             return ""  # cleaning adds no digit, an entity aside
-        # Whitespace runs collapsed first, which changes nothing clean_text() returns
-        # and keeps the work per element small on a page stuffed with whitespace.
-        return clean_text(self._collapsed_text(el)) or ""
+        text = self._cleaned.get(el)
+        if text is None:
+            # Whitespace runs collapsed first, which changes nothing clean_text() returns
+            # and keeps the work per element small on a page stuffed with whitespace.
+            text = self._cleaned[el] = clean_text(self._collapsed_text(el)) or ""
+        return text
 
     def _collapsed_text(self, el: HtmlElement) -> str:
         text = self._collapsed.get(el)

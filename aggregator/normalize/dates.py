@@ -288,8 +288,15 @@ _UNKNOWN_BASE = datetime(1000, 1, 1)
 _UNKNOWN_BASE_END = datetime(1100, 1, 1)
 
 
+# An ISO 8601 duration ("PT2H", "P1DT30M": a recipe's <time datetime>): no date, and
+# dateparser only says so after trying every locale it knows (a second per process).
+_ISO_DURATION = re.compile(r"P(?:\d+(?:[.,]\d+)?[YMWD])*(?:T(?:\d+(?:[.,]\d+)?[HMS])+)?")
+
+
 def _dateparser(raw: str, now: datetime | None, languages: list[str] | None) -> ParsedDate | None:
     if not any(c.isdigit() for c in raw) and not _maybe_relative(raw):
+        return None
+    if _ISO_DURATION.fullmatch(raw):
         return None
     from dateparser.date import DateDataParser
 

@@ -51,6 +51,10 @@ def clean_text(value: str | None) -> str | None:
     runs collapsed to one space, trimmed. Returns None for None or empty results."""
     if value is None:
         return None
+    if value.isascii() and value.isprintable() and "&" not in value and "  " not in value:
+        # Nothing to decode, delete or compose, and no whitespace but single spaces: the
+        # passes below would only trim it (most texts of a page, read cheaply).
+        return value.strip() or None
     # Repeated until nothing changes, so that cleaning twice is cleaning once: a pass can
     # leave work for the next ("&amp;amp;" escaped twice by a CMS, "&am\u200bp;"). After
     # the first, a pass that changes anything shortens the text, so this ends (as a rule

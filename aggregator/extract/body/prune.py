@@ -64,16 +64,18 @@ def prune(root: HtmlElement) -> None:
     later, inside the container only: a few templates put the whole story in one."""
     doomed: list[HtmlElement] = _embed_placeholders(root)
     # What lies inside a doomed element goes with it: not examined, not dropped alone.
-    gone: set[HtmlElement] = set(doomed)
+    # Collected when it is doomed (the set keeps the proxies lxml then hands back to
+    # the walk), not asked of each element's parent: a getparent() per element cost more.
+    gone: set[HtmlElement] = set()
+    for el in doomed:
+        gone.update(el.iterdescendants())
     article_text = _ArticleText()
     for el in root.iter():
-        if el.getparent() in gone:
-            gone.add(el)
+        if el in gone:
             continue
         tag = el.tag
         if not isinstance(tag, str):  # comments, processing instructions
-            doomed.append(el)
-            gone.add(el)
+            doomed.append(el)  # no children (a comment's text is its own)
             continue
         if tag in ("html", "body"):
             continue
@@ -85,10 +87,10 @@ def prune(root: HtmlElement) -> None:
                 if form is not None:
                     form.set(_REPLY_FORM, "")
             doomed.append(el)
-            gone.add(el)
+            gone.update(el.iterdescendants())
         elif _is_hidden(el) and not article_text.holds(el):
             doomed.append(el)  # a hidden paywalled body (kept for search engines) stays
-            gone.add(el)
+            gone.update(el.iterdescendants())
     drop_all(doomed)
 
 
