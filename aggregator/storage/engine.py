@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -346,6 +346,19 @@ def write_lock(conn: Connection, pg_key: int) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     elif name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": pg_key})
+
+
+def upsert_insert(engine: Engine, table: Table) -> Any:
+    """An INSERT on ``table`` that can take ``on_conflict_do_update`` (SQLite's and
+    PostgreSQL's dialect insert), or None for a backend without one."""
+    name = engine.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
+    else:
+        return None
+    return insert(table)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

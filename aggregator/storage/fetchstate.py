@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
 
 from sqlalchemy import Engine, Table, select
 
+from aggregator.storage.engine import upsert_insert
 from aggregator.storage.models import Article, FetchState
 
 
@@ -38,18 +38,8 @@ class FetchStateStore:
         )
         self._upsert_canonical = self._build_upsert(("canonical_url",))
 
-    def _insert(self) -> Any:
-        name = self.engine.dialect.name
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        elif name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert  # type: ignore[assignment]
-        else:
-            return None
-        return insert(self.table)
-
     def _build_upsert(self, cols: tuple[str, ...]) -> object:
-        stmt = self._insert()
+        stmt = upsert_insert(self.engine, self.table)
         if stmt is None:
             return None
         return stmt.on_conflict_do_update(

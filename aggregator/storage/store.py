@@ -18,6 +18,7 @@ from aggregator.storage.engine import (
     error_line,
     storage_failure,
     transient_failure,
+    upsert_insert,
 )
 from aggregator.storage.models import Article
 
@@ -160,15 +161,10 @@ class ArticleStore:
     def _build_insert(self) -> Any:
         """INSERT ... ON CONFLICT (canonical_url) DO UPDATE ... RETURNING id: another
         process may store the same URL between our lookup and our insert."""
-        name = self.engine.dialect.name
         table = self._table
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as dialect_insert
-        elif name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
-        else:
+        stmt = upsert_insert(self.engine, table)
+        if stmt is None:
             return table.insert().returning(table.c.id)
-        stmt = dialect_insert(table)
         keep = ("id", "canonical_url", "first_seen")
         updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keep}
         return stmt.on_conflict_do_update(index_elements=["canonical_url"], set_=updates).returning(
