@@ -41,8 +41,8 @@ DEFAULT_REVISIT = "7d"
 
 
 class _Batches:
-    """Rows for ``fetch_state``, written ``size`` at a time (and by :meth:`flush`, which
-    the middlewares call at spider close too)."""
+    """Rows for ``fetch_state``, written ``size`` at a time, the rest by :meth:`flush` at
+    spider close. Rows come only while storage is on, so a disabled store writes none."""
 
     def __init__(self, url: str | None, write: Callable[[FetchStateStore, list[Row]], None]):
         self.url = url
@@ -98,7 +98,7 @@ class SkipFreshArticles(BaseSpiderMiddleware):
         self._known: dict[str, Seen] | None = None
         self._skipped: set[str] = set()
         self._canonicals = _Batches(self.url, FetchStateStore.record_canonical)
-        crawler.signals.connect(self.flush, signal=signals.spider_closed)
+        crawler.signals.connect(self._canonicals.flush, signal=signals.spider_closed)
 
     def known(self) -> dict[str, Seen]:
         if self._known is None:
@@ -140,11 +140,6 @@ class SkipFreshArticles(BaseSpiderMiddleware):
             })  # fmt: skip
         return item
 
-    def flush(self) -> None:
-        """Write the buffered canonical URLs (also on spider close)."""
-        if self.enabled:
-            self._canonicals.flush()
-
 
 class FetchStateMiddleware:
     """Send conditional headers for revisits; remember each article fetch's outcome."""
@@ -158,7 +153,7 @@ class FetchStateMiddleware:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         mw = cls(crawler)
-        crawler.signals.connect(mw.flush, signal=signals.spider_closed)
+        crawler.signals.connect(mw.buffer.flush, signal=signals.spider_closed)
         return mw
 
     def process_request(self, request: Request) -> None:
@@ -188,8 +183,3 @@ class FetchStateMiddleware:
             "fetched_at": datetime.now(timezone.utc),
         })  # fmt: skip
         return response
-
-    def flush(self) -> None:
-        """Write the buffered fetch records (also on spider close)."""
-        if self.enabled:
-            self.buffer.flush()
