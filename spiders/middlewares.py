@@ -44,21 +44,26 @@ class _Batches:
     """Rows for ``fetch_state``, written ``size`` at a time, the rest by :meth:`flush` at
     spider close. Rows come only while storage is on, so a disabled store writes none."""
 
+    SIZE = 50
+
     def __init__(self, url: str | None, write: Callable[[FetchStateStore, list[Row]], None]):
         self.url = url
         self.write = write
         self.rows: list[Row] = []
+        self._store: FetchStateStore | None = None
 
-    def add(self, row: Row, size: int = 50) -> None:
+    def add(self, row: Row) -> None:
         self.rows.append(row)
-        if len(self.rows) >= size:
+        if len(self.rows) >= self.SIZE:
             self.flush()
 
     def flush(self) -> None:
         if not self.rows:
             return
         batch, self.rows = self.rows, []
-        self.write(FetchStateStore(shared_engine(self.url)), batch)
+        if self._store is None:  # on first write: a crawl that stores nothing opens nothing
+            self._store = FetchStateStore(shared_engine(self.url))
+        self.write(self._store, batch)
 
 
 def _stats_inc(crawler: Crawler, key: str) -> None:

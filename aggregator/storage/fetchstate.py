@@ -63,16 +63,17 @@ class FetchStateStore:
                 seen = Seen(_aware(last_seen), 200, stored=True)
                 out[url] = seen
                 out[canonical] = seen
-            stored_urls = set(out)
             t = self.table
+            fetched: dict[str, Seen] = {}
             for url, status, etag, last_modified, fetched_at, canonical in conn.execute(
                 select(
                     t.c.url, t.c.status, t.c.etag, t.c.last_modified, t.c.fetched_at,
                     t.c.canonical_url,
                 ).where(t.c.source == source)
             ):  # fmt: skip
-                stored = url in stored_urls or canonical in stored_urls
-                out[url] = Seen(_aware(fetched_at), status, etag, last_modified, stored)
+                stored = url in out or canonical in out  # ``out``: stored articles so far
+                fetched[url] = Seen(_aware(fetched_at), status, etag, last_modified, stored)
+        out.update(fetched)
         return out
 
     def record(self, rows: Iterable[dict[str, object]]) -> None:

@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import Connection, Engine, Table, bindparam, select
 
 from aggregator.items import ArticleItem
-from aggregator.normalize.dates import PRECISIONS, utc_offset_minutes
+from aggregator.normalize.dates import PRECISIONS, ensure_aware, utc_offset_minutes
 from aggregator.normalize.text import body_hash
 from aggregator.storage.engine import (
     StorageUnavailableError,
@@ -72,12 +72,8 @@ def _precision(value: datetime | None, precision: str | None) -> str | None:
 
 def _row(item: ArticleItem, now: datetime, seen_at_fetch: bool = False) -> dict[str, Any]:
     canonical = item.canonical_url or item.url
-    seen = now
-    fetched = item.fetched_at
-    if seen_at_fetch and fetched is not None:
-        if fetched.tzinfo is None:  # naive times are UTC throughout the project
-            fetched = fetched.replace(tzinfo=timezone.utc)
-        seen = min(fetched, now)
+    fetched = ensure_aware(item.fetched_at, None)  # naive times are UTC in the project
+    seen = min(fetched, now) if seen_at_fetch and fetched is not None else now
     return {
         "canonical_url": canonical,
         "url": item.url,
