@@ -29,22 +29,19 @@ def extract_manifest(manifest: Path) -> None:
     """``aggregator extract --manifest PAGES.jsonl``, as :func:`aggregator.cli.extracting.
     extract` runs it: a manifest that cannot be read or holds no page is one line on
     stderr and exit 2; exit 1 when some page failed."""
-    from aggregator.extract.batch import NO_PAGES, read_manifest, run
+    from aggregator.extract.batch import exit_status, read_manifest
 
     try:
         specs = list(read_manifest(manifest))
     except (OSError, ValueError) as exc:
         print(f"aggregator: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    if not specs:
-        print(f"aggregator: {NO_PAGES}", file=sys.stderr)
-        raise SystemExit(2)
     try:
-        _ok, failed = run(specs)
+        status = exit_status(specs)
     except KeyboardInterrupt:
         raise SystemExit(130) from None  # as Typer ends any command on Ctrl-C
-    if failed:
-        raise SystemExit(1)
+    if status:
+        raise SystemExit(status)
 
 
 def main() -> None:

@@ -92,7 +92,7 @@ def extract(
     extracted. Exit status: 0 every page was extracted, 1 some page failed, 2 a usage
     error (no pages, unreadable manifest).
     """
-    from aggregator.extract.batch import NO_PAGES, PageSpec, read_manifest, run
+    from aggregator.extract.batch import PageSpec, exit_status, read_manifest
 
     specs: list[PageSpec] = []
     for page in pages or []:
@@ -107,11 +107,9 @@ def extract(
             specs.extend(read_manifest(manifest))
         except (OSError, ValueError) as exc:
             raise fail(str(exc)) from exc
-    if not specs:
-        raise fail(NO_PAGES)
-    _ok, failed = run(specs)
-    if failed:
-        raise typer.Exit(1)
+    status = exit_status(specs)
+    if status:
+        raise typer.Exit(status)
 
 
 def _fetched(page: str, url: str | None) -> PageSpec:

@@ -163,3 +163,14 @@ def run(
             err.write(f"aggregator extract: {spec.path}: {' '.join(reason.split())}\n")
         out.write(json.dumps(row, ensure_ascii=False) + "\n")
     return ok, failed
+
+
+def exit_status(specs: list[PageSpec]) -> int:
+    """Extract ``specs`` (:func:`run`) as ``aggregator extract`` does, whichever way it
+    started; its exit status: 2 with one line on stderr when there is no page, 1 when
+    some page failed, else 0."""
+    if not specs:
+        print(f"aggregator: {NO_PAGES}", file=sys.stderr)
+        return 2
+    _ok, failed = run(specs)
+    return 1 if failed else 0
