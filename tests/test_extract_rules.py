@@ -1058,7 +1058,7 @@ def test_the_headline_part_of_a_title_with_the_sites_name_is_not_body() -> None:
     paras = "".join(f"<p>{PARA} Part {i}.</p>" for i in range(3))
     html = (
         "<html><head><title>Thirsty Thursday: A Watermelon Quencher - - Health Blog</title>"
-        "</head><body><div class='post'><h2>Thirsty Thursday: A Watermelon Quencher</h2>"
+        "</head><body><div class='post'><h4>Thirsty Thursday: A Watermelon Quencher</h4>"
         f"{paras}</div></body></html>"
     )
     assert body_of(html) == [f"{PARA} Part {i}." for i in range(3)]
