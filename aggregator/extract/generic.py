@@ -16,6 +16,7 @@ from typing import Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
 from aggregator.extract.body import drop_keep_tail, extract_body
+from aggregator.extract.body.lexicon import LONG_WORD
 from aggregator.extract.page import HtmlElement, Page, check_complexity
 from aggregator.extract.subtree import SubtreeText, may_be_shorter, solid_length
 from aggregator.items import ArticleItem
@@ -47,8 +48,6 @@ MIN_DOM_BODY = 200
 # What may follow a clean headline in a padded one: a spaced separator and more text, or
 # one short unspaced segment ("Headline-Politics" once "ㅣSite" is gone).
 _TITLE_SEPARATOR = re.compile(r"^\s+(?:[|\-–—·»•/~]|::)\s+\S|^[|\-–—/]\w{1,20}$")
-# Words that tell two titles apart: "and", "the", "of" are shared by unrelated ones.
-_TITLE_WORD = re.compile(r"\w{4,}")
 _LANG = re.compile(r"^([a-zA-Z]{2,3})(?:[-_].*)?$")
 
 
@@ -258,8 +257,8 @@ class GenericExtractor:
             # Only the <h1> and the <title> name the page, and they share no word: the
             # <h1> is the blog's or the section's name set as the page's heading ("TED
             # Blog", "News & Events", "Allergies Health Center"); the <title> names it.
-            doc_words = set(_TITLE_WORD.findall(doc_title.casefold()))
-            if len(doc_words) >= 3 and not doc_words & set(_TITLE_WORD.findall(h1.casefold())):
+            doc_words = set(LONG_WORD.findall(doc_title.casefold()))
+            if len(doc_words) >= 3 and not doc_words & set(LONG_WORD.findall(h1.casefold())):
                 best = doc_title
         # Leftovers the site-name list did not catch ("Headline | Section" when only the
         # <title> carries the section): another candidate that is exactly the start of

@@ -20,12 +20,11 @@ module runs them in turn (:func:`extract_body`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Iterable
 
 from aggregator.extract.body.assemble import assemble
 from aggregator.extract.body.container import find_container
-from aggregator.extract.body.lexicon import _comment_named, _tokens
+from aggregator.extract.body.lexicon import LONG_WORD, _comment_named, _tokens
 from aggregator.extract.body.prune import _thread, prune, prune_furniture
 from aggregator.extract.body.tree import _measure, _Stats, drop_all, drop_keep_tail
 from aggregator.extract.page import HtmlElement
@@ -36,7 +35,6 @@ __all__ = ["assemble", "drop_all", "drop_keep_tail", "extract_body", "find_conta
 # Containers tried in turn when the chosen one is the readers' comments or unrelated to
 # the page's summary of its article (extract_body).
 _CONTAINER_TRIES = 3
-_WORD = re.compile(r"\w{4,}")
 
 
 class _Summaries:
@@ -52,7 +50,7 @@ class _Summaries:
     def _sets(texts: Iterable[str], least: int) -> list[set[str]]:
         # The opening of a long articleBody names the article as well as all of it.
         return [
-            w for t in texts if t and len(w := set(_WORD.findall(t[:1000].casefold()))) >= least
+            w for t in texts if t and len(w := set(LONG_WORD.findall(t[:1000].casefold()))) >= least
         ]
 
     def unrelated(self, body: str) -> bool:
@@ -61,13 +59,13 @@ class _Summaries:
         the text still shares its subject)."""
         if not self._summaries:
             return False
-        found = set(_WORD.findall(body.casefold()))
+        found = set(LONG_WORD.findall(body.casefold()))
         return all(len(words & found) * 5 < len(words) for words in self._all)
 
     def holds(self, body: str) -> bool:
         """True when ``body`` has half the words of a summary, which a sidebar matching
         a site-wide description or the headline in a list of links seldom has."""
-        found = set(_WORD.findall(body.casefold()))
+        found = set(LONG_WORD.findall(body.casefold()))
         return any(len(words & found) * 2 >= len(words) for words in self._summaries)
 
 

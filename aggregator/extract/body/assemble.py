@@ -24,6 +24,7 @@ from aggregator.extract.body.lexicon import (
     _READING_TIME,
     _TIME_IN_TEXT,
     _TRACKBACKS,
+    LONG_WORD,
     _is_comment_prompt,
 )
 from aggregator.extract.page import HtmlElement
@@ -244,7 +245,6 @@ def _without_link_lines(block: Block) -> str:
 
 # Headings that print a headline at the container's top (_tells_headline).
 _TOP_HEADINGS = frozenset({"h1", "h2", "h3"})
-_LONG_WORD = re.compile(r"\w{4,}")
 
 
 def _tells_headline(text: str, headlines: Collection[str]) -> bool:
@@ -253,10 +253,10 @@ def _tells_headline(text: str, headlines: Collection[str]) -> bool:
     candidate's (the title with a kicker or a dateline added, the headline cut short);
     or the page has no headline at all to compare with. A section's name ("News &
     Events") or a label ("FDA News Release") shares a word, not half of each."""
-    words = set(_LONG_WORD.findall(text.casefold()))
+    words = set(LONG_WORD.findall(text.casefold()))
     if not words:
         return False
-    cands = [set(_LONG_WORD.findall(h.casefold())) for h in headlines if h]
+    cands = [set(LONG_WORD.findall(h.casefold())) for h in headlines if h]
     if not cands:
         return True
     return any(len(c) >= 3 and len(words & c) * 2 >= max(len(words), len(c)) for c in cands)

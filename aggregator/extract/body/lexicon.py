@@ -10,6 +10,10 @@ from lxml import etree
 
 from aggregator.extract.page import HtmlElement, has_class
 
+# Words of four letters or more: what a text is compared with a title or a summary by
+# (shorter ones are mostly function words).
+LONG_WORD = re.compile(r"\w{4,}")
+
 # Elements that never hold article text.
 _DROP_TAGS = frozenset(
     {
