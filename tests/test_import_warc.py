@@ -81,6 +81,26 @@ def response(
     writer.write_record(record)
 
 
+def fill(writer: WARCWriter, out: io.BytesIO, page: bytes, size: int) -> int:
+    """Records of ``page`` under hosts no source owns, until ``out`` holds ``size``
+    bytes; how many."""
+    n = 0
+    while out.tell() < size:
+        response(writer, f"https://filler-{n}.example.net/story/", page)
+        n += 1
+    return n
+
+
+def arc_records(url: str) -> list[bytes]:
+    """An ARC file's records: its file description, then the fixture page at ``url``."""
+    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page_file(url).read_bytes()
+    desc = b"1 0 tests\nURL IP-address Archive-date Content-type Archive-length\n"
+    return [
+        b"filedesc://old.arc 0.0.0.0 20240601120000 text/plain %d\n%s\n" % (len(desc), desc),
+        b"%s 127.0.0.1 20240601120000 text/html %d\n%s\n" % (url.encode(), len(page), page),
+    ]
+
+
 def write_warc(
     path: Path, urls: Iterable[str], *, gzipped: bool = True, date: str = WARC_DATE
 ) -> Path:
@@ -431,11 +451,8 @@ def test_a_warc_gzipped_as_one_stream(crawled: Path, tmp_path: Path) -> None:
     urls = crawled_urls(crawled)
     plain = io.BytesIO()
     writer = WARCWriter(plain, gzip=False)
-    filler = page_file(urls[0]).read_bytes()
-    n = 0
-    while plain.tell() < MAX_RECORD_BYTES:  # more than one record may be: read as it inflates
-        response(writer, f"https://filler-{n}.example.net/story/", filler)
-        n += 1
+    # More than one record may be: read as it inflates.
+    fill(writer, plain, page_file(urls[0]).read_bytes(), MAX_RECORD_BYTES)
     for url in urls:
         response(writer, url, page_file(url).read_bytes())
     whole = tmp_path / "whole.warc.gz"
@@ -450,12 +467,7 @@ def test_empty_and_missing_files_and_arc(crawled: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.warc.gz"
     empty.write_bytes(b"")
     arc = tmp_path / "old.arc"
-    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page_file(url).read_bytes()
-    desc = b"1 0 tests\nURL IP-address Archive-date Content-type Archive-length\n"
-    arc.write_bytes(
-        b"filedesc://old.arc 0.0.0.0 20240601120000 text/plain %d\n%s\n" % (len(desc), desc)
-        + b"%s 127.0.0.1 20240601120000 text/html %d\n%s\n" % (url.encode(), len(page), page)
-    )
+    arc.write_bytes(b"".join(arc_records(url)))
     db = tmp_path / "e.db"
     proc = import_warc(str(empty), str(arc), str(tmp_path / "missing.warc"), "--db", str(db),
                        check=False)  # fmt: skip
@@ -495,11 +507,8 @@ def test_a_gzip_member_split_across_reads_is_read_whole(crawled: Path) -> None:
     urls = crawled_urls(crawled)
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=True)
-    filler = page_file(urls[0]).read_bytes()
-    n = 0
-    while buf.tell() < 3 * CHUNK:  # past the first read, which takes a whole CHUNK
-        response(writer, f"https://filler-{n}.example.net/story/", filler)
-        n += 1
+    # Past the first read, which takes a whole CHUNK.
+    n = fill(writer, buf, page_file(urls[0]).read_bytes(), 3 * CHUNK)
     for url in urls[:3]:
         response(writer, url, page_file(url).read_bytes())
     data = buf.getvalue()
@@ -576,14 +585,8 @@ def test_hosts_map_to_the_source_a_registry_scan_finds() -> None:
 def test_a_gzipped_arc_file(crawled: Path, tmp_path: Path) -> None:
     """An .arc.gz (each ARC record a gzip member, as the Internet Archive wrote them)."""
     url = crawled_urls(crawled)[0]
-    page = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n" + page_file(url).read_bytes()
-    desc = b"1 0 tests\nURL IP-address Archive-date Content-type Archive-length\n"
-    records = [
-        b"filedesc://old.arc 0.0.0.0 20240601120000 text/plain %d\n%s\n" % (len(desc), desc),
-        b"%s 127.0.0.1 20240601120000 text/html %d\n%s\n" % (url.encode(), len(page), page),
-    ]
     arc = tmp_path / "old.arc.gz"
-    arc.write_bytes(b"".join(gzip.compress(r) for r in records))
+    arc.write_bytes(b"".join(gzip.compress(r) for r in arc_records(url)))
     db = tmp_path / "a.db"
     import_warc(str(arc), "--db", str(db))
     assert articles(db) == {k: v for k, v in articles(crawled).items() if k == url}
@@ -857,11 +860,8 @@ def test_a_url_is_read_as_it_downloads(crawled: Path) -> None:
     writer = WARCWriter(buf, gzip=False)
     for url in urls[:3]:
         response(writer, url, page_file(url).read_bytes())
-    filler = page_file(urls[0]).read_bytes()
-    n = 0
-    while buf.tell() < 4 * 256 * 1024:  # more than the reader's buffer takes in one read
-        response(writer, f"https://filler-{n}.example.net/story/", filler)
-        n += 1
+    # More than the reader's buffer takes in one read.
+    fill(writer, buf, page_file(urls[0]).read_bytes(), 4 * CHUNK)
     first = buf.getvalue()
     rest = io.BytesIO()
     response(WARCWriter(rest, gzip=False), urls[3], page_file(urls[3]).read_bytes())
