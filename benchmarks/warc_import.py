@@ -98,8 +98,10 @@ def pages(count: int) -> list[tuple[str, bytes]]:
     return [(p.url, render_page(template, p, generated).encode()) for p in generated]
 
 
-def import_run(warc: Path, db: Path) -> dict[str, Any]:
-    """Import ``warc`` into ``db`` in a subprocess: wall time, peak RSS, the run row."""
+def import_run(warc: Path, db: Path, expected: int, label: str) -> dict[str, Any]:
+    """Import ``warc`` into ``db`` in a subprocess: wall time, peak RSS, the run row and
+    its rates; ends the benchmark (``label`` says which) unless ``expected`` articles were
+    stored."""
     started = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-c", CHILD, "import-warc", str(warc), "--db", str(db), "--quiet"],
@@ -116,7 +118,7 @@ def import_run(warc: Path, db: Path) -> dict[str, Any]:
         (stored,) = conn.execute("select count(*) from articles").fetchone()
     run_s = (_time(finished_at) - _time(started_at)).total_seconds()
     files = json.loads(details)["files"]
-    return {
+    run: dict[str, Any] = {
         "file_mb": round(warc.stat().st_size / 1e6, 1),
         "records": sum(f["records"] for f in files),
         "articles": stored,
@@ -125,6 +127,12 @@ def import_run(warc: Path, db: Path) -> dict[str, Any]:
         "wall_s": round(wall, 2),
         "peak_rss_mb": round(rss / 1024, 1),
     }
+    if stored != expected:
+        raise SystemExit(f"{label}: stored {stored} of {expected} articles")
+    run["records_per_s_run"] = round(run["records"] / run["run_s"], 1)
+    run["articles_per_s_run"] = round(stored / run["run_s"], 1)
+    run["articles_per_s_wall"] = round(stored / run["wall_s"], 1)
+    return run
 
 
 def _time(text: str) -> datetime:
@@ -145,21 +153,14 @@ def throughput(count: int, tmp: Path) -> dict[str, Any]:
     for url, body in generated:
         extract_page(src, body, CTYPE, url, fetched)
     extract_s = time.perf_counter() - started
-    run = import_run(warc, tmp / "throughput.db")
-    if run["articles"] != count:
-        raise SystemExit(f"import stored {run['articles']} of {count} articles")
+    run = import_run(warc, tmp / "throughput.db", count, "throughput")
     return {
         "pages": count,
         "extraction_only": {
             "seconds": round(extract_s, 2),
             "pages_per_s": round(count / extract_s, 1),
         },
-        "import": {
-            **run,
-            "records_per_s_run": round(run["records"] / run["run_s"], 1),
-            "articles_per_s_run": round(run["articles"] / run["run_s"], 1),
-            "articles_per_s_wall": round(run["articles"] / run["wall_s"], 1),
-        },
+        "import": run,
     }
 
 
@@ -266,13 +267,10 @@ def memory(
     for mb in (small_mb, large_mb):
         warc = tmp / f"big-{mb}.warc"
         used = big_warc(warc, mb, articles)
-        run = import_run(warc, tmp / f"big-{mb}.db")
+        run = import_run(warc, tmp / f"big-{mb}.db", used, f"{mb} MB")
         if mb == small_mb:
             read_plain = reading(warc, rounds)
         warc.unlink()
-        if run["articles"] != used:
-            raise SystemExit(f"{mb} MB: stored {run['articles']} of {used} articles")
-        run["records_per_s_run"] = round(run["records"] / run["run_s"], 1)
         out.append(run)
         print(json.dumps(run), file=sys.stderr)
     return out, read_plain
@@ -283,10 +281,7 @@ def cc_news(megabytes: int, tmp: Path, rounds: int) -> dict[str, Any]:
     per_article = 4_100 * ARTICLE_EVERY  # bytes of gzipped archive per registry article
     warc = tmp / f"cc-news-{megabytes}.warc.gz"
     used = big_warc(warc, megabytes, pages(megabytes * 1_000_000 // per_article + 50), True)
-    run = import_run(warc, tmp / "cc-news.db")
-    if run["articles"] != used:
-        raise SystemExit(f"{megabytes} MB gzipped: stored {run['articles']} of {used} articles")
-    run["records_per_s_run"] = round(run["records"] / run["run_s"], 1)
+    run = import_run(warc, tmp / "cc-news.db", used, f"{megabytes} MB gzipped")
     result = {"import": run, "reading": reading(warc, rounds)}
     warc.unlink()
     print(json.dumps(result), file=sys.stderr)
@@ -310,18 +305,13 @@ def table(result: dict[str, Any]) -> str:
         f"| import, same, wall time with start-up | {imp['records']:,} | {imp['articles']:,} | "
         f"{imp['records'] / imp['wall_s']:,.1f} | {imp['articles_per_s_wall']:,.1f} | |",
     ]
-    for m in result["memory"]:
-        lines.append(
-            f"| import, uncompressed {m['file_mb']:,} MB WARC (CC-NEWS-like), run time | "
-            f"{m['records']:,} | {m['articles']:,} | {m['records_per_s_run']:,.1f} | "
-            f"{m['articles'] / m['run_s']:,.1f} | {m['peak_rss_mb']} MB |"
-        )
     cc = result["cc_news"]["import"]
-    lines.append(
-        f"| import, gzipped-per-record {cc['file_mb']:,} MB WARC (CC-NEWS-like), run time | "
-        f"{cc['records']:,} | {cc['articles']:,} | {cc['records_per_s_run']:,.1f} | "
-        f"{cc['articles'] / cc['run_s']:,.1f} | {cc['peak_rss_mb']} MB |"
-    )
+    for kind, m in [*(("uncompressed", m) for m in result["memory"]), ("gzipped-per-record", cc)]:
+        lines.append(
+            f"| import, {kind} {m['file_mb']:,} MB WARC (CC-NEWS-like), run time | "
+            f"{m['records']:,} | {m['articles']:,} | {m['records_per_s_run']:,.1f} | "
+            f"{m['articles_per_s_run']:,.1f} | {m['peak_rss_mb']} MB |"
+        )
     for what, r in (
         ("gzipped-per-record", result["cc_news"]["reading"]),
         ("uncompressed", result["reading_plain"]),
