@@ -383,8 +383,13 @@ class Fleet:
         with contextlib.suppress(redis.RedisError):  # it expires anyway
             self.redis.delete(self.keys.alive(self.member))
 
+    def trusts_heartbeats(self) -> bool:
+        """Whether a missing heartbeat means a dead member (not in a worker's first TTL,
+        nor while heartbeats may be lapsing after an outage: see ``trust_after``)."""
+        return time.monotonic() >= self.trust_after
+
     def is_alive(self, member: str) -> bool:
-        if time.monotonic() < self.trust_after:
+        if not self.trusts_heartbeats():
             return True
         return bool(self.redis.exists(self.keys.alive(member)))
 
@@ -637,7 +642,6 @@ class FleetExtension:
         self.role = settings.get("AGGREGATOR_FLEET_ROLE")
         self.follow = settings.getbool("AGGREGATOR_FLEET_FOLLOW")
         self.fleet = fleet_for(crawler)
-        self.ttl = self.fleet.ttl
         self._loops: list[Any] = []
 
     @classmethod
@@ -656,17 +660,17 @@ class FleetExtension:
     def spider_opened(self) -> None:
         from twisted.internet.task import LoopingCall
 
-        self.fleet.beat(self.ttl)
+        self.fleet.beat(self.fleet.ttl)
         if self.role == WORKER:
             # Nobody is taken for dead in a worker's first TTL: a coordinator still
             # starting (its heartbeat not renewed yet) must not look gone, leaving the
             # worker to find the queue empty and quit before the seeds arrive.
-            self.fleet.trust_after = time.monotonic() + self.ttl
+            self.fleet.trust_after = time.monotonic() + self.fleet.ttl
         # The coordinator is busy from the start (it is seeding): a worker that joins
         # first must not find the fleet idle and leave.
         self.fleet.join(self.source, busy=self.role == COORDINATOR)
         beat = LoopingCall(self._beat)
-        beat.start(self.ttl / 3, now=False)
+        beat.start(self.fleet.ttl / 3, now=False)
         nudge = LoopingCall(self._nudge)
         nudge.start(POLL_SECONDS, now=False)
         self._loops = [beat, nudge]
@@ -675,7 +679,7 @@ class FleetExtension:
         import redis
 
         try:
-            self.fleet.beat(self.ttl)
+            self.fleet.beat(self.fleet.ttl)
         except redis.RedisError as exc:  # the scheduler decides when to give up
             self.fleet.down(exc)
 
@@ -978,7 +982,7 @@ class FleetConcurrency:
                     await asyncio.sleep(0.1)
                     continue
                 # Nobody is taken for dead while heartbeats may be lapsing after an outage.
-                reap = reap and time.monotonic() >= self.fleet.trust_after
+                reap = reap and self.fleet.trusts_heartbeats()
                 args: list[int | float | str] = [
                     self.limit, self.lease_seconds, lease, int(reap), self.alive_prefix
                 ]  # fmt: skip
