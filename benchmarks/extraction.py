@@ -452,12 +452,12 @@ def _cpu_ratio(results: Sequence[SystemResult], corpus: str | None = None) -> fl
     if ours is None or peer is None or ours.skipped or peer.skipped:
         return None
     keys = [corpus] if corpus is not None else list(ours.corpus_seconds)
-    a = [_cpu_seconds(ours, k) for k in keys]
-    b = [_cpu_seconds(peer, k) for k in keys]
-    if not keys or None in a or None in b:
-        return None
-    mine = sum(x for x in a if x is not None)
-    theirs = sum(x for x in b if x is not None)
+    mine = theirs = 0.0
+    for k in keys:
+        a, b = _cpu_seconds(ours, k), _cpu_seconds(peer, k)
+        if a is None or b is None:
+            return None
+        mine, theirs = mine + a, theirs + b
     return theirs / mine if mine > 0 else None
 
 
@@ -605,23 +605,18 @@ def print_table(
                 + escape(kinds),
                 highlight=False,
             )
-    ratio = _ratio(results)
-    if ratio is not None:
+    for label, ratio_of in (
+        ("pages/s", _ratio),
+        ("CPU seconds (user + system), theirs / ours", _cpu_ratio),
+    ):
+        overall = ratio_of(results)
+        if overall is None:
+            continue
         per_corpus = ", ".join(
-            f"{CORPUS_DIRS[k]} {x:.2f}x" for k in corpora if (x := _ratio(results, k))
+            f"{CORPUS_DIRS[k]} {x:.2f}x" for k in corpora if (x := ratio_of(results, k))
         )
         console.print(
-            f"ours vs trafilatura (full) pages/s: {ratio:.2f}x overall; {per_corpus}",
-            highlight=False,
-        )
-    cpu_ratio = _cpu_ratio(results)
-    if cpu_ratio is not None:
-        per_corpus = ", ".join(
-            f"{CORPUS_DIRS[k]} {x:.2f}x" for k in corpora if (x := _cpu_ratio(results, k))
-        )
-        console.print(
-            f"ours vs trafilatura (full) CPU seconds (user + system), theirs / ours: "
-            f"{cpu_ratio:.2f}x overall; {per_corpus}",
+            f"ours vs trafilatura (full) {label}: {overall:.2f}x overall; {per_corpus}",
             highlight=False,
         )
 
