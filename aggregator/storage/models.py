@@ -294,13 +294,13 @@ class StoryTerm(Base):
 
     __tablename__ = "story_terms"
 
-    term: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # The key is (article_id, term): __table_args__.
+    term: Mapped[str] = mapped_column(String(100))
     article_id: Mapped[int] = mapped_column(
         Integer,
         ForeignKey(
             "articles.id", name="fk_story_terms_article_id", ondelete="CASCADE", **_DEFERRED
         ),
-        primary_key=True,
     )
     is_name: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[datetime] = mapped_column(UTCDateTime)
